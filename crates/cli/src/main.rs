@@ -1,0 +1,219 @@
+//! `mooring`: the server, its tools, and (as capabilities land) the wallet
+//! and admin commands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+use mooring_server::config::{Config, Loaded};
+use mooring_server::{Server, ServerOptions, telemetry};
+
+mod admin;
+mod bench;
+
+/// mimalloc: the server allocates many small, short-lived buffers per
+/// request (headers, JSON, XDR), which it serves faster than glibc's malloc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(
+    name = "mooring",
+    version,
+    about = "Identity server for Stellar anchors: SEP-1, SEP-10 and more"
+)]
+struct Cli {
+    /// Configuration file. Default: ./mooring.toml if it exists.
+    #[arg(long, global = true, env = "MOORING_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (embedded defaults: SQLite and generated keys under ./data).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Key management.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Compliance staff's tools, through the admin API of a running server.
+    Admin(admin::AdminArgs),
+    /// Load benchmarks against a running or self-started server.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print a fresh set of secrets (signing seed, JWT seed, master key) in
+    /// keys-file format, or write them to a new 0600 file.
+    Generate {
+        /// Write to this file (refuses to overwrite) instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Start a master key rotation in the keys file: a new master_key, the
+    /// old one kept in previous_master_keys. Then restart the servers and
+    /// run `mooring keys rotate`.
+    NewMasterKey,
+    /// Rewrap every data key under the current master key (servers keep
+    /// running; run again at will). Afterwards the previous master keys can
+    /// be removed.
+    Rotate,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print a fully commented mooring.toml with every setting.
+    Example,
+    /// Load and validate the configuration, report problems, and exit.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", mooring_server::config::EXAMPLE);
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            let loaded = load_config(cli.config)?;
+            for w in &loaded.warnings {
+                eprintln!("warning: {w}");
+            }
+            println!("configuration is valid");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Generate { out }) => {
+            let text = mooring_server::secrets::generate_keys_file();
+            match out {
+                Some(path) => {
+                    mooring_server::secrets::write_private_file(&path, text.as_bytes())
+                        .with_context(|| format!("cannot create {}", path.display()))?;
+                    eprintln!("wrote new secrets to {} (mode 0600)", path.display());
+                }
+                None => print!("{}", text.as_str()),
+            }
+            Ok(())
+        }
+        Command::Keys(KeysCommand::NewMasterKey) => {
+            let loaded = load_config(cli.config)?;
+            let path = mooring_server::secrets::new_master_key(&loaded.config)?;
+            println!(
+                "{} now has a new master_key; the old one is in previous_master_keys.\nRestart every server, then run `mooring keys rotate`.",
+                path.display()
+            );
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let loaded = load_config(cli.config)?;
+            runtime()?.block_on(async {
+                let r = mooring_server::rotate::rotate(&loaded.config).await?;
+                println!(
+                    "rewrapped {} customer and {} document data keys ({} already current)",
+                    r.customers, r.files, r.unchanged
+                );
+                Ok(())
+            })
+        }
+        Command::Migrate => {
+            let loaded = load_config(cli.config)?;
+            init_logging(&loaded)?;
+            runtime()?.block_on(async {
+                let db = mooring_server::app::migrate(&loaded.config).await?;
+                println!("migrations applied to {db}");
+                Ok(())
+            })
+        }
+        Command::Serve => {
+            let loaded = load_config(cli.config)?;
+            init_logging(&loaded)?;
+            runtime()?.block_on(serve(loaded.config))
+        }
+        Command::Bench(cmd) => runtime()?.block_on(bench::run(cmd)),
+        Command::Admin(args) => {
+            let loaded = load_config(cli.config)?;
+            runtime()?.block_on(admin::run(&loaded.config, args))
+        }
+    }
+}
+
+fn load_config(path: Option<PathBuf>) -> Result<Loaded> {
+    let (path, required) = match path {
+        Some(p) => (p, true),
+        None => (PathBuf::from("mooring.toml"), false),
+    };
+    Ok(Config::load(&path, required)?)
+}
+
+fn init_logging(loaded: &Loaded) -> Result<()> {
+    telemetry::init_logging(&loaded.config.log_level, loaded.config.log_format)
+        .map_err(anyhow::Error::msg)?;
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn serve(config: Config) -> Result<()> {
+    let network = config.stellar.network_passphrase.clone();
+    let server = Server::build(config, ServerOptions::default()).await?;
+    let public = server.public_url().to_owned();
+    for w in &server.report.warnings {
+        tracing::warn!("{w}");
+    }
+    println!(
+        "Mooring {} listening on http://{}",
+        env!("CARGO_PKG_VERSION"),
+        server.local_addr()
+    );
+    if let Some(path) = &server.report.generated_keys {
+        println!(
+            "Generated new secrets in {} (mode 0600). Back this file up: it holds the keys that decrypt stored data.",
+            path.display()
+        );
+    }
+    // The `database` line ends the banner (tests wait for it).
+    println!("  stellar.toml  {public}/.well-known/stellar.toml");
+    println!("  SEP-10 auth   {public}/auth");
+    println!("  SEP-12 KYC    {public}/customer");
+    println!("  JWKS          {public}/.well-known/jwks.json");
+    println!("  health        {public}/health");
+    if let Some(m) = server.metrics_addr() {
+        println!("  metrics       http://{m}/metrics");
+    }
+    if let Some(a) = server.admin_addr() {
+        println!(
+            "  admin API     http://{a}/admin (token in the keys file or secrets.admin_token)"
+        );
+    }
+    println!("  signing key   {}", server.signing_key());
+    println!("  network       {network}");
+    println!("  database      {}", server.report.database);
+    server.run(mooring_server::shutdown_signal()).await?;
+    Ok(())
+}

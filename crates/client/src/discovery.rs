@@ -1,0 +1,22 @@
+//! SEP-1 discovery: read a server's stellar.toml.
+
+use mooring_stellar::stellar_toml::{MAX_STELLAR_TOML_BYTES, StellarToml};
+use url::Url;
+
+use crate::{ClientError, check};
+
+/// Fetches and parses `<base>/.well-known/stellar.toml`, where `base` is
+/// `https://domain` (or `http://localhost:port` in development).
+pub async fn stellar_toml(http: &reqwest::Client, base: &Url) -> Result<StellarToml, ClientError> {
+    let url = base
+        .join("/.well-known/stellar.toml")
+        .map_err(|e| ClientError::StellarToml(e.to_string()))?;
+    let res = check(http.get(url).send().await?).await?;
+    let body = res.bytes().await?;
+    if body.len() > MAX_STELLAR_TOML_BYTES {
+        return Err(ClientError::StellarToml("larger than 100 KB".into()));
+    }
+    let text =
+        std::str::from_utf8(&body).map_err(|_| ClientError::StellarToml("not UTF-8".into()))?;
+    StellarToml::parse(text).map_err(|e| ClientError::StellarToml(e.to_string()))
+}

@@ -1,0 +1,194 @@
+//! SEP-10 login as a wallet does it: get a challenge, check it is really the
+//! server's and safe to sign, sign it, exchange it for a session token.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use mooring_stellar::sep10::{self, ReadOptions, ServerKey};
+use mooring_stellar::{ClientAccount, IdMemo, Keypair, Network, PublicKey};
+use serde::Deserialize;
+use url::Url;
+
+use crate::{ClientError, check};
+
+/// Seconds of clock drift tolerated before a challenge's start time.
+const CLOCK_GRACE_SECS: u64 = 300;
+
+/// A SEP-10 server as discovered from its stellar.toml.
+#[derive(Debug, Clone)]
+pub struct WebAuth {
+    http: reqwest::Client,
+    endpoint: Url,
+    server_key: PublicKey,
+    network: Network,
+    home_domain: String,
+    web_auth_domain: String,
+}
+
+#[derive(Deserialize)]
+struct ChallengeBody {
+    transaction: String,
+    network_passphrase: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: String,
+}
+
+/// Options of one login.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LoginOptions<'a> {
+    /// An id memo, for a user of a shared `G…` account.
+    pub memo: Option<IdMemo>,
+    /// The wallet's domain and its stellar.toml signing key, to attribute
+    /// the session to the wallet.
+    pub client_domain: Option<(&'a str, &'a Keypair)>,
+}
+
+impl WebAuth {
+    /// A server at `endpoint` (its WEB_AUTH_ENDPOINT) whose SIGNING_KEY is
+    /// `server_key`, for `home_domain`, on `network`.
+    pub fn new(
+        http: reqwest::Client,
+        endpoint: Url,
+        server_key: PublicKey,
+        network: Network,
+        home_domain: impl Into<String>,
+    ) -> Result<Self, ClientError> {
+        let host = endpoint
+            .host_str()
+            .ok_or_else(|| ClientError::StellarToml("WEB_AUTH_ENDPOINT has no host".into()))?;
+        // The server's domain: its host name, without a port.
+        let web_auth_domain = host.to_owned();
+        Ok(WebAuth {
+            http,
+            endpoint,
+            server_key,
+            network,
+            home_domain: home_domain.into(),
+            web_auth_domain,
+        })
+    }
+
+    /// Discovers the server of `home_domain` from the stellar.toml at `base`.
+    pub async fn discover(http: reqwest::Client, base: &Url) -> Result<Self, ClientError> {
+        let toml = crate::discovery::stellar_toml(&http, base).await?;
+        let endpoint = toml
+            .web_auth_endpoint
+            .as_deref()
+            .ok_or_else(|| ClientError::StellarToml("no WEB_AUTH_ENDPOINT".into()))?;
+        let endpoint = Url::parse(endpoint).map_err(|e| ClientError::StellarToml(e.to_string()))?;
+        let key = toml
+            .signing_key()
+            .map_err(|e| ClientError::StellarToml(e.to_string()))?;
+        let passphrase = toml
+            .network_passphrase
+            .clone()
+            .ok_or_else(|| ClientError::StellarToml("no NETWORK_PASSPHRASE".into()))?;
+        let home = match base.port() {
+            Some(p) => format!("{}:{p}", base.host_str().unwrap_or_default()),
+            None => base.host_str().unwrap_or_default().to_owned(),
+        };
+        WebAuth::new(http, endpoint, key, Network::new(passphrase), home)
+    }
+
+    /// The WEB_AUTH_ENDPOINT.
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    /// The network challenges are signed for.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// Requests a challenge and checks it (server signature, home domain,
+    /// web_auth_domain, sequence 0, time bounds, operations) before anything
+    /// is signed. Returns the challenge XDR.
+    pub async fn challenge(
+        &self,
+        account: &ClientAccount,
+        opts: &LoginOptions<'_>,
+    ) -> Result<String, ClientError> {
+        let mut url = self.endpoint.clone();
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("account", &account.to_string());
+            q.append_pair("home_domain", &self.home_domain);
+            if let Some(m) = opts.memo {
+                q.append_pair("memo", &m.to_string());
+            }
+            if let Some((domain, _)) = opts.client_domain {
+                q.append_pair("client_domain", domain);
+            }
+        }
+        let body: ChallengeBody = check(self.http.get(url).send().await?)
+            .await?
+            .json()
+            .await?;
+        if body
+            .network_passphrase
+            .as_deref()
+            .is_some_and(|p| p != self.network.passphrase())
+        {
+            return Err(ClientError::StellarToml(
+                "the server signs for another network than its stellar.toml says".into(),
+            ));
+        }
+        let homes = [self.home_domain.clone()];
+        let read = sep10::read_challenge(
+            &body.transaction,
+            &ReadOptions {
+                server: ServerKey::Public(self.server_key),
+                network: &self.network,
+                home_domains: &homes,
+                web_auth_domain: &self.web_auth_domain,
+                require_web_auth_domain: false,
+                now: unix_now(),
+                min_time_grace: CLOCK_GRACE_SECS,
+            },
+        )?;
+        if read.account != *account {
+            return Err(ClientError::Unexpected(
+                "the challenge is for another account",
+            ));
+        }
+        Ok(body.transaction)
+    }
+
+    /// Logs in: challenge, check, sign with `signers` (and the client domain
+    /// key if given), submit. Returns the session JWT.
+    pub async fn login(
+        &self,
+        account: &ClientAccount,
+        signers: &[&Keypair],
+        opts: &LoginOptions<'_>,
+    ) -> Result<String, ClientError> {
+        let challenge = self.challenge(account, opts).await?;
+        let mut all: Vec<&Keypair> = signers.to_vec();
+        if let Some((_, key)) = opts.client_domain {
+            all.push(key);
+        }
+        let signed = sep10::sign_challenge(&challenge, &self.network, &all)?;
+        self.submit(&signed).await
+    }
+
+    /// Submits a signed challenge; returns the session JWT.
+    pub async fn submit(&self, signed: &str) -> Result<String, ClientError> {
+        let res = self
+            .http
+            .post(self.endpoint.clone())
+            .json(&serde_json::json!({ "transaction": signed }))
+            .send()
+            .await?;
+        let body: TokenBody = check(res).await?.json().await?;
+        Ok(body.token)
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

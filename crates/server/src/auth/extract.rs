@@ -1,0 +1,119 @@
+//! The authenticated caller: an axum extractor that reads a SEP-10 session
+//! JWT from `Authorization: Bearer <jwt>` or, as SEP-12 v1.1.0 clients send
+//! it, a `?jwt=` query parameter.
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use mooring_stellar::{ClientAccount, IdMemo, PublicKey};
+
+use super::jwt::JwtError;
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Who a valid session token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The account: `G…`, or `M…` for a muxed account.
+    pub account: ClientAccount,
+    /// The id memo a shared `G…` account was authenticated with.
+    pub memo: Option<IdMemo>,
+    /// The verified client domain, if any.
+    pub client_domain: Option<String>,
+    /// The home domain authenticated for.
+    pub home_domain: Option<String>,
+    /// The token id (`jti`), for audit trails.
+    pub token_id: String,
+}
+
+impl Principal {
+    /// Reads a SEP-10 `sub`: `G…`, `G…:<memo>` or `M…`.
+    pub fn parse_sub(sub: &str) -> Option<(ClientAccount, Option<IdMemo>)> {
+        match sub.split_once(':') {
+            Some((g, memo)) => Some((
+                ClientAccount::Account(PublicKey::parse(g).ok()?),
+                Some(IdMemo::parse(memo).ok()?),
+            )),
+            None => Some((ClientAccount::parse(sub).ok()?, None)),
+        }
+    }
+}
+
+/// Extracts the [`Principal`] of a valid session token, or rejects the
+/// request with `STATUS` (401 for SEP-12 and SEP-30; 403 for SEP-31 and
+/// SEP-38, whose texts say so) and a JSON error.
+#[derive(Debug, Clone)]
+pub struct Authenticated<const STATUS: u16 = 401>(pub Principal);
+
+impl<const STATUS: u16> FromRequestParts<AppState> for Authenticated<STATUS> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let status = StatusCode::from_u16(STATUS).unwrap_or(StatusCode::UNAUTHORIZED);
+        let refuse = |msg: &'static str| ApiError::new(status, msg);
+        let token = bearer(parts).or_else(|| query_jwt(parts)).ok_or_else(|| {
+            refuse("missing authentication: send Authorization: Bearer <SEP-10 JWT>")
+        })?;
+        let claims = state
+            .jwt()
+            .verify(&token, state.clock().now())
+            .map_err(|e| match e {
+                JwtError::Expired => {
+                    refuse("authentication token has expired; authenticate again with SEP-10")
+                }
+                _ => refuse("authentication token is not valid"),
+            })?;
+        let (account, memo) = Principal::parse_sub(&claims.sub)
+            .ok_or_else(|| refuse("authentication token is not valid"))?;
+        Ok(Authenticated(Principal {
+            account,
+            memo,
+            client_domain: claims.client_domain,
+            home_domain: claims.home_domain,
+            token_id: claims.jti,
+        }))
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+fn query_jwt(parts: &Parts) -> Option<String> {
+    let query = parts.uri.query()?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "jwt")
+        .map(|(_, v)| v.into_owned())
+        .filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sub_forms_of_sep10() {
+        let g = "GDRXE2BQUC3AZNPVFSCEZ76NJ3WWL25FYFK6RGZGIEKWE4SOOHSUJUJ6";
+        let (a, m) = Principal::parse_sub(g).unwrap();
+        assert_eq!((a.to_string(), m), (g.to_string(), None));
+        let (a, m) = Principal::parse_sub(&format!("{g}:42")).unwrap();
+        assert_eq!((a.to_string(), m), (g.to_string(), Some(IdMemo::new(42))));
+        let mux = "MA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJUAAAAAAAAAAAACJUQ";
+        assert_eq!(Principal::parse_sub(mux).unwrap().0.muxed_id(), Some(0));
+        assert!(Principal::parse_sub(&format!("{g}:x")).is_none());
+        assert!(Principal::parse_sub(&format!("{mux}:1")).is_none());
+        assert!(
+            Principal::parse_sub("SBGWSG6BTNCKCOB3DIFBGCVMUPQFYPA2G4O34RMTB343OYPXU5DJDVMN")
+                .is_none()
+        );
+    }
+}

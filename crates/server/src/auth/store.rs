@@ -1,0 +1,37 @@
+//! SQL for SEP-10: the used-challenge ledger that makes every challenge
+//! single-use across all replicas sharing the database.
+
+use crate::db::{Db, DbError};
+use crate::with_pool;
+
+/// Records a challenge as used. Returns `false` if it already was — by this
+/// process or any other replica — in which case no token may be issued.
+pub async fn consume_challenge(db: &Db, hash: &[u8; 32], expires_at: u64) -> Result<bool, DbError> {
+    let expires_at = i64::try_from(expires_at).unwrap_or(i64::MAX);
+    let inserted = with_pool!(db, pool => sqlx::query(
+        "INSERT INTO sep10_used_challenges (hash, expires_at) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
+    )
+    .bind(hash.as_slice())
+    .bind(expires_at)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(inserted == 1)
+}
+
+/// Seconds a record outlives its challenge, so that a replica whose clock
+/// runs behind the purging one's still finds it.
+const CLOCK_SKEW_MARGIN: u64 = 300;
+
+/// Deletes records of challenges that expired well before `now`: such a
+/// challenge fails the time-bounds check before replay is even considered.
+pub async fn purge_used_challenges(db: &Db, now: u64) -> Result<u64, DbError> {
+    let before = i64::try_from(now.saturating_sub(CLOCK_SKEW_MARGIN)).unwrap_or(i64::MAX);
+    Ok(
+        with_pool!(db, pool => sqlx::query("DELETE FROM sep10_used_challenges WHERE expires_at < $1")
+        .bind(before)
+        .execute(pool)
+        .await?
+        .rows_affected()),
+    )
+}

@@ -1,0 +1,827 @@
+//! The SEP-9 field vocabulary as data: every natural-person, financial
+//! account, organization and card field, with its SEP-12 type and the
+//! validation its encoding calls for (SEP-9 §Encodings).
+
+use super::iso;
+
+/// How a field's value is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Free text (at most `MAX_TEXT` characters, no control characters).
+    Text,
+    /// Multi-line free text (an address).
+    MultiLine,
+    /// ISO 8601 date, `YYYY-MM-DD`.
+    Date,
+    /// A date as `YY-MM` (card expiry, SEP-9 §Card fields).
+    YearMonth,
+    /// A non-negative integer.
+    Integer,
+    /// ISCO-08 occupation code: 1 to 4 digits.
+    Occupation,
+    /// ISO 3166-1 alpha-3 country code.
+    Country3,
+    /// ISO 3166-1 alpha-2 country code (`card.country_code`).
+    Country2,
+    /// ISO 639-1 language code.
+    Language,
+    /// E.164 phone number.
+    Phone,
+    /// Email address.
+    Email,
+    /// One of the listed values.
+    Choice(&'static [&'static str]),
+    /// A file (SEP-12 type `binary`) of one of the accepted formats.
+    Binary(Accept),
+}
+
+/// File formats a binary field accepts, checked by magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    /// JPEG or PNG.
+    Image,
+    /// JPEG, PNG or PDF.
+    Document,
+    /// JPEG, PNG, MP4/MOV or WebM (liveness proofs may be video).
+    Media,
+    /// Any of the above (`POST /customer/files`, whose field is not known yet).
+    Any,
+}
+
+/// One SEP-9 field.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    /// Name, dot notation included (`organization.name`).
+    pub name: &'static str,
+    /// Validation.
+    pub kind: Kind,
+    /// Description shown in SEP-12 `fields` / `provided_fields`.
+    pub description: &'static str,
+}
+
+impl Field {
+    /// The SEP-12 `type` of the field: `string`, `binary`, `number` or `date`.
+    pub fn sep12_type(&self) -> &'static str {
+        match self.kind {
+            Kind::Binary(_) => "binary",
+            Kind::Date => "date",
+            Kind::Integer | Kind::Occupation => "number",
+            _ => "string",
+        }
+    }
+
+    /// The allowed values, for `choices`.
+    pub fn choices(&self) -> Option<&'static [&'static str]> {
+        match self.kind {
+            Kind::Choice(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Whether values are files.
+    pub fn is_binary(&self) -> bool {
+        matches!(self.kind, Kind::Binary(_))
+    }
+}
+
+/// Longest text value, in characters.
+pub const MAX_TEXT: usize = 1000;
+/// Longest multi-line value, in characters.
+pub const MAX_MULTILINE: usize = 4000;
+
+const fn f(name: &'static str, kind: Kind, description: &'static str) -> Field {
+    Field {
+        name,
+        kind,
+        description,
+    }
+}
+
+use Accept::*;
+use Kind::*;
+
+/// SEP-9 v1.17.0 §Natural Person Fields.
+const NATURAL_PERSON: &[Field] = &[
+    f("family_name", Text, "Family or last name"),
+    f("last_name", Text, "Family or last name"),
+    f("given_name", Text, "Given or first name"),
+    f("first_name", Text, "Given or first name"),
+    f(
+        "additional_name",
+        Text,
+        "Middle name or other additional name",
+    ),
+    f(
+        "address_country_code",
+        Country3,
+        "Country code for current address (ISO 3166-1 alpha-3)",
+    ),
+    f(
+        "state_or_province",
+        Text,
+        "Name of state/province/region/prefecture",
+    ),
+    f("city", Text, "Name of city/town"),
+    f(
+        "postal_code",
+        Text,
+        "Postal or other code identifying the customer's locale",
+    ),
+    f(
+        "address",
+        MultiLine,
+        "Entire address (country, state, postal code, street address, etc.) as a multi-line string",
+    ),
+    f(
+        "mobile_number",
+        Phone,
+        "Mobile phone number with country code, in E.164 format",
+    ),
+    f(
+        "mobile_number_format",
+        Text,
+        "Format of mobile_number, e.g. E.164 or hash; E.164 when absent",
+    ),
+    f("email_address", Email, "Email address"),
+    f("birth_date", Date, "Date of birth, e.g. 1976-07-04"),
+    f(
+        "birth_place",
+        Text,
+        "Place of birth (city, state, country; as on passport)",
+    ),
+    f(
+        "birth_country_code",
+        Country3,
+        "Country of birth (ISO 3166-1 alpha-3)",
+    ),
+    f(
+        "tax_id",
+        Text,
+        "Tax identifier in the customer's country (social security number in the US)",
+    ),
+    f(
+        "tax_id_name",
+        Text,
+        "Name of the tax ID (SSN or ITIN in the US)",
+    ),
+    f("occupation", Occupation, "Occupation ISCO-08 code"),
+    f("employer_name", Text, "Name of employer"),
+    f("employer_address", MultiLine, "Address of employer"),
+    f("language_code", Language, "Primary language (ISO 639-1)"),
+    f(
+        "id_type",
+        Text,
+        "Type of ID: passport, drivers_license, id_card, etc.",
+    ),
+    f(
+        "id_country_code",
+        Country3,
+        "Country issuing the passport or photo ID (ISO 3166-1 alpha-3)",
+    ),
+    f("id_issue_date", Date, "ID issue date"),
+    f("id_expiration_date", Date, "ID expiration date"),
+    f("id_number", Text, "Passport or ID number"),
+    f(
+        "photo_id_front",
+        Binary(Image),
+        "Image of the front of the customer's photo ID or passport",
+    ),
+    f(
+        "photo_id_back",
+        Binary(Image),
+        "Image of the back of the customer's photo ID or passport",
+    ),
+    f(
+        "notary_approval_of_photo_id",
+        Binary(Document),
+        "Image of a notary's approval of the photo ID or passport",
+    ),
+    f("ip_address", Text, "IP address of the customer's computer"),
+    f(
+        "photo_proof_residence",
+        Binary(Document),
+        "Image of a utility bill, bank statement or similar with the customer's name and address",
+    ),
+    f(
+        "sex",
+        Choice(&["male", "female", "other"]),
+        "male, female or other",
+    ),
+    f(
+        "proof_of_income",
+        Binary(Document),
+        "Image of the customer's proof of income document",
+    ),
+    f(
+        "proof_of_liveness",
+        Binary(Media),
+        "Video or image of the customer as a liveness proof",
+    ),
+    f(
+        "referral_id",
+        Text,
+        "The customer's origin (such as an id in another application) or a referral code",
+    ),
+];
+
+/// SEP-9 §Financial Account Fields (also allowed with `organization.`).
+const FINANCIAL: &[Field] = &[
+    f("bank_name", Text, "Name of the bank"),
+    f(
+        "bank_account_type",
+        Choice(&["checking", "savings"]),
+        "checking or savings",
+    ),
+    f(
+        "bank_account_number",
+        Text,
+        "Number identifying the bank account",
+    ),
+    f(
+        "bank_number",
+        Text,
+        "Number identifying the bank in the national banking system (routing number in the US)",
+    ),
+    f(
+        "bank_phone_number",
+        Phone,
+        "Phone number of the bank, with country code",
+    ),
+    f(
+        "bank_branch_number",
+        Text,
+        "Number identifying the bank branch",
+    ),
+    f(
+        "external_transfer_memo",
+        Text,
+        "A destination tag/memo used to identify a transaction",
+    ),
+    f("clabe_number", Text, "Bank account number for Mexico"),
+    f(
+        "cbu_number",
+        Text,
+        "Clave Bancaria Uniforme (CBU) or Clave Virtual Uniforme (CVU)",
+    ),
+    f("cbu_alias", Text, "The alias for a CBU or CVU"),
+    f(
+        "mobile_money_number",
+        Phone,
+        "Mobile phone number (E.164) of a mobile money account",
+    ),
+    f(
+        "mobile_money_provider",
+        Text,
+        "Name of the mobile money service provider",
+    ),
+    f(
+        "crypto_address",
+        Text,
+        "Address for a cryptocurrency account",
+    ),
+    f(
+        "crypto_memo",
+        Text,
+        "(deprecated, use external_transfer_memo) A destination tag/memo",
+    ),
+];
+
+/// SEP-9 §Organization Fields.
+const ORGANIZATION: &[Field] = &[
+    f(
+        "organization.name",
+        Text,
+        "Full organization name as on the incorporation",
+    ),
+    f("organization.VAT_number", Text, "Organization VAT number"),
+    f(
+        "organization.registration_number",
+        Text,
+        "Organization registration number",
+    ),
+    f(
+        "organization.registration_date",
+        Date,
+        "Date the organization was registered",
+    ),
+    f(
+        "organization.registered_address",
+        MultiLine,
+        "Organization registered address",
+    ),
+    f(
+        "organization.number_of_shareholders",
+        Integer,
+        "Organization shareholder number",
+    ),
+    f(
+        "organization.shareholder_name",
+        Text,
+        "Can be an organization or a person",
+    ),
+    f(
+        "organization.photo_incorporation_doc",
+        Binary(Document),
+        "Image of incorporation documents",
+    ),
+    f(
+        "organization.photo_proof_address",
+        Binary(Document),
+        "Image of a utility bill or bank statement with the organization's name and address",
+    ),
+    f(
+        "organization.address_country_code",
+        Country3,
+        "Country code for the organization's address (ISO 3166-1 alpha-3)",
+    ),
+    f(
+        "organization.state_or_province",
+        Text,
+        "Name of state/province/region/prefecture",
+    ),
+    f("organization.city", Text, "Name of city/town"),
+    f(
+        "organization.postal_code",
+        Text,
+        "Postal or other code identifying the organization's locale",
+    ),
+    f(
+        "organization.director_name",
+        Text,
+        "Organization registered managing director",
+    ),
+    f("organization.website", Text, "Organization website"),
+    f("organization.email", Email, "Organization contact email"),
+    f("organization.phone", Phone, "Organization contact phone"),
+];
+
+/// SEP-9 §Card fields.
+const CARD: &[Field] = &[
+    f("card.number", Text, "Card number"),
+    f(
+        "card.expiration_date",
+        YearMonth,
+        "Expiration month and year in YY-MM format (e.g. 29-11)",
+    ),
+    f(
+        "card.cvc",
+        Text,
+        "CVC number (digits on the back of the card)",
+    ),
+    f("card.holder_name", Text, "Name of the card holder"),
+    f(
+        "card.network",
+        Text,
+        "Brand of the card/network (e.g. Visa, Mastercard, AmEx)",
+    ),
+    f("card.postal_code", Text, "Billing address postal code"),
+    f(
+        "card.country_code",
+        Country2,
+        "Billing address country code (ISO 3166-1 alpha-2, e.g. US)",
+    ),
+    f(
+        "card.state_or_province",
+        Text,
+        "Name of state/province/region/prefecture (ISO 3166-2)",
+    ),
+    f("card.city", Text, "Name of city/town"),
+    f(
+        "card.address",
+        MultiLine,
+        "Entire billing address as a multi-line string",
+    ),
+    f(
+        "card.token",
+        Text,
+        "Token representing the card in an external payment system (e.g. Stripe)",
+    ),
+];
+
+/// `organization.`-prefixed names of the financial fields, in `FINANCIAL`'s
+/// order: "The organization. prefix should be used when requesting or
+/// providing fields related to an organization" (§Financial Account Fields).
+const ORG_FINANCIAL_NAMES: &[&str] = &[
+    "organization.bank_name",
+    "organization.bank_account_type",
+    "organization.bank_account_number",
+    "organization.bank_number",
+    "organization.bank_phone_number",
+    "organization.bank_branch_number",
+    "organization.external_transfer_memo",
+    "organization.clabe_number",
+    "organization.cbu_number",
+    "organization.cbu_alias",
+    "organization.mobile_money_number",
+    "organization.mobile_money_provider",
+    "organization.crypto_address",
+    "organization.crypto_memo",
+];
+
+static ORG_FINANCIAL: std::sync::LazyLock<Vec<Field>> = std::sync::LazyLock::new(|| {
+    FINANCIAL
+        .iter()
+        .zip(ORG_FINANCIAL_NAMES)
+        .map(|(f, name)| Field { name, ..*f })
+        .collect()
+});
+
+fn tables() -> [&'static [Field]; 5] {
+    [
+        NATURAL_PERSON,
+        FINANCIAL,
+        ORGANIZATION,
+        CARD,
+        ORG_FINANCIAL.as_slice(),
+    ]
+}
+
+/// Looks a field up by name.
+pub fn lookup(name: &str) -> Option<Field> {
+    tables()
+        .into_iter()
+        .flatten()
+        .find(|f| f.name == name)
+        .copied()
+}
+
+/// Every field name Mooring accepts.
+pub fn all_names() -> impl Iterator<Item = &'static str> {
+    tables().into_iter().flatten().map(|f| f.name)
+}
+
+/// Why a value was refused; the text names the field, never the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{field}' {problem}")]
+pub struct Invalid {
+    /// The field.
+    pub field: String,
+    /// What is wrong, in the seed's style ("cannot be decoded. Must be jpg or png.").
+    pub problem: String,
+}
+
+fn invalid(field: &str, problem: impl Into<String>) -> Invalid {
+    Invalid {
+        field: field.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// Checks a text value against its field's encoding; returns it normalised
+/// (trimmed). Binary fields are checked by [`sniff`] instead.
+pub fn validate(field: &Field, raw: &str, phone_is_hash: bool) -> Result<String, Invalid> {
+    let value = raw.trim();
+    let name = field.name;
+    if value.is_empty() {
+        return Err(invalid(name, "must not be empty"));
+    }
+    let (limit, multiline) = match field.kind {
+        MultiLine => (MAX_MULTILINE, true),
+        _ => (MAX_TEXT, false),
+    };
+    if value.chars().count() > limit {
+        return Err(invalid(name, format!("is longer than {limit} characters")));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
+    {
+        return Err(invalid(name, "contains control characters"));
+    }
+    let ok = match field.kind {
+        Text | MultiLine => true,
+        Date => is_date(value),
+        YearMonth => is_year_month(value),
+        Integer => {
+            !value.is_empty() && value.len() <= 18 && value.bytes().all(|b| b.is_ascii_digit())
+        }
+        Occupation => (1..=4).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()),
+        Country3 => iso::is_country3(value),
+        Country2 => iso::is_country2(value),
+        Language => iso::is_language(value),
+        Phone => phone_is_hash || is_e164(value),
+        Email => is_email(value),
+        Choice(c) => c.contains(&value),
+        Binary(_) => {
+            return Err(invalid(
+                name,
+                "is a file: send it as multipart/form-data or as <field>_file_id",
+            ));
+        }
+    };
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(invalid(name, expected(field.kind)))
+    }
+}
+
+fn expected(kind: Kind) -> String {
+    match kind {
+        Date => "must be a date in ISO 8601 format, YYYY-MM-DD".into(),
+        YearMonth => "must be a year and month as YY-MM".into(),
+        Integer => "must be a non-negative whole number".into(),
+        Occupation => "must be an ISCO-08 occupation code (1 to 4 digits)".into(),
+        Country3 => "must be an ISO 3166-1 alpha-3 country code, e.g. USA".into(),
+        Country2 => "must be an ISO 3166-1 alpha-2 country code, e.g. US".into(),
+        Language => "must be an ISO 639-1 language code, e.g. en".into(),
+        Phone => "must be a phone number in E.164 format, e.g. +14155552671".into(),
+        Email => "must be an email address".into(),
+        Choice(c) => format!("must be one of: {}", c.join(", ")),
+        Text | MultiLine | Binary(_) => "is not valid".into(),
+    }
+}
+
+/// ISO 8601 calendar date `YYYY-MM-DD`, a real day.
+pub fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        s.get(r)
+            .filter(|p| p.bytes().all(|c| c.is_ascii_digit()))?
+            .parse::<u32>()
+            .ok()
+    };
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    y >= 1 && (1..=days).contains(&d)
+}
+
+fn is_year_month(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 5
+        && b[2] == b'-'
+        && [0, 1, 3, 4].iter().all(|&i| b[i].is_ascii_digit())
+        && matches!(s[3..5].parse::<u32>(), Ok(1..=12))
+}
+
+/// E.164: `+`, a country code not starting with 0, at most 15 digits in all.
+pub fn is_e164(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else {
+        return false;
+    };
+    (7..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+/// A pragmatic email check: one `@`, a plausible local part, a domain of
+/// dot-separated labels with a top-level name.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = s.len() <= 254
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        && labels
+            .last()
+            .is_some_and(|t| t.len() >= 2 && t.bytes().all(|b| b.is_ascii_alphabetic()));
+    local_ok && domain_ok
+}
+
+/// A file's format, from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// JPEG.
+    Jpeg,
+    /// PNG.
+    Png,
+    /// PDF.
+    Pdf,
+    /// MP4 or QuickTime (ISO base media).
+    Mp4,
+    /// WebM / Matroska.
+    Webm,
+}
+
+impl FileFormat {
+    /// Its media type.
+    pub fn content_type(&self) -> &'static str {
+        match self {
+            FileFormat::Jpeg => "image/jpeg",
+            FileFormat::Png => "image/png",
+            FileFormat::Pdf => "application/pdf",
+            FileFormat::Mp4 => "video/mp4",
+            FileFormat::Webm => "video/webm",
+        }
+    }
+}
+
+/// Bytes needed to recognise a format.
+pub const SNIFF_LEN: usize = 12;
+
+/// Recognises a format by magic bytes.
+pub fn sniff(head: &[u8]) -> Option<FileFormat> {
+    if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(FileFormat::Jpeg)
+    } else if head.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some(FileFormat::Png)
+    } else if head.starts_with(b"%PDF-") {
+        Some(FileFormat::Pdf)
+    } else if head.len() >= 8 && &head[4..8] == b"ftyp" {
+        Some(FileFormat::Mp4)
+    } else if head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
+        Some(FileFormat::Webm)
+    } else {
+        None
+    }
+}
+
+/// Checks that a file is what `accept` allows, with the seed's message:
+/// `'photo_id_front' cannot be decoded. Must be jpg or png.`
+pub fn check_file(field: &str, accept: Accept, head: &[u8]) -> Result<FileFormat, Invalid> {
+    let format = sniff(head);
+    let allowed: &[FileFormat] = match accept {
+        Image => &[FileFormat::Jpeg, FileFormat::Png],
+        Document => &[FileFormat::Jpeg, FileFormat::Png, FileFormat::Pdf],
+        Media => &[
+            FileFormat::Jpeg,
+            FileFormat::Png,
+            FileFormat::Mp4,
+            FileFormat::Webm,
+        ],
+        Any => &[
+            FileFormat::Jpeg,
+            FileFormat::Png,
+            FileFormat::Pdf,
+            FileFormat::Mp4,
+            FileFormat::Webm,
+        ],
+    };
+    match format {
+        Some(f) if allowed.contains(&f) => Ok(f),
+        _ => Err(invalid(
+            field,
+            match accept {
+                Image => "cannot be decoded. Must be jpg or png.",
+                Document => "cannot be decoded. Must be jpg, png or pdf.",
+                Media => "cannot be decoded. Must be jpg, png, mp4 or webm.",
+                Any => "cannot be decoded. Must be jpg, png, pdf, mp4 or webm.",
+            },
+        )),
+    }
+}
+
+/// Checks that a file already stored (known by its media type) is what
+/// `accept` allows, with the same message as [`check_file`].
+pub fn check_content_type(field: &str, accept: Accept, content_type: &str) -> Result<(), Invalid> {
+    let head: &[u8] = match content_type {
+        "image/jpeg" => &[0xFF, 0xD8, 0xFF],
+        "image/png" => &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A],
+        "application/pdf" => b"%PDF-",
+        "video/mp4" => b"\0\0\0\0ftyp",
+        "video/webm" => &[0x1A, 0x45, 0xDF, 0xA3],
+        _ => b"",
+    };
+    check_file(field, accept, head).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(name: &str, value: &str) -> Result<String, Invalid> {
+        validate(&lookup(name).unwrap(), value, false)
+    }
+
+    #[test]
+    fn every_sep9_field_is_known_with_its_type() {
+        assert_eq!(all_names().count(), 36 + 14 + 17 + 11 + 14);
+        assert_eq!(lookup("photo_id_front").unwrap().sep12_type(), "binary");
+        assert_eq!(lookup("birth_date").unwrap().sep12_type(), "date");
+        assert_eq!(lookup("occupation").unwrap().sep12_type(), "number");
+        assert_eq!(
+            lookup("organization.bank_account_number").unwrap().name,
+            "organization.bank_account_number"
+        );
+        assert!(lookup("organization.first_name").is_none());
+        assert!(lookup("favourite_colour").is_none());
+        for name in all_names() {
+            assert!(lookup(name).is_some(), "{name}");
+        }
+        for (f, org) in FINANCIAL.iter().zip(ORG_FINANCIAL_NAMES) {
+            assert_eq!(format!("organization.{}", f.name), *org);
+        }
+    }
+
+    #[test]
+    fn encodings_are_enforced() {
+        assert_eq!(check("birth_date", " 1976-07-04 ").unwrap(), "1976-07-04");
+        for bad in [
+            "1976-7-4",
+            "1976-02-30",
+            "2023-02-29",
+            "76-07-04",
+            "1976/07/04",
+            "1976-13-01",
+        ] {
+            assert!(check("birth_date", bad).is_err(), "{bad}");
+        }
+        assert!(check("birth_date", "2024-02-29").is_ok());
+        assert!(check("address_country_code", "USA").is_ok());
+        assert_eq!(
+            check("address_country_code", "US").unwrap_err().to_string(),
+            "'address_country_code' must be an ISO 3166-1 alpha-3 country code, e.g. USA"
+        );
+        assert!(check("card.country_code", "US").is_ok());
+        assert!(check("language_code", "pt").is_ok() && check("language_code", "por").is_err());
+        assert!(check("mobile_number", "+14155552671").is_ok());
+        for bad in [
+            "14155552671",
+            "+0123456789",
+            "+1 415 555 2671",
+            "+123",
+            "+1234567890123456",
+        ] {
+            assert!(check("mobile_number", bad).is_err(), "{bad}");
+        }
+        assert!(validate(&lookup("mobile_number").unwrap(), "ab12cd34", true).is_ok());
+        assert!(check("email_address", "alice.b+kyc@mail.example.com").is_ok());
+        for bad in [
+            "alice",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            ".a@b.com",
+            "a@-b.com",
+            "a@b.c0m",
+        ] {
+            assert!(check("email_address", bad).is_err(), "{bad}");
+        }
+        assert!(check("sex", "female").is_ok());
+        assert_eq!(
+            check("sex", "f").unwrap_err().to_string(),
+            "'sex' must be one of: male, female, other"
+        );
+        assert!(check("occupation", "2512").is_ok() && check("occupation", "25120").is_err());
+        assert!(
+            check("card.expiration_date", "29-11").is_ok()
+                && check("card.expiration_date", "29-13").is_err()
+        );
+        assert!(check("first_name", "").is_err());
+        assert!(check("first_name", "Ann\u{0}").is_err());
+        assert!(check("address", "1 Main St\nSpringfield").is_ok());
+        assert!(check("first_name", "Ann\nBob").is_err());
+        assert!(check("first_name", &"x".repeat(1001)).is_err());
+        assert_eq!(
+            check("photo_id_front", "abc").unwrap_err().to_string(),
+            "'photo_id_front' is a file: send it as multipart/form-data or as <field>_file_id"
+        );
+    }
+
+    #[test]
+    fn files_are_recognised_by_their_bytes() {
+        let png = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
+        assert_eq!(
+            check_file("photo_id_front", Image, &png),
+            Ok(FileFormat::Png)
+        );
+        assert_eq!(
+            check_file("photo_id_front", Image, &[0xFF, 0xD8, 0xFF, 0xE0]),
+            Ok(FileFormat::Jpeg)
+        );
+        assert_eq!(
+            check_file("photo_id_front", Image, b"%PDF-1.7")
+                .unwrap_err()
+                .to_string(),
+            "'photo_id_front' cannot be decoded. Must be jpg or png."
+        );
+        assert_eq!(
+            check_file("photo_proof_residence", Document, b"%PDF-1.7"),
+            Ok(FileFormat::Pdf)
+        );
+        assert_eq!(
+            check_file("proof_of_liveness", Media, b"\0\0\0\x18ftypmp42"),
+            Ok(FileFormat::Mp4)
+        );
+        assert!(check_file("photo_id_front", Image, b"GIF89a").is_err());
+        assert!(check_file("photo_id_front", Image, b"").is_err());
+    }
+}

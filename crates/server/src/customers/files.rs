@@ -1,0 +1,155 @@
+//! SEP-12 §Customer Files: upload a document on its own, reference it later
+//! as `<field>_file_id`; list what was uploaded.
+
+use serde::Serialize;
+
+use super::fields::{Field, Kind};
+use super::owner;
+use super::service::{CustomerError, Customers, owner_of_uploads};
+use super::store::{self, FileRow};
+use super::upload::Stored;
+use crate::auth::Principal;
+
+/// A file as SEP-12 describes it (§POST Response).
+#[derive(Debug, Serialize)]
+pub struct FileView {
+    /// `file_<uuid>`.
+    pub file_id: String,
+    /// Its media type, as recognised from its bytes.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// When it is discarded if no `PUT /customer` references it (UTC ISO 8601).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// The customer it belongs to, if any.
+    pub customer_id: Option<String>,
+}
+
+/// `POST /customer/files` accepts any document a SEP-9 binary field may hold.
+pub const ANY_DOCUMENT: Field = Field {
+    name: "file",
+    kind: Kind::Binary(super::fields::Accept::Any),
+    description: "A document",
+};
+
+fn iso8601(unix: i64) -> String {
+    // Civil date from days since the epoch (H. Hinnant's algorithm).
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+fn view(f: &FileRow) -> FileView {
+    FileView {
+        file_id: f.id.clone(),
+        content_type: f.content_type.clone(),
+        size: f.size,
+        expires_at: f.expires_at.map(iso8601),
+        customer_id: f.customer_id.clone(),
+    }
+}
+
+impl Customers {
+    /// Records an uploaded file. It belongs to the token's own customer if
+    /// one exists; otherwise it expires unless a PUT references it.
+    pub async fn post_file(
+        &self,
+        p: &Principal,
+        stored: Stored,
+    ) -> Result<FileView, CustomerError> {
+        let now = self.now();
+        let (account, memo) = owner_of_uploads(p);
+        let key = owner::resolve(p, None, None, None)?;
+        let customer = store::customer_by_key(self.db().reader(), &key).await?;
+        let ttl = i64::try_from(self.cfg().unattached_file_ttl_secs).unwrap_or(i64::MAX);
+        let row = FileRow {
+            id: stored.id,
+            owner_account: account,
+            owner_memo: memo,
+            expires_at: customer.is_none().then_some(now.saturating_add(ttl)),
+            customer_id: customer.map(|c| c.id),
+            field: None,
+            content_type: stored.format.content_type().to_owned(),
+            size: i64::try_from(stored.size).unwrap_or(i64::MAX),
+            data_key: stored.data_key,
+            blob: stored.blob,
+            created_at: now,
+        };
+        if let Err(e) = store::insert_file(self.db(), &row).await {
+            let _ = self.blobs().delete(&row.blob).await;
+            return Err(e.into());
+        }
+        Ok(view(&row))
+    }
+
+    /// `GET /customer/files`: by `file_id` or `customer_id`. What the token
+    /// may not reach is simply not listed.
+    pub async fn list_files(
+        &self,
+        p: &Principal,
+        file_id: Option<&str>,
+        customer_id: Option<&str>,
+    ) -> Result<Vec<FileView>, CustomerError> {
+        let (account, memo) = owner_of_uploads(p);
+        if let Some(id) = file_id {
+            let Some(f) = store::file(self.db().reader(), id).await? else {
+                return Ok(vec![]);
+            };
+            let own_upload = f.owner_account == account && f.owner_memo == memo;
+            let own_customer = match &f.customer_id {
+                Some(c) => store::customer_by_id(self.db().reader(), c)
+                    .await?
+                    .is_some_and(|r| owner::may_access(p, &r.account, &r.memo, &r.memo_type)),
+                None => false,
+            };
+            let matches_customer = customer_id.is_none_or(|c| f.customer_id.as_deref() == Some(c));
+            return Ok(if (own_upload || own_customer) && matches_customer {
+                vec![view(&f)]
+            } else {
+                vec![]
+            });
+        }
+        let Some(customer_id) = customer_id else {
+            return Err(CustomerError::Invalid(
+                "one of file_id or customer_id is required".into(),
+            ));
+        };
+        let reachable = store::customer_by_id(self.db().reader(), customer_id)
+            .await?
+            .is_some_and(|r| owner::may_access(p, &r.account, &r.memo, &r.memo_type));
+        if !reachable {
+            return Ok(vec![]);
+        }
+        Ok(store::files_of_customer(self.db().reader(), customer_id)
+            .await?
+            .iter()
+            .map(view)
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_render_as_utc_iso8601() {
+        assert_eq!(super::iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::iso8601(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(super::iso8601(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}

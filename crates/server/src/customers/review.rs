@@ -1,0 +1,411 @@
+//! Decisions by the anchor's compliance staff (through the admin API):
+//! list customers, read one (an audited read of personal data), and move a
+//! customer or a single field between statuses with a reason. Every action
+//! is written to the append-only audit log — who, when, which customer,
+//! what — never the personal data itself nor the free-text reason.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::service::{CustomerError, Customers};
+use super::store::{self, CustomerRow, DecisionRow};
+use super::view::{self, CustomerView, field_status};
+use crate::db::Tx;
+use crate::vault::Place;
+use crate::{with_conn, with_pool};
+
+/// A customer in a list: no personal data.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// Id.
+    pub id: String,
+    /// The `G…` account.
+    pub account: String,
+    /// Memo, if any.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub memo: String,
+    /// Memo type, if any.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub memo_type: String,
+    /// The type of its latest PUT.
+    pub r#type: Option<String>,
+    /// Its status for that type.
+    pub status: &'static str,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// One field, decrypted, for review.
+#[derive(Debug, Serialize)]
+pub struct FieldDetail {
+    /// The value (text fields).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The file (binary fields).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    /// Review status.
+    pub status: String,
+    /// Why rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A customer in full, for review.
+#[derive(Debug, Serialize)]
+pub struct Detail {
+    /// Id.
+    pub id: String,
+    /// The `G…` account.
+    pub account: String,
+    /// Memo and its type.
+    pub memo: Option<(String, String)>,
+    /// The status for each configured type.
+    pub statuses: BTreeMap<String, CustomerView>,
+    /// Every field, decrypted.
+    pub fields: BTreeMap<String, FieldDetail>,
+    /// Where status changes are posted.
+    pub callback_url: Option<String>,
+}
+
+/// A decision on a customer.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// Accept every provided field (of `type`, or all) and clear a rejection.
+    Accept,
+    /// Reject for `type`, finally.
+    Reject,
+    /// Ask for `fields` again: they become REJECTED with the reason.
+    RequestInfo(Vec<String>),
+    /// Set one field's status.
+    Field(String, String),
+}
+
+impl Decision {
+    fn action(&self) -> &'static str {
+        match self {
+            Decision::Accept => "customer.accept",
+            Decision::Reject => "customer.reject",
+            Decision::RequestInfo(_) => "customer.request_info",
+            Decision::Field(..) => "customer.field_status",
+        }
+    }
+}
+
+impl Customers {
+    async fn row_or_404(
+        &self,
+        tx: Option<&mut Tx>,
+        id: &str,
+    ) -> Result<CustomerRow, CustomerError> {
+        let row = match tx {
+            Some(tx) => store::customer_by_id(tx, id).await?,
+            None => store::customer_by_id(self.db(), id).await?,
+        };
+        row.ok_or_else(|| CustomerError::NotFound(format!("customer not found for id: {id}")))
+    }
+
+    /// Customers updated most recently first, `limit` at most, after the
+    /// cursor `after` (an id from the previous page).
+    pub async fn list(
+        &self,
+        actor: &str,
+        status: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Summary>, CustomerError> {
+        let rows: Vec<CustomerRow> = with_pool!(self.db(), pool => sqlx::query_as(
+            "SELECT id, account, memo, memo_type, data_key, last_type, callback_url, updated_at, version FROM customers \
+             WHERE ($1 = '' OR id > $1) ORDER BY id LIMIT $2",
+        )
+        .bind(after.unwrap_or(""))
+        .bind(limit.clamp(1, 500))
+        .fetch_all(pool)
+        .await
+        .map_err(crate::db::DbError::from)?);
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let kind = r
+                .last_type
+                .clone()
+                .unwrap_or_else(|| self.cfg().default_type.clone());
+            let Some(req) = self.cfg().types.get(&kind) else {
+                continue;
+            };
+            let fields = store::fields(self.db(), &r.id).await?;
+            let decision = store::decision(self.db(), &r.id, &kind).await?;
+            let v = view::compute(Some(&r.id), &fields, decision.as_ref(), req);
+            if status.is_some_and(|s| s != v.status) {
+                continue;
+            }
+            out.push(Summary {
+                id: r.id,
+                account: r.account,
+                memo: r.memo,
+                memo_type: r.memo_type,
+                r#type: r.last_type,
+                status: v.status,
+                updated_at: r.updated_at,
+            });
+        }
+        store::audit(
+            self.db(),
+            actor,
+            "customer.list",
+            None,
+            Some(&format!("{} listed", out.len())),
+            self.now(),
+        )
+        .await?;
+        Ok(out)
+    }
+
+    /// One customer, decrypted. An audited read of personal data.
+    pub async fn detail(&self, actor: &str, id: &str) -> Result<Detail, CustomerError> {
+        let row = self.row_or_404(None, id).await?;
+        let dek = self
+            .vault()
+            .unwrap(&row.data_key, &format!("customer:{id}"))?;
+        let rows = store::fields(self.db(), id).await?;
+        let mut fields = BTreeMap::new();
+        for f in &rows {
+            let value = match &f.value {
+                Some(sealed) => {
+                    let plain = dek.open(
+                        Place {
+                            table: "customer_fields",
+                            column: &f.name,
+                            row: id,
+                        },
+                        sealed,
+                    )?;
+                    Some(String::from_utf8_lossy(&plain).into_owned())
+                }
+                None => None,
+            };
+            fields.insert(
+                f.name.clone(),
+                FieldDetail {
+                    value,
+                    file_id: f.file_id.clone(),
+                    status: f.status.clone(),
+                    error: f.error.clone(),
+                },
+            );
+        }
+        let mut statuses = BTreeMap::new();
+        for (kind, req) in &self.cfg().types {
+            let decision = store::decision(self.db(), id, kind).await?;
+            statuses.insert(
+                kind.clone(),
+                view::compute(Some(id), &rows, decision.as_ref(), req),
+            );
+        }
+        store::audit(
+            self.db(),
+            actor,
+            "customer.read",
+            Some(id),
+            None,
+            self.now(),
+        )
+        .await?;
+        Ok(Detail {
+            id: row.id,
+            account: row.account,
+            memo: (!row.memo.is_empty()).then_some((row.memo, row.memo_type)),
+            statuses,
+            fields,
+            callback_url: row.callback_url,
+        })
+    }
+
+    /// A document of a customer, decrypted. An audited read.
+    pub async fn document(
+        &self,
+        actor: &str,
+        id: &str,
+        file_id: &str,
+    ) -> Result<(String, Vec<u8>), CustomerError> {
+        self.row_or_404(None, id).await?;
+        let file = store::file(self.db(), file_id)
+            .await?
+            .filter(|f| f.customer_id.as_deref() == Some(id))
+            .ok_or_else(|| CustomerError::NotFound(format!("file not found for id: {file_id}")))?;
+        let bytes = super::upload::read_all(
+            self.blobs(),
+            self.vault(),
+            &file.id,
+            &file.data_key,
+            &file.blob,
+        )
+        .await
+        .map_err(|e| match e {
+            super::upload::ReadError::Store(b) => CustomerError::Blob(b),
+            super::upload::ReadError::Vault(v) => CustomerError::Vault(v),
+        })?;
+        store::audit(
+            self.db(),
+            actor,
+            "customer.file_read",
+            Some(id),
+            Some(file_id),
+            self.now(),
+        )
+        .await?;
+        Ok((file.content_type, bytes))
+    }
+
+    /// Applies a decision; the customer's callback fires if its status changes.
+    pub async fn decide(
+        &self,
+        actor: &str,
+        id: &str,
+        kind: Option<&str>,
+        decision: Decision,
+        reason: Option<&str>,
+    ) -> Result<CustomerView, CustomerError> {
+        let now = self.now();
+        let mut tx = self.db().begin().await?;
+        let row = self.row_or_404(Some(&mut tx), id).await?;
+        let kind = kind.or(row.last_type.as_deref()).map(str::to_owned);
+        let (kind, req) = self.requirements(kind.as_deref())?;
+        let (kind, req) = (kind.to_owned(), req.clone());
+        let current = store::decision(&mut tx, id, &kind).await?;
+        let before = view::compute(
+            Some(id),
+            &store::fields(&mut tx, id).await?,
+            current.as_ref(),
+            &req,
+        );
+        let mut detail = format!("type {kind}");
+        match &decision {
+            Decision::Accept => {
+                for f in store::fields(&mut tx, id).await? {
+                    if req.required.contains(&f.name) || req.optional.contains(&f.name) {
+                        store::set_field_status(
+                            &mut tx,
+                            id,
+                            &f.name,
+                            field_status::ACCEPTED,
+                            None,
+                            now,
+                        )
+                        .await?;
+                    }
+                }
+                store::set_decision(&mut tx, id, &kind, false, reason, now).await?;
+            }
+            Decision::Reject => {
+                let reason = reason.ok_or_else(|| {
+                    CustomerError::Invalid(
+                        "a reason is required to reject (SEP-12: REJECTED requires a message)"
+                            .into(),
+                    )
+                })?;
+                store::set_decision(&mut tx, id, &kind, true, Some(reason), now).await?;
+            }
+            Decision::RequestInfo(names) => {
+                if names.is_empty() {
+                    return Err(CustomerError::Invalid(
+                        "name at least one field to ask for again".into(),
+                    ));
+                }
+                for name in names {
+                    if super::fields::lookup(name).is_none() {
+                        return Err(CustomerError::Invalid(format!("unknown field '{name}'")));
+                    }
+                    if !store::set_field_status(
+                        &mut tx,
+                        id,
+                        name,
+                        field_status::REJECTED,
+                        reason,
+                        now,
+                    )
+                    .await?
+                    {
+                        return Err(CustomerError::Invalid(format!(
+                            "the customer has not provided '{name}'"
+                        )));
+                    }
+                }
+                detail = format!("type {kind}, fields {}", names.join(","));
+            }
+            Decision::Field(name, status) => {
+                if !field_status::is_valid(status) {
+                    return Err(CustomerError::Invalid(
+                        "status must be ACCEPTED, PROCESSING, REJECTED or VERIFICATION_REQUIRED"
+                            .into(),
+                    ));
+                }
+                let error = (status == field_status::REJECTED)
+                    .then_some(reason)
+                    .flatten();
+                if !store::set_field_status(&mut tx, id, name, status, error, now).await? {
+                    return Err(CustomerError::NotFound(format!(
+                        "the customer has no field '{name}'"
+                    )));
+                }
+                detail = format!("field {name} {status}");
+            }
+        }
+        let after_decision: Option<DecisionRow> = store::decision(&mut tx, id, &kind).await?;
+        let after = view::compute(
+            Some(id),
+            &store::fields(&mut tx, id).await?,
+            after_decision.as_ref(),
+            &req,
+        );
+        self.on_status_change(&mut tx, &row, &before, &after, now)
+            .await?;
+        store::bump_version(&mut tx, id).await?;
+        store::audit(
+            &mut tx,
+            actor,
+            decision.action(),
+            Some(id),
+            Some(&detail),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// The audit log, newest first (for one customer, or all).
+    pub async fn audit_log(
+        &self,
+        customer_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, CustomerError> {
+        Ok(
+            with_conn!(crate::db::Conn::Db(self.db()), e => sqlx::query_as(
+            "SELECT id, at, actor, action, customer_id, detail FROM audit_log WHERE ($1 = '' OR customer_id = $1) ORDER BY id DESC LIMIT $2",
+        )
+        .bind(customer_id.unwrap_or(""))
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(e)
+        .await
+        .map_err(crate::db::DbError::from)?),
+        )
+    }
+}
+
+/// One audit log entry.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct AuditEntry {
+    /// Sequence number.
+    pub id: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// Which customer.
+    pub customer_id: Option<String>,
+    /// Details (never personal data).
+    pub detail: Option<String>,
+}

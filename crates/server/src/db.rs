@@ -1,0 +1,504 @@
+//! The database: SQLite (embedded default) or PostgreSQL (scale-out), both
+//! through sqlx, each with its own migrations folder. Store modules match on
+//! [`Db`] and run the SQL for its engine.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection as _, PgPool, SqliteConnection, SqlitePool};
+
+use crate::config::ConfigError;
+
+/// Runs `$body` with `$pool` bound to whichever engine's pool `$db` holds.
+/// SQL written with `$1, $2, …` placeholders runs unchanged on both (sqlx
+/// accepts `$N` for SQLite), so most store functions are written once.
+#[macro_export]
+macro_rules! with_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite(s) => {
+                let $pool = &s.write;
+                $body
+            }
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Like [`with_pool!`], for statements that only read: on SQLite they run
+/// on the reader connections, beside the single writer.
+#[macro_export]
+macro_rules! with_reader {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite(s) => {
+                let mut reader = s.read.get().await?;
+                let $pool = &mut *reader;
+                $body
+            }
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$conn` bound to the connection of whichever engine's
+/// transaction `$tx` (a `&mut Tx`) holds.
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            $crate::db::Tx::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with `$exec` bound to an executor for `$conn` (a
+/// [`Conn`]): the pool, or the connection of a transaction. Store functions
+/// that read take a `Conn` so they serve both a plain read and a read inside
+/// a write transaction.
+#[macro_export]
+macro_rules! with_conn {
+    ($conn:expr, $exec:ident => $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Db($crate::db::Db::Sqlite(s)) => {
+                let $exec = &s.write;
+                $body
+            }
+            $crate::db::Conn::Read($crate::db::Db::Sqlite(s)) => {
+                let mut reader = s.read.get().await?;
+                let $exec = &mut *reader;
+                $body
+            }
+            $crate::db::Conn::Db($crate::db::Db::Postgres($exec))
+            | $crate::db::Conn::Read($crate::db::Db::Postgres($exec)) => $body,
+            $crate::db::Conn::Tx($crate::db::Tx::Sqlite(t)) => {
+                let $exec = &mut **t;
+                $body
+            }
+            $crate::db::Conn::Tx($crate::db::Tx::Postgres(t)) => {
+                let $exec = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+/// Where a query runs: the pool, or an open transaction.
+#[derive(Debug)]
+pub enum Conn<'a> {
+    /// Any connection of the pool (on SQLite, the writer).
+    Db(&'a Db),
+    /// A connection for reading only (on SQLite, one of the readers).
+    Read(&'a Db),
+    /// The transaction's connection.
+    Tx(&'a mut Tx),
+}
+
+impl Conn<'_> {
+    /// Whether the query runs on SQLite (for the few statements whose SQL
+    /// differs between the engines).
+    pub fn is_sqlite(&self) -> bool {
+        matches!(
+            self,
+            Conn::Db(Db::Sqlite(_)) | Conn::Read(Db::Sqlite(_)) | Conn::Tx(Tx::Sqlite(_))
+        )
+    }
+}
+
+impl<'a> From<&'a Db> for Conn<'a> {
+    fn from(db: &'a Db) -> Self {
+        Conn::Db(db)
+    }
+}
+
+impl<'a> From<&'a mut Tx> for Conn<'a> {
+    fn from(tx: &'a mut Tx) -> Self {
+        Conn::Tx(tx)
+    }
+}
+
+/// A transaction on one of the two engines.
+#[derive(Debug)]
+pub enum Tx {
+    /// SQLite, begun `IMMEDIATE`: it holds the write lock from the start,
+    /// so it never fails half-way on a lock another writer took.
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// PostgreSQL.
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    /// Commits.
+    pub async fn commit(self) -> Result<(), DbError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// A connection pool on one of the two engines.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// SQLite in WAL mode.
+    Sqlite(SqliteDb),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// SQLite allows one writer at a time. Writes go through a pool of one
+/// connection, so they queue in the application instead of retrying on
+/// SQLite's busy handler (which sleeps milliseconds at a time); reads use
+/// connections of their own, which WAL lets run beside the writer.
+#[derive(Clone, Debug)]
+pub struct SqliteDb {
+    /// The one writer connection.
+    pub write: SqlitePool,
+    /// Reader connections.
+    pub read: Readers,
+}
+
+/// A fixed set of read-only SQLite connections, lent out one at a time.
+///
+/// Not a sqlx pool: a pool tests every connection given back to it with a
+/// ping, which on SQLite is a round trip to the connection's thread and cost
+/// about as much as the short reads made here. A reader needs no such test:
+/// it never holds a transaction, and a read dropped half-way (a client that
+/// went away) is finished off by the connection's thread before it takes
+/// the next statement.
+#[derive(Clone, Debug)]
+pub struct Readers {
+    free: flume::Receiver<SqliteConnection>,
+    back: flume::Sender<SqliteConnection>,
+}
+
+/// A reader connection, given back when dropped.
+#[derive(Debug)]
+pub struct Reader {
+    conn: Option<SqliteConnection>,
+    back: flume::Sender<SqliteConnection>,
+}
+
+impl Readers {
+    async fn open(opts: &SqliteConnectOptions, n: u32) -> Result<Self, sqlx::Error> {
+        let (back, free) = flume::bounded(n as usize);
+        for _ in 0..n {
+            let conn = SqliteConnection::connect_with(opts).await?;
+            back.send(conn).expect("the channel holds all the readers");
+        }
+        Ok(Readers { free, back })
+    }
+
+    /// Waits for a free reader.
+    pub async fn get(&self) -> Result<Reader, DbError> {
+        let conn = tokio::time::timeout(READER_WAIT, self.free.recv_async())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        Ok(Reader {
+            conn: Some(conn),
+            back: self.back.clone(),
+        })
+    }
+
+    async fn close(&self) {
+        while let Ok(conn) = self.free.try_recv() {
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// How long a read waits for a free reader before failing.
+const READER_WAIT: Duration = Duration::from_secs(10);
+
+impl std::ops::Deref for Reader {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        self.conn.as_ref().expect("present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Reader {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.conn.as_mut().expect("present until dropped")
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // Fails only once the set is gone (shutdown): the connection
+            // is then closed by being dropped.
+            let _ = self.back.send(conn);
+        }
+    }
+}
+
+/// What went wrong talking to the database. The text may name the engine's
+/// error and is for logs only, never for a response body.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// Connecting or running a statement failed.
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A database URL Mooring recognises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://path` or `sqlite:path`.
+    Sqlite(String),
+    /// `postgres://…` or `postgresql://…`.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Recognises the engine from the scheme. Anything else is an error —
+    /// never a silently created SQLite file.
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        let invalid = |message: &str| ConfigError::Invalid {
+            key: "database_url",
+            message: message.to_owned(),
+        };
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            PgConnectOptions::from_str(url).map_err(|_| invalid("not a valid postgres:// URL"))?;
+            Ok(DatabaseUrl::Postgres(url.to_owned()))
+        } else if let Some(rest) = url.strip_prefix("sqlite:") {
+            if rest.contains(":memory:") || rest.contains("mode=memory") {
+                return Err(invalid(
+                    "an in-memory SQLite database loses everything on restart; give a file, e.g. sqlite://data/mooring.db",
+                ));
+            }
+            if rest.trim_start_matches('/').is_empty() {
+                return Err(invalid(
+                    "sqlite URL has no file path, e.g. sqlite://data/mooring.db",
+                ));
+            }
+            Ok(DatabaseUrl::Sqlite(url.to_owned()))
+        } else {
+            Err(invalid(
+                "unrecognised database URL; use sqlite://<path> or postgres://user@host/db",
+            ))
+        }
+    }
+}
+
+/// A URL safe to log: the password, in the authority or as a `password` /
+/// `sslpassword` query parameter, replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut u) = url::Url::parse(url) else {
+        return "<unparseable database URL>".to_owned();
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
+    }
+    if u.query().is_some() {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let secret =
+                    k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword");
+                (
+                    k.into_owned(),
+                    if secret {
+                        "***".to_owned()
+                    } else {
+                        v.into_owned()
+                    },
+                )
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string()
+}
+
+impl Db {
+    /// Connects. SQLite files are created if missing (in directories that
+    /// must exist) and opened in WAL mode.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
+        let parsed = DatabaseUrl::parse(url)
+            .map_err(|e| DbError::Sqlx(sqlx::Error::Configuration(e.to_string().into())))?;
+        match parsed {
+            DatabaseUrl::Sqlite(url) => {
+                let opts = SqliteConnectOptions::from_str(&url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true)
+                    // Deleted rows are overwritten, not left in free pages:
+                    // erasure leaves no ciphertext behind in the database file.
+                    .pragma("secure_delete", "on");
+                // No ping before each use: for SQLite it is a round trip to
+                // the connection's thread, for PostgreSQL one over the network;
+                // a broken connection fails its query and is dropped instead.
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .test_before_acquire(false)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts.clone())
+                    .await?;
+                // More readers than a few per core only add threads fighting
+                // over the same CPUs.
+                let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+                let readers = max_connections
+                    .min(u32::try_from(cores * 2).unwrap_or(4))
+                    .max(1);
+                let read = Readers::open(&opts.read_only(true), readers).await?;
+                Ok(Db::Sqlite(SqliteDb { write, read }))
+            }
+            DatabaseUrl::Postgres(url) => {
+                let opts = PgConnectOptions::from_str(&url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    .test_before_acquire(false)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await?;
+                Ok(Db::Postgres(pool))
+            }
+        }
+    }
+
+    /// Applies this engine's migrations (`migrations/sqlite` or `migrations/postgres`).
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(s) => {
+                sqlx::migrate!("../../migrations/sqlite")
+                    .run(&s.write)
+                    .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::migrate!("../../migrations/postgres")
+                    .run(pool)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// Begins a transaction that will write.
+    pub async fn begin(&self) -> Result<Tx, DbError> {
+        Ok(match self {
+            Db::Sqlite(s) => Tx::Sqlite(s.write.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Where read-only queries go.
+    pub fn reader(&self) -> Conn<'_> {
+        Conn::Read(self)
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A trivial query: the database answers.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(s) => sqlx::query("SELECT 1")
+                .execute(&mut *s.read.get().await?)
+                .await
+                .map(|_| ())?,
+            Db::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
+        }
+        Ok(())
+    }
+
+    /// After an erasure: on SQLite, moves the write-ahead log into the
+    /// database (where `secure_delete` has zeroed the deleted rows) and
+    /// truncates it, so old page images do not linger in `-wal`. Best
+    /// effort: a long reader can keep the log busy; the next checkpoint
+    /// then does it. PostgreSQL reuses its WAL on its own schedule.
+    pub async fn flush_deleted(&self) {
+        if let Db::Sqlite(s) = self
+            && let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&s.write)
+                .await
+        {
+            tracing::warn!(error = %e, "could not checkpoint the SQLite WAL after an erasure");
+        }
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(s) => {
+                s.read.close().await;
+                s.write.close().await;
+            }
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_engines_and_refuses_the_rest() {
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite://data/m.db"),
+            Ok(DatabaseUrl::Sqlite(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite:m.db"),
+            Ok(DatabaseUrl::Sqlite(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@localhost/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://u@localhost/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        for bad in [
+            "mysql://x/y",
+            "data/m.db",
+            "",
+            "sqlite::memory:",
+            "sqlite://",
+            "postgress://x",
+        ] {
+            assert!(DatabaseUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn redacted_url_hides_the_password() {
+        let shown = redact_url("postgres://mooring:hunter2@db.internal:5432/mooring");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("***") && shown.contains("db.internal"),
+            "{shown}"
+        );
+        assert_eq!(redact_url("sqlite://data/m.db"), "sqlite://data/m.db");
+        let shown = redact_url("postgres://u@db/m?sslmode=require&password=hunter2&sslpassword=x2");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("x2"),
+            "{shown}"
+        );
+        assert!(shown.contains("sslmode=require"), "{shown}");
+    }
+}

@@ -1,0 +1,181 @@
+//! The one error type of the HTTP layer and the only place statuses are
+//! chosen. Every error body is `{"error": "<text>"}` (the shape every SEP
+//! uses), including the framework's own rejections (malformed bodies, wrong
+//! content types, unknown routes), which would otherwise be plain text.
+
+use std::borrow::Cow;
+
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// An error answered to the client: a status and a message safe to show
+/// (no PII, secrets, tokens or database text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    status: StatusCode,
+    message: Cow<'static, str>,
+}
+
+impl ApiError {
+    /// An error with any status.
+    pub fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// 400: the request is malformed or fails a rule.
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 401: no credentials, or credentials not accepted.
+    pub fn unauthorized(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    /// 503: a dependency (database, Horizon) is unavailable; try again.
+    pub fn unavailable(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+    }
+
+    /// 500 with a generic body. `detail` is logged once, here, and never
+    /// sent to the client.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.message }).to_string();
+        let mut res = (self.status, body).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        res
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body is too large")
+        } else {
+            ApiError::bad_request("request body could not be read")
+        }
+    }
+}
+
+/// Answer for routes that do not exist.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint")
+}
+
+/// Answer for a known route with a method it does not serve.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this endpoint",
+    )
+}
+
+/// Turns a panic in a handler into a generic 500 with the JSON shape. The
+/// panic message is not echoed: it could carry request data.
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+}
+
+impl From<crate::auth::AuthError> for ApiError {
+    fn from(e: crate::auth::AuthError) -> Self {
+        use crate::auth::AuthError as E;
+        match e {
+            // SEP-10 §Token: a challenge failing any check "must be rejected —
+            // that is, treated by the Server as an invalid input"; §Verifying
+            // the Client Domain: an unfetchable SIGNING_KEY is a 400.
+            E::InvalidParameter(_)
+            | E::Challenge(_)
+            | E::ClientDomain(_)
+            | E::AccountNotFound
+            | E::WrongNetwork { .. }
+            | E::Replayed => ApiError::bad_request(e.to_string()),
+            // SEP-10 §Challenge §Error: missing header 401, invalid 400,
+            // application not allowed 403.
+            E::ChallengeAuth(ref a) => {
+                use crate::auth::ChallengeAuthError as A;
+                let status = match a {
+                    A::Missing => StatusCode::UNAUTHORIZED,
+                    A::Invalid(_) | A::Expired => StatusCode::BAD_REQUEST,
+                    A::NotAllowed(_) => StatusCode::FORBIDDEN,
+                };
+                ApiError::new(status, e.to_string())
+            }
+            E::LedgerUnavailable(ref source) => {
+                tracing::warn!(error = %source, "Horizon unavailable; refusing SEP-10 token");
+                ApiError::unavailable(e.to_string())
+            }
+            E::Db(err) => ApiError::internal(err),
+            E::Jwt(err) => ApiError::internal(err),
+        }
+    }
+}
+
+impl From<crate::customers::CustomerError> for ApiError {
+    fn from(e: crate::customers::CustomerError) -> Self {
+        match e {
+            crate::customers::CustomerError::NotFound(m) => ApiError::not_found(m),
+            crate::customers::CustomerError::Invalid(m) => ApiError::bad_request(m),
+            crate::customers::CustomerError::Forbidden(m) => {
+                ApiError::new(StatusCode::FORBIDDEN, m)
+            }
+            crate::customers::CustomerError::TooLarge(m) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, m)
+            }
+            crate::customers::CustomerError::InvalidCode => ApiError::bad_request(e.to_string()),
+            crate::customers::CustomerError::Db(err) => ApiError::internal(err),
+            crate::customers::CustomerError::Blob(err) => ApiError::internal(err),
+            crate::customers::CustomerError::Vault(err) => ApiError::internal(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn body_is_json_with_an_error_field() {
+        let res = ApiError::bad_request("nope").into_response();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
+        let body = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], br#"{"error":"nope"}"#);
+    }
+
+    #[tokio::test]
+    async fn internal_errors_do_not_leak_their_detail() {
+        let res = ApiError::internal("relation \"secret_table\" does not exist").into_response();
+        let body = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], br#"{"error":"internal server error"}"#);
+    }
+}

@@ -1,0 +1,301 @@
+//! SEP-1 discovery, the JWKS, operations endpoints, error shapes, CORS and
+//! the auth extractor, over real HTTP on SQLite and PostgreSQL.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use common::{Engine, TestServer, assert_error};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use mooring_server::auth::{Authenticated, Principal};
+use mooring_stellar::stellar_toml::StellarToml;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+async fn stellar_toml_is_generated_from_configuration(engine: Engine) {
+    let srv = TestServer::start_with(engine, |c| {
+        let doc: toml::Table = toml::from_str("ORG_NAME = \"Example Anchor\"").unwrap();
+        c.stellar_toml.documentation = Some(doc);
+        let cur: toml::Table = toml::from_str(
+            "code = \"USDC\"\nissuer = \"GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN\"",
+        )
+        .unwrap();
+        c.stellar_toml.currencies = vec![cur];
+    })
+    .await;
+    let res = srv
+        .http
+        .get(srv.url("/.well-known/stellar.toml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = res.text().await.unwrap();
+    let toml = StellarToml::parse(&text).unwrap();
+    assert_eq!(toml.signing_key().unwrap(), srv.signing.public_key());
+    assert_eq!(
+        toml.network_passphrase.as_deref(),
+        Some("Test SDF Network ; September 2015")
+    );
+    assert_eq!(
+        toml.web_auth_endpoint.as_deref(),
+        Some(srv.url("/auth").as_str())
+    );
+    assert_eq!(toml.version.as_deref(), Some("2.7.0"));
+    let raw: toml::Table = toml::from_str(&text).unwrap();
+    assert_eq!(
+        raw["DOCUMENTATION"]["ORG_NAME"].as_str(),
+        Some("Example Anchor")
+    );
+    assert_eq!(raw["CURRENCIES"][0]["code"].as_str(), Some("USDC"));
+    assert!(text.len() < 100 * 1024, "SEP-1 size limit");
+    srv.stop().await;
+}
+
+async fn jwks_verifies_issued_tokens(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let (kp, token) = srv.login().await;
+    let jwks = srv.get_json("/.well-known/jwks.json").await;
+    let key = &jwks["keys"][0];
+    assert_eq!(key["kty"], "OKP");
+    assert_eq!(key["crv"], "Ed25519");
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.alg, Algorithm::EdDSA);
+    assert_eq!(header.kid.as_deref(), key["kid"].as_str());
+    let decoding = DecodingKey::from_ed_components(key["x"].as_str().unwrap()).unwrap();
+    let mut v = Validation::new(Algorithm::EdDSA);
+    v.set_issuer(&[srv.url("/auth")]);
+    v.validate_aud = false;
+    let data = jsonwebtoken::decode::<Value>(&token, &decoding, &v).unwrap();
+    assert_eq!(data.claims["sub"], kp.public_key().to_string());
+    srv.stop().await;
+}
+
+async fn hs256_tokens_verify_with_the_shared_secret(engine: Engine) {
+    let secret = "0123456789abcdef0123456789abcdef-shared";
+    let srv = TestServer::start_with(engine, |c| {
+        c.sep10.jwt_algorithm = mooring_server::config::JwtAlgorithm::HS256;
+        c.secrets.jwt_secret = Some(secret.into());
+    })
+    .await;
+    let (_, token) = srv.login().await;
+    let mut v = Validation::new(Algorithm::HS256);
+    v.validate_aud = false;
+    assert!(
+        jsonwebtoken::decode::<Value>(&token, &DecodingKey::from_secret(secret.as_bytes()), &v)
+            .is_ok()
+    );
+    let jwks = srv.get_json("/.well-known/jwks.json").await;
+    assert_eq!(
+        jwks,
+        json!({"keys": []}),
+        "a shared secret is never published"
+    );
+    srv.stop().await;
+}
+
+async fn health_answers_ok(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let res = srv.http.get(srv.url("/health")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+    srv.stop().await;
+}
+
+async fn unknown_routes_and_methods_answer_json(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let res = srv.http.get(srv.url("/nope")).send().await.unwrap();
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    let status = res.status().as_u16();
+    assert_error((status, res.json().await.unwrap()), 404, "no such endpoint");
+    let res = srv.http.delete(srv.url("/auth")).send().await.unwrap();
+    let status = res.status().as_u16();
+    assert_error(
+        (status, res.json().await.unwrap()),
+        405,
+        "method not allowed on this endpoint",
+    );
+    srv.stop().await;
+}
+
+async fn cors_preflight_is_answered(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let res = srv
+        .http
+        .request(reqwest::Method::OPTIONS, srv.url("/auth"))
+        .header("origin", "https://wallet.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,authorization",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    let methods = res.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        methods.contains("POST") && methods.contains("GET"),
+        "{methods}"
+    );
+    let headers = res.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        headers.contains("authorization") && headers.contains("content-type"),
+        "{headers}"
+    );
+    srv.stop().await;
+}
+
+async fn responses_carry_a_request_id(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let res = srv.http.get(srv.url("/health")).send().await.unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let res = srv
+        .http
+        .get(srv.url("/health"))
+        .header("x-request-id", "lb-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["x-request-id"],
+        "lb-123",
+        "an id from the load balancer is kept"
+    );
+    srv.stop().await;
+}
+
+/// A route that needs authentication, mounted on the real server's state,
+/// driven with `oneshot` (the extractor has no endpoint of its own yet).
+async fn whoami(srv: &TestServer, req: Request<Body>) -> (u16, Value) {
+    let app = axum::Router::new()
+        .route(
+            "/whoami",
+            get(|Authenticated(p): Authenticated| async move {
+                axum::Json(json!({
+                    "account": p.account.to_string(),
+                    "memo": p.memo.map(|m| m.value()),
+                    "client_domain": p.client_domain,
+                }))
+            }),
+        )
+        .route("/sep31", get(|_: Authenticated<403>| async { "ok" }))
+        .with_state(srv.state.clone());
+    let res = app.oneshot(req).await.unwrap();
+    let status = res.status().as_u16();
+    let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+async fn auth_extractor_reads_bearer_and_query_tokens(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let (kp, token) = srv.login().await;
+    let get = |uri: String, auth: Option<String>| {
+        let mut b = Request::get(uri);
+        if let Some(a) = auth {
+            b = b.header("authorization", a);
+        }
+        b.body(Body::empty()).unwrap()
+    };
+    let (status, body) = whoami(&srv, get("/whoami".into(), Some(format!("Bearer {token}")))).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["account"], kp.public_key().to_string());
+    let (status, body) = whoami(&srv, get(format!("/whoami?jwt={token}"), None)).await;
+    assert_eq!(
+        (status, body["account"].clone()),
+        (200, json!(kp.public_key().to_string()))
+    );
+
+    let missing = "missing authentication: send Authorization: Bearer <SEP-10 JWT>";
+    assert_error(
+        whoami(&srv, get("/whoami".into(), None)).await,
+        401,
+        missing,
+    );
+    assert_error(
+        whoami(&srv, get("/whoami".into(), Some("Basic abc".into()))).await,
+        401,
+        missing,
+    );
+    let mut forged = token.clone();
+    forged.pop();
+    forged.push(if token.ends_with('A') { 'B' } else { 'A' });
+    assert_error(
+        whoami(
+            &srv,
+            get("/whoami".into(), Some(format!("Bearer {forged}"))),
+        )
+        .await,
+        401,
+        "authentication token is not valid",
+    );
+    // SEP-31 and SEP-38 answer 403 instead of 401.
+    assert_eq!(
+        whoami(&srv, get("/sep31".into(), None)).await.0,
+        StatusCode::FORBIDDEN.as_u16()
+    );
+    srv.stop().await;
+}
+
+async fn auth_extractor_refuses_expired_tokens(engine: Engine) {
+    let srv = TestServer::start_with(engine, |c| c.sep10.jwt_expiry_secs = 60).await;
+    let (_, token) = srv.login().await;
+    srv.clock.advance(59);
+    let req = Request::get("/whoami")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(whoami(&srv, req).await.0, 200);
+    srv.clock.advance(1);
+    let req = Request::get("/whoami")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_error(
+        whoami(&srv, req).await,
+        401,
+        "authentication token has expired; authenticate again with SEP-10",
+    );
+    srv.stop().await;
+}
+
+#[test]
+fn principal_of_a_memo_token_names_the_memo() {
+    let (a, m) =
+        Principal::parse_sub("GDRXE2BQUC3AZNPVFSCEZ76NJ3WWL25FYFK6RGZGIEKWE4SOOHSUJUJ6:9").unwrap();
+    assert_eq!(
+        a.to_string(),
+        "GDRXE2BQUC3AZNPVFSCEZ76NJ3WWL25FYFK6RGZGIEKWE4SOOHSUJUJ6"
+    );
+    assert_eq!(m.unwrap().value(), 9);
+}
+
+on_both_engines!(
+    stellar_toml_is_generated_from_configuration,
+    jwks_verifies_issued_tokens,
+    hs256_tokens_verify_with_the_shared_secret,
+    health_answers_ok,
+    unknown_routes_and_methods_answer_json,
+    cors_preflight_is_answered,
+    responses_carry_a_request_id,
+    auth_extractor_reads_bearer_and_query_tokens,
+    auth_extractor_refuses_expired_tokens,
+);

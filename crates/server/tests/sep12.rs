@@ -1,0 +1,584 @@
+//! SEP-12 over real HTTP, on SQLite and PostgreSQL: every endpoint's
+//! success and failure paths, ownership, encryption at rest and erasure.
+
+mod common;
+
+use common::{Engine, TestServer, assert_error};
+use mooring_stellar::Keypair;
+use reqwest::Method;
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+/// The smallest PNG header: enough for the magic-byte check.
+fn png(extra: &[u8]) -> Vec<u8> {
+    let mut v = vec![
+        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D,
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+async fn get(srv: &TestServer, token: &str, query: &str) -> (u16, Value) {
+    TestServer::send(srv.with_token(Method::GET, &format!("/customer{query}"), token)).await
+}
+
+async fn put_json(srv: &TestServer, token: &str, body: Value) -> (u16, Value) {
+    TestServer::send(srv.with_token(Method::PUT, "/customer", token).json(&body)).await
+}
+
+fn files_in(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            if e.path().is_dir() {
+                files_in(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+async fn unknown_customer_needs_info_with_every_field(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let (_, token) = srv.login().await;
+    let (status, body) = get(&srv, &token, "?type=sep31-sender").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "NEEDS_INFO");
+    assert!(body.get("id").is_none());
+    assert_eq!(body["fields"]["first_name"]["type"], "string");
+    assert_eq!(body["fields"]["mobile_number"]["optional"], true);
+    // No token: 401 with the JSON shape.
+    let (status, body) = TestServer::send(srv.http.get(srv.url("/customer"))).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("Bearer"));
+    assert_error(
+        get(&srv, &token, "?type=astronaut").await,
+        400,
+        "unrecognized 'type' value; this server knows: sep31-receiver, sep31-sender, sep6",
+    );
+    assert_error(
+        get(&srv, &token, "?lang=english").await,
+        400,
+        "lang must be an ISO 639-1 language code, e.g. en",
+    );
+    srv.stop().await;
+}
+
+async fn put_then_get_shows_what_was_provided(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let (kp, token) = srv.login().await;
+    let (status, body) = put_json(
+        &srv,
+        &token,
+        json!({"type": "sep31-sender", "first_name": "Ann", "last_name": "Lee"}),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let (status, body) = get(&srv, &token, "?type=sep31-sender").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["id"], id);
+    assert_eq!(body["status"], "NEEDS_INFO");
+    assert_eq!(
+        body["provided_fields"]["first_name"]["status"],
+        "PROCESSING"
+    );
+    assert!(body["fields"].get("email_address").is_some());
+    assert!(body["fields"].get("first_name").is_none());
+    // The same customer by id, and by the deprecated account parameter.
+    assert_eq!(
+        get(&srv, &token, &format!("?id={id}&type=sep31-sender"))
+            .await
+            .1["id"],
+        id
+    );
+    assert_eq!(
+        get(
+            &srv,
+            &token,
+            &format!("?account={}&type=sep31-sender", kp.public_key())
+        )
+        .await
+        .1["id"],
+        id
+    );
+    // The rest arrives: everything is in, under review.
+    let (status, _) = put_json(
+        &srv,
+        &token,
+        json!({"id": id, "email_address": "ann@example.com"}),
+    )
+    .await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        get(&srv, &token, "?type=sep31-sender").await.1["status"],
+        "PROCESSING"
+    );
+    // Another type needs other fields.
+    assert_eq!(
+        get(&srv, &token, "?type=sep31-receiver").await.1["status"],
+        "NEEDS_INFO"
+    );
+    srv.stop().await;
+}
+
+async fn invalid_and_unknown_fields_are_named(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let (_, token) = srv.login().await;
+    assert_error(
+        put_json(&srv, &token, json!({"favourite_colour": "blue"})).await,
+        400,
+        "unknown field 'favourite_colour': not a SEP-9 field this server accepts",
+    );
+    assert_error(
+        put_json(&srv, &token, json!({"birth_date": "04/07/1976"})).await,
+        400,
+        "'birth_date' must be a date in ISO 8601 format, YYYY-MM-DD",
+    );
+    assert_error(
+        put_json(&srv, &token, json!({"address_country_code": "US"})).await,
+        400,
+        "'address_country_code' must be an ISO 3166-1 alpha-3 country code, e.g. USA",
+    );
+    assert_error(
+        put_json(&srv, &token, json!({"mobile_number": "555-1234"})).await,
+        400,
+        "'mobile_number' must be a phone number in E.164 format, e.g. +14155552671",
+    );
+    assert_error(
+        put_json(&srv, &token, json!({"email_address": "not-an-email"})).await,
+        400,
+        "'email_address' must be an email address",
+    );
+    assert_error(
+        put_json(&srv, &token, json!({"type": "nope"})).await,
+        400,
+        "unrecognized 'type' value; this server knows: sep31-receiver, sep31-sender, sep6",
+    );
+    let (status, body) = TestServer::send(
+        srv.with_token(Method::PUT, "/customer", &token)
+            .header("content-type", "text/plain")
+            .body("first_name=Ann"),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    // Nothing was stored by the refused requests.
+    assert!(get(&srv, &token, "").await.1.get("id").is_none());
+    srv.stop().await;
+}
+
+async fn another_accounts_token_gets_nothing(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let (alice, alice_token) = srv.login().await;
+    let (_, mallory_token) = srv.login().await;
+    let id = put_json(&srv, &alice_token, json!({"first_name": "Alice"}))
+        .await
+        .1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let not_found = format!("customer not found for id: {id}");
+    assert_error(
+        get(&srv, &mallory_token, &format!("?id={id}")).await,
+        404,
+        &not_found,
+    );
+    assert_error(
+        put_json(
+            &srv,
+            &mallory_token,
+            json!({"id": id, "first_name": "Mallory"}),
+        )
+        .await,
+        404,
+        &not_found,
+    );
+    // An id that never existed answers the same.
+    assert_error(
+        get(
+            &srv,
+            &mallory_token,
+            "?id=00000000-0000-4000-8000-000000000000",
+        )
+        .await,
+        404,
+        "customer not found for id: 00000000-0000-4000-8000-000000000000",
+    );
+    // Naming Alice's account is refused; deleting it is "not found".
+    assert_error(
+        get(
+            &srv,
+            &mallory_token,
+            &format!("?account={}", alice.public_key()),
+        )
+        .await,
+        403,
+        "account does not match the authenticated account",
+    );
+    let del = srv.with_token(
+        Method::DELETE,
+        &format!("/customer/{}", alice.public_key()),
+        &mallory_token,
+    );
+    assert_error(TestServer::send(del).await, 404, "customer not found");
+    let files = srv.with_token(
+        Method::GET,
+        &format!("/customer/files?customer_id={id}"),
+        &mallory_token,
+    );
+    assert_eq!(TestServer::send(files).await, (200, json!({"files": []})));
+    // Alice's data is untouched.
+    assert_eq!(
+        get(&srv, &alice_token, &format!("?id={id}")).await.1["provided_fields"]["first_name"]["status"],
+        "PROCESSING"
+    );
+    srv.stop().await;
+}
+
+async fn memo_customer_is_separate_from_the_unmemoed_one(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let kp = Keypair::random();
+    let omnibus = srv.token_for(&kp, None).await;
+    let plain = put_json(&srv, &omnibus, json!({"first_name": "Owner"}))
+        .await
+        .1["id"]
+        .clone();
+    let seven = put_json(&srv, &omnibus, json!({"memo": "7", "first_name": "Seven"}))
+        .await
+        .1["id"]
+        .clone();
+    assert_ne!(plain, seven);
+    assert_eq!(get(&srv, &omnibus, "?memo=7").await.1["id"], seven);
+    assert_eq!(get(&srv, &omnibus, "").await.1["id"], plain);
+    // A token for memo 7 reaches that customer only.
+    let user7 = srv.token_for(&kp, Some(7)).await;
+    assert_eq!(get(&srv, &user7, "").await.1["id"], seven);
+    assert_error(
+        get(&srv, &user7, "?memo=8").await,
+        403,
+        "memo does not match the authenticated memo",
+    );
+    assert_error(
+        get(&srv, &user7, &format!("?id={}", plain.as_str().unwrap())).await,
+        404,
+        &format!("customer not found for id: {}", plain.as_str().unwrap()),
+    );
+    // A muxed address with id 7 is the same user.
+    let muxed = mooring_stellar::ClientAccount::Muxed {
+        account: kp.public_key(),
+        id: 7,
+    };
+    let m_token = srv
+        .wallet()
+        .login(&muxed, &[&kp], &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(get(&srv, &m_token, "").await.1["id"], seven);
+    srv.stop().await;
+}
+
+async fn v1_1_form_put_with_query_jwt_works(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let (kp, token) = srv.login().await;
+    // SEP-12 v1.1.0: account, memo, memo_type as form fields, the JWT in the query.
+    let form = [
+        ("account", kp.public_key().to_string()),
+        ("memo", "21bf91a4-7db1-401d".to_string()),
+        ("memo_type", "text".to_string()),
+        ("first_name", "Ada".to_string()),
+    ];
+    let res = srv
+        .http
+        .put(srv.url(&format!("/customer?jwt={token}")))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let id: Value = res.json().await.unwrap();
+    let (status, body) = get(&srv, &token, "?memo=21bf91a4-7db1-401d&memo_type=text").await;
+    assert_eq!((status, &body["id"]), (200, &id["id"]));
+    // Multipart form fields work the same.
+    let form = Form::new()
+        .text("memo", "21bf91a4-7db1-401d")
+        .text("memo_type", "text")
+        .text("last_name", "Lovelace");
+    let (status, body) = TestServer::send(
+        srv.http
+            .put(srv.url(&format!("/customer?jwt={token}")))
+            .multipart(form),
+    )
+    .await;
+    assert_eq!((status, &body["id"]), (202, &id["id"]));
+    srv.stop().await;
+}
+
+async fn a_bad_document_is_refused_with_a_clear_message(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let (_, token) = srv.login().await;
+    let blobs = srv.dir.path().join("data/blobs");
+    let before = files_in(&blobs);
+    let form = Form::new().text("first_name", "Ann").part(
+        "photo_id_front",
+        Part::bytes(b"GIF89a-not-an-id".to_vec()).file_name("id.gif"),
+    );
+    // Refused requests go on their own connections: the server closes a
+    // connection whose body it did not read, and a pooled one would be reused.
+    let once = || {
+        reqwest::Client::new()
+            .put(srv.url("/customer"))
+            .bearer_auth(&token)
+    };
+    let (status, body) = TestServer::send(once().multipart(form)).await;
+    assert_error(
+        (status, body),
+        400,
+        "'photo_id_front' cannot be decoded. Must be jpg or png.",
+    );
+    assert_eq!(files_in(&blobs), before, "nothing left behind");
+    // A PDF is fine where documents are accepted, not where an image is.
+    let form = Form::new().part(
+        "photo_proof_residence",
+        Part::bytes(b"%PDF-1.7 ...".to_vec()),
+    );
+    assert_eq!(
+        TestServer::send(
+            srv.with_token(Method::PUT, "/customer", &token)
+                .multipart(form)
+        )
+        .await
+        .0,
+        202
+    );
+    let upload = Form::new().part(
+        "file",
+        Part::bytes(b"%PDF-1.7 ...".to_vec()).file_name("doc.pdf"),
+    );
+    let (_, file) = TestServer::send(
+        srv.with_token(Method::POST, "/customer/files", &token)
+            .multipart(upload),
+    )
+    .await;
+    assert_error(
+        put_json(
+            &srv,
+            &token,
+            json!({"photo_id_front_file_id": file["file_id"]}),
+        )
+        .await,
+        400,
+        "'photo_id_front' cannot be decoded. Must be jpg or png.",
+    );
+    srv.stop().await;
+}
+
+async fn a_too_large_body_is_refused_and_the_server_stays_healthy(engine: Engine) {
+    let srv = TestServer::start_with(engine, |c| {
+        c.sep12.max_file_bytes = 64 * 1024;
+        c.sep12.max_request_bytes = 128 * 1024;
+    })
+    .await;
+    let (_, token) = srv.login().await;
+    // Declared too large: answered 413 before a byte of the body is sent.
+    {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut tcp = tokio::net::TcpStream::connect(srv.base.socket_addrs(|| None).unwrap()[0])
+            .await
+            .unwrap();
+        let head = format!(
+            "PUT /customer HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary=X\r\nContent-Length: 500000000\r\n\r\n"
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = tcp.read(&mut buf).await.unwrap();
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(
+            answer.contains("larger than the 131072-byte limit"),
+            "{answer}"
+        );
+    }
+    // A file over the per-file limit inside a body under the request limit.
+    let form = Form::new().part("photo_id_front", Part::bytes(png(&vec![0; 100 * 1024])));
+    // Refused requests go on their own connections: the server closes a
+    // connection whose body it did not read, and a pooled one would be reused.
+    let once = || {
+        reqwest::Client::new()
+            .put(srv.url("/customer"))
+            .bearer_auth(&token)
+    };
+    let (status, body) = TestServer::send(once().multipart(form)).await;
+    assert_error(
+        (status, body),
+        413,
+        "'photo_id_front' is larger than the 65536-byte limit",
+    );
+    // Streamed without a length: cut off at the limit.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..64).map(|_| Ok(vec![b'a'; 8192])).collect();
+    let stream = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
+    let res = once()
+        .header("content-type", "multipart/form-data; boundary=X")
+        .body(stream)
+        .send()
+        .await;
+    // The server answers (or closes) as soon as the limit is crossed; a
+    // client still writing may see the connection close before the answer.
+    match res {
+        Ok(r) => assert!(matches!(r.status().as_u16(), 413 | 400), "{}", r.status()),
+        Err(e) => assert!(e.is_request(), "{e}"),
+    }
+    assert_eq!(srv.get_json("/health").await, json!({"status": "ok"}));
+    assert_eq!(
+        put_json(&srv, &token, json!({"first_name": "Still fine"}))
+            .await
+            .0,
+        202
+    );
+    srv.stop().await;
+}
+
+async fn files_are_uploaded_referenced_and_listed(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let (_, token) = srv.login().await;
+    let upload = Form::new().part(
+        "file",
+        Part::bytes(png(b"front"))
+            .file_name("front.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let (status, file) = TestServer::send(
+        srv.with_token(Method::POST, "/customer/files", &token)
+            .multipart(upload),
+    )
+    .await;
+    assert_eq!(status, 200, "{file}");
+    let file_id = file["file_id"].as_str().unwrap().to_owned();
+    assert!(file_id.starts_with("file_"));
+    assert_eq!(
+        (file["content_type"].as_str(), file["size"].as_i64()),
+        (Some("image/png"), Some(17))
+    );
+    assert!(file["customer_id"].is_null());
+    assert!(file["expires_at"].as_str().unwrap().ends_with('Z'));
+    // Another account cannot use it.
+    let (_, other) = srv.login().await;
+    assert_error(
+        put_json(&srv, &other, json!({"photo_id_front_file_id": file_id})).await,
+        400,
+        "'photo_id_front_file_id' does not name a file uploaded with POST /customer/files by this account",
+    );
+    let list = srv.with_token(
+        Method::GET,
+        &format!("/customer/files?file_id={file_id}"),
+        &other,
+    );
+    assert_eq!(TestServer::send(list).await, (200, json!({"files": []})));
+    // Its owner references it.
+    let (status, body) = put_json(
+        &srv,
+        &token,
+        json!({"first_name": "Ann", "photo_id_front_file_id": file_id}),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().unwrap();
+    let (_, customer) = get(&srv, &token, "?type=sep6").await;
+    assert_eq!(
+        customer["provided_fields"]["photo_id_front"]["type"],
+        "binary"
+    );
+    let list = srv.with_token(
+        Method::GET,
+        &format!("/customer/files?customer_id={id}"),
+        &token,
+    );
+    let (status, files) = TestServer::send(list).await;
+    assert_eq!(status, 200);
+    assert_eq!(files["files"][0]["file_id"], file_id);
+    assert_eq!(files["files"][0]["customer_id"], id);
+    assert_error(
+        TestServer::send(srv.with_token(Method::GET, "/customer/files", &token)).await,
+        400,
+        "one of file_id or customer_id is required",
+    );
+    srv.stop().await;
+}
+
+async fn delete_erases_the_customer_and_its_documents(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let (kp, token) = srv.login().await;
+    let blobs = srv.dir.path().join("data/blobs");
+    let before = files_in(&blobs);
+    let form = Form::new().text("first_name", "Eve").part(
+        "photo_id_front",
+        Part::bytes(png(b"eve")).file_name("eve.png"),
+    );
+    // Refused requests go on their own connections: the server closes a
+    // connection whose body it did not read, and a pooled one would be reused.
+    let once = || {
+        reqwest::Client::new()
+            .put(srv.url("/customer"))
+            .bearer_auth(&token)
+    };
+    let (status, body) = TestServer::send(once().multipart(form)).await;
+    assert_eq!(status, 202, "{body}");
+    let upload = Form::new().part("file", Part::bytes(png(b"spare")).file_name("spare.png"));
+    TestServer::send(
+        srv.with_token(Method::POST, "/customer/files", &token)
+            .multipart(upload),
+    )
+    .await;
+    assert_eq!(files_in(&blobs), before + 2);
+    let path = format!("/customer/{}", kp.public_key());
+    let (status, _) = TestServer::send(srv.with_token(Method::DELETE, &path, &token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(files_in(&blobs), before, "documents gone");
+    let (_, after) = get(&srv, &token, "").await;
+    assert!(after.get("id").is_none(), "{after}");
+    assert_error(
+        TestServer::send(srv.with_token(Method::DELETE, &path, &token)).await,
+        404,
+        "customer not found",
+    );
+    srv.stop().await;
+}
+
+async fn delete_with_a_memo_erases_only_that_customer(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let kp = Keypair::random();
+    let omnibus = srv.token_for(&kp, None).await;
+    put_json(&srv, &omnibus, json!({"first_name": "Owner"})).await;
+    put_json(&srv, &omnibus, json!({"memo": "9", "first_name": "Nine"})).await;
+    let path = format!("/customer/{}", kp.public_key());
+    let del = srv
+        .with_token(Method::DELETE, &path, &omnibus)
+        .json(&json!({"memo": "9", "memo_type": "id"}));
+    assert_eq!(TestServer::send(del).await.0, 200);
+    assert!(get(&srv, &omnibus, "?memo=9").await.1.get("id").is_none());
+    assert!(
+        get(&srv, &omnibus, "").await.1.get("id").is_some(),
+        "the owner's own record stays"
+    );
+    srv.stop().await;
+}
+
+on_both_engines!(
+    unknown_customer_needs_info_with_every_field,
+    put_then_get_shows_what_was_provided,
+    invalid_and_unknown_fields_are_named,
+    another_accounts_token_gets_nothing,
+    memo_customer_is_separate_from_the_unmemoed_one,
+    v1_1_form_put_with_query_jwt_works,
+    a_bad_document_is_refused_with_a_clear_message,
+    a_too_large_body_is_refused_and_the_server_stays_healthy,
+    files_are_uploaded_referenced_and_listed,
+    delete_erases_the_customer_and_its_documents,
+    delete_with_a_memo_erases_only_that_customer,
+);

@@ -1,0 +1,21 @@
+//! Stellar primitives for Mooring, shared by the server and the client.
+//!
+//! Nothing in this crate does I/O or holds global state: strkeys and keypairs
+//! ([`keys`]), client account addresses ([`account`]), network ids
+//! ([`network`]), transaction envelopes ([`envelope`]), the SEP-10 challenge
+//! ([`sep10`]) and the SEP-1 `stellar.toml` fields a client reads
+//! ([`stellar_toml`]).
+
+pub mod account;
+pub mod envelope;
+pub mod keys;
+pub mod network;
+pub mod sep10;
+pub mod stellar_toml;
+
+pub use account::{ClientAccount, IdMemo};
+pub use keys::{Keypair, PublicKey};
+pub use network::Network;
+
+/// The generated Stellar XDR types, re-exported so callers use the same version.
+pub use stellar_xdr as xdr;
