@@ -128,8 +128,8 @@ fn run(cli: Cli) -> Result<()> {
             runtime()?.block_on(async {
                 let r = mooring_server::rotate::rotate(&loaded.config).await?;
                 println!(
-                    "rewrapped {} customer and {} document data keys ({} already current)",
-                    r.customers, r.files, r.unchanged
+                    "rewrapped {} customer, {} document and {} recovery data keys ({} already current)",
+                    r.customers, r.files, r.recovery, r.unchanged
                 );
                 Ok(())
             })

@@ -98,6 +98,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/customers/{id}/request-info", post(request_info))
         .route("/admin/customers/{id}/fields/{name}", post(field))
         .route("/admin/audit", get(audit))
+        .route(
+            "/admin/recovery/accounts/{address}/signers",
+            post(add_recovery_signer),
+        )
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
@@ -259,4 +263,18 @@ async fn audit(
         .audit_log(param(&pairs, "customer_id"), limit)
         .await?;
     Ok(Json(serde_json::json!({ "entries": entries })).into_response())
+}
+
+/// `POST /admin/recovery/accounts/{address}/signers`: a new signing key for
+/// a SEP-30 account (§Signing Key Rotation), listed first; the old ones keep
+/// working until the account's owner removes them.
+async fn add_recovery_signer(
+    State(s): State<AppState>,
+    Actor(actor): Actor,
+    Path(address): Path<String>,
+) -> Result<Response, ApiError> {
+    let address = mooring_stellar::PublicKey::parse(&address)
+        .map_err(|_| ApiError::bad_request("address must be a Stellar account address (G…)"))?
+        .to_string();
+    Ok(Json(s.recovery().add_signer(&actor, &address).await?).into_response())
 }

@@ -34,6 +34,7 @@ use crate::customers::{CodeSender, Customers, CustomersParts, Deliverer, LogSend
 use crate::db::{Db, DbError, redact_url};
 use crate::error::{self, ApiError};
 use crate::horizon::{Horizon, Ledger};
+use crate::recovery::{Recovery, RecoveryParts};
 use crate::secrets::{self, SecretsError};
 use crate::vault::Vault;
 use crate::{discovery, telemetry};
@@ -68,6 +69,8 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     web_auth: WebAuth,
     customers: Customers,
+    recovery: Recovery,
+    sep30_enabled: bool,
     deliverer: Deliverer,
     sep12: Arc<Sep12Config>,
     admin_token: AdminToken,
@@ -86,6 +89,11 @@ impl AppState {
     /// The SEP-12 service.
     pub fn customers(&self) -> &Customers {
         &self.0.customers
+    }
+
+    /// The SEP-30 service.
+    pub fn recovery(&self) -> &Recovery {
+        &self.0.recovery
     }
 
     /// SEP-12 settings.
@@ -122,6 +130,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             usize::try_from(state.customers_config().max_request_bytes).unwrap_or(usize::MAX),
         )
     });
+    let sep30 = state.0.sep30_enabled.then(crate::recovery::router);
     let make_span = |req: &Request| {
         let route = req
             .extensions()
@@ -153,6 +162,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/health", get(health))
         .merge(crate::auth::router())
         .merge(sep12.unwrap_or_default())
+        .merge(sep30.unwrap_or_default())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
@@ -366,6 +376,22 @@ impl Server {
         let deliverer =
             Deliverer::new(db.clone(), &sep12.callbacks, signing.clone(), clock.clone())
                 .map_err(|e| StartError::Http(e.to_string()))?;
+        let recovery = Recovery::new(RecoveryParts {
+            db: db.clone(),
+            vault: vault.clone(),
+            clock: clock.clone(),
+            network: mooring_stellar::Network::new(config.stellar.network_passphrase.clone()),
+            sponsors: config
+                .sep30
+                .sponsor_accounts
+                .iter()
+                .filter_map(|a| PublicKey::parse(a).ok())
+                .collect(),
+            sep10_issuer: config.endpoint("/auth"),
+            provider_issuer: config.endpoint("/authorize"),
+        })
+        .await
+        .map_err(|e| StartError::Config(format!("cannot set up SEP-30: {e}")))?;
         let customers = Customers::new(CustomersParts {
             db: db.clone(),
             vault,
@@ -377,6 +403,8 @@ impl Server {
         let state = AppState(Arc::new(Inner {
             web_auth,
             customers,
+            recovery,
+            sep30_enabled: config.sep30.enabled,
             deliverer,
             sep12,
             admin_token: AdminToken::new(&secrets.admin_token),

@@ -104,6 +104,15 @@ pub enum Conn<'a> {
 }
 
 impl Conn<'_> {
+    /// The same place, borrowed again for one more query.
+    pub fn reborrow(&mut self) -> Conn<'_> {
+        match self {
+            Conn::Db(d) => Conn::Db(d),
+            Conn::Read(d) => Conn::Read(d),
+            Conn::Tx(t) => Conn::Tx(&mut **t),
+        }
+    }
+
     /// Whether the query runs on SQLite (for the few statements whose SQL
     /// differs between the engines).
     pub fn is_sqlite(&self) -> bool {

@@ -16,6 +16,7 @@ pub mod discovery;
 pub mod error;
 pub mod horizon;
 pub mod net;
+pub mod recovery;
 pub mod rotate;
 pub mod secrets;
 pub mod telemetry;

@@ -20,6 +20,8 @@ pub struct Rotated {
     pub customers: u64,
     /// Document data keys rewrapped.
     pub files: u64,
+    /// SEP-30 account and server keys rewrapped.
+    pub recovery: u64,
     /// Keys already under the current master key.
     pub unchanged: u64,
 }
@@ -68,8 +70,13 @@ pub async fn rotate(config: &Config) -> Result<Rotated, RotateError> {
         .await
         .map_err(|e| RotateError::Db(e, shown.clone()))?;
     let mut done = Rotated::default();
-    for (table, owner) in [("customers", "customer"), ("files", "file")] {
-        let rows: Vec<(String, Vec<u8>)> = with_pool!(&db, pool => sqlx::query_as(&format!("SELECT id, data_key FROM {table} ORDER BY id"))
+    for (table, id_column, owner) in [
+        ("customers", "id", "customer"),
+        ("files", "id", "file"),
+        ("recovery_accounts", "address", "recovery-account"),
+        ("server_keys", "id", "server-key"),
+    ] {
+        let rows: Vec<(String, Vec<u8>)> = with_pool!(&db, pool => sqlx::query_as(&format!("SELECT {id_column}, data_key FROM {table} ORDER BY {id_column}"))
             .fetch_all(pool)
             .await
             .map_err(|e| RotateError::Db(e.into(), shown.clone()))?);
@@ -83,7 +90,7 @@ pub async fn rotate(config: &Config) -> Result<Rotated, RotateError> {
                 .unwrap(&wrapped, &name)
                 .map_err(|e| RotateError::Vault(name.clone(), e))?;
             let rewrapped = vault.wrap(&dek, &name);
-            let n = with_pool!(&db, pool => sqlx::query(&format!("UPDATE {table} SET data_key = $1 WHERE id = $2 AND data_key = $3"))
+            let n = with_pool!(&db, pool => sqlx::query(&format!("UPDATE {table} SET data_key = $1 WHERE {id_column} = $2 AND data_key = $3"))
                 .bind(&rewrapped)
                 .bind(&id)
                 .bind(&wrapped)
@@ -91,10 +98,10 @@ pub async fn rotate(config: &Config) -> Result<Rotated, RotateError> {
                 .await
                 .map_err(|e| RotateError::Db(e.into(), shown.clone()))?
                 .rows_affected());
-            if table == "customers" {
-                done.customers += n;
-            } else {
-                done.files += n;
+            match table {
+                "customers" => done.customers += n,
+                "files" => done.files += n,
+                _ => done.recovery += n,
             }
         }
     }

@@ -75,7 +75,7 @@ impl<const STATUS: u16> FromRequestParts<AppState> for Authenticated<STATUS> {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<String> {
+pub(crate) fn bearer(parts: &Parts) -> Option<String> {
     let value = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)?

@@ -149,6 +149,12 @@ impl Jwt {
     /// Verification still goes through `jsonwebtoken`, and the tests verify
     /// these tokens with it.
     pub fn issue(&self, claims: &Claims) -> Result<String, JwtError> {
+        self.issue_claims(claims)
+    }
+
+    /// Signs a token with any claims (for tokens other than SEP-10 sessions,
+    /// which tell themselves apart by their issuer).
+    pub fn issue_claims<T: Serialize>(&self, claims: &T) -> Result<String, JwtError> {
         if let Some((key, header)) = &self.ed25519 {
             let payload = serde_json::to_vec(claims).map_err(|_| JwtError::Signing)?;
             let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 100);
@@ -191,6 +197,22 @@ impl Jwt {
             return Err(JwtError::Expired);
         }
         Ok(claims)
+    }
+
+    /// Verifies a token of this key issued by `issuer` with any claims;
+    /// `exp`, `iat` and `sub` must be present. Expiry is the caller's to
+    /// check (against its clock). Nothing is cached.
+    pub fn verify_claims<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        issuer: &str,
+    ) -> Result<T, JwtError> {
+        let mut validation = self.validation.clone();
+        validation.set_issuer(&[issuer]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
+        jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
+            .map(|d| d.claims)
+            .map_err(|_| JwtError::Invalid)
     }
 
     /// The JWKS document for `/.well-known/jwks.json`.

@@ -3,7 +3,7 @@
 
 mod challenge_auth;
 pub mod client_domain;
-mod extract;
+pub(crate) mod extract;
 pub mod jwt;
 mod routes;
 mod service;

@@ -14,8 +14,10 @@ use url::Url;
 use crate::db::DatabaseUrl;
 
 mod kyc;
+mod recovery;
 mod sections;
 pub use kyc::*;
+pub use recovery::Sep30Config;
 pub use sections::*;
 
 /// The commented example configuration, also printed by `mooring config example`.
@@ -79,6 +81,8 @@ pub struct Config {
     pub stellar_toml: StellarTomlConfig,
     /// SEP-12 KYC.
     pub sep12: Sep12Config,
+    /// SEP-30 account recovery.
+    pub sep30: Sep30Config,
     /// Where documents are kept.
     pub blobs: BlobsConfig,
     /// The admin API.
@@ -105,6 +109,7 @@ impl Default for Config {
             secrets: SecretsConfig::default(),
             stellar_toml: StellarTomlConfig::default(),
             sep12: Sep12Config::default(),
+            sep30: Sep30Config::default(),
             blobs: BlobsConfig::default(),
             admin: AdminConfig::default(),
             derived_public_url: false,
@@ -399,6 +404,14 @@ impl Config {
             }
         }
         self.validate_kyc()?;
+        for a in &self.sep30.sponsor_accounts {
+            if mooring_stellar::PublicKey::parse(a).is_err() {
+                return Err(invalid(
+                    "sep30.sponsor_accounts",
+                    "every entry must be an account address (G…)",
+                ));
+            }
+        }
         for a in &self.stellar_toml.accounts {
             if mooring_stellar::PublicKey::parse(a).is_err() {
                 return Err(invalid(

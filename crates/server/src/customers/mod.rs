@@ -10,7 +10,7 @@ pub mod request;
 mod review;
 mod routes;
 mod service;
-mod store;
+pub(crate) mod store;
 mod upload;
 mod verification;
 pub mod view;
