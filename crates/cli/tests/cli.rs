@@ -451,8 +451,9 @@ async fn admin_commands_and_a_master_key_rotation_without_losing_data() {
     );
     let again = run(dir.path(), &["keys", "rotate"], &[]);
     assert!(
-        String::from_utf8_lossy(&again.stdout)
-            .contains("rewrapped 0 customer, 0 document and 0 recovery data keys (3 already current)")
+        String::from_utf8_lossy(&again.stdout).contains(
+            "rewrapped 0 customer, 0 document and 0 recovery data keys (3 already current)"
+        )
     );
     // The old key is gone for good; everything still decrypts.
     let mut table: toml::Table = toml::from_str(&keys).unwrap();

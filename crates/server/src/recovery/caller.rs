@@ -79,7 +79,8 @@ impl FromRequestParts<AppState> for Caller {
             JwtError::Expired => refuse("authentication token has expired; authenticate again"),
             _ => refuse("authentication token is not valid"),
         };
-        let iss = claimed_issuer(&token).ok_or_else(|| refuse("authentication token is not valid"))?;
+        let iss =
+            claimed_issuer(&token).ok_or_else(|| refuse("authentication token is not valid"))?;
         if iss == recovery.sep10_issuer() {
             let claims = state.jwt().verify(&token, now).map_err(expired)?;
             // A memo or muxed sub names a user of a shared account, not

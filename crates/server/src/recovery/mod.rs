@@ -260,8 +260,13 @@ impl Recovery {
         let sealed = dek.seal(seed_place(&signer_key), signer.seed_bytes().as_slice());
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        if !store::insert_account(&mut tx, &addr, &self.vault.wrap(&dek, &Self::owner(&addr)), now)
-            .await?
+        if !store::insert_account(
+            &mut tx,
+            &addr,
+            &self.vault.wrap(&dek, &Self::owner(&addr)),
+            now,
+        )
+        .await?
         {
             return Err(RecoveryError::Conflict);
         }
@@ -293,13 +298,21 @@ impl Recovery {
         identities: &[Identity],
     ) -> Result<AccountView, RecoveryError> {
         let mut tx = self.db.begin().await?;
-        if self.access(Conn::Tx(&mut tx), caller, address).await?.is_none()
+        if self
+            .access(Conn::Tx(&mut tx), caller, address)
+            .await?
+            .is_none()
             || store::account(&mut tx, address).await?.is_none()
         {
             return Err(RecoveryError::NotFound(NOT_FOUND));
         }
-        store::replace_identities(&mut tx, address, &self.new_identities(identities), self.now())
-            .await?;
+        store::replace_identities(
+            &mut tx,
+            address,
+            &self.new_identities(identities),
+            self.now(),
+        )
+        .await?;
         let proven = store::matching_identities(&mut tx, address, &self.lookups(caller)).await?;
         let view = self.view(Conn::Tx(&mut tx), address, &proven).await?;
         tx.commit().await?;
@@ -356,7 +369,11 @@ impl Recovery {
         signer: &str,
         body: &[u8],
     ) -> Result<Signature, RecoveryError> {
-        if self.access(self.db.reader(), caller, address).await?.is_none() {
+        if self
+            .access(self.db.reader(), caller, address)
+            .await?
+            .is_none()
+        {
             return Err(RecoveryError::NotFound(NOT_FOUND));
         }
         let Some(account) = store::account(self.db.reader(), address).await? else {
@@ -372,11 +389,13 @@ impl Recovery {
             ));
         };
         let transaction = model::transaction(body).map_err(|e| RecoveryError::Invalid(e.0))?;
-        let account_key = PublicKey::parse(address)
-            .map_err(|_| RecoveryError::NotFound(NOT_FOUND))?;
+        let account_key =
+            PublicKey::parse(address).map_err(|_| RecoveryError::NotFound(NOT_FOUND))?;
         let hash = policy::check(&transaction, &account_key, &self.sponsors, &self.network)
             .map_err(|e| RecoveryError::Invalid(e.to_string()))?;
-        let dek = self.vault.unwrap(&account.data_key, &Self::owner(address))?;
+        let dek = self
+            .vault
+            .unwrap(&account.data_key, &Self::owner(address))?;
         let seed = dek.open(seed_place(&row.public_key), &row.seed)?;
         let seed: [u8; 32] = seed
             .as_slice()
@@ -401,7 +420,9 @@ impl Recovery {
         let Some(account) = store::account(&mut tx, address).await? else {
             return Err(RecoveryError::NotFound(NOT_FOUND));
         };
-        let dek = self.vault.unwrap(&account.data_key, &Self::owner(address))?;
+        let dek = self
+            .vault
+            .unwrap(&account.data_key, &Self::owner(address))?;
         let signer = Keypair::random();
         let key = signer.public_key().to_string();
         let sealed = dek.seal(seed_place(&key), signer.seed_bytes().as_slice());

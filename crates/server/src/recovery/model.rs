@@ -268,7 +268,10 @@ mod tests {
             ("[]", "JSON object"),
             ("{}", "`identities` is required"),
             (r#"{"identities":[]}"#, "must not be empty"),
-            (r#"{"identities":[{"auth_methods":[]}]}"#, "role` is required"),
+            (
+                r#"{"identities":[{"auth_methods":[]}]}"#,
+                "role` is required",
+            ),
             (
                 r#"{"identities":[{"role":" ","auth_methods":[]}]}"#,
                 "role` must not be empty",

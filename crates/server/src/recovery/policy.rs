@@ -45,7 +45,11 @@ pub fn check(
     Ok(envelope::hash(&tx, network))
 }
 
-fn allowed(tx: &Transaction, account: &PublicKey, sponsors: &[PublicKey]) -> Result<(), PolicyError> {
+fn allowed(
+    tx: &Transaction,
+    account: &PublicKey,
+    sponsors: &[PublicKey],
+) -> Result<(), PolicyError> {
     // A muxed source is its underlying account on the ledger.
     let ok = |m: &MuxedAccount| {
         let key = ClientAccount::from_xdr(m).account();
@@ -117,7 +121,10 @@ mod tests {
         let sponsor = Keypair::random().public_key();
         let other = Keypair::random().public_key();
         let sponsors = [sponsor];
-        let t = tx(&account, vec![op(None), op(Some(account.to_muxed_account()))]);
+        let t = tx(
+            &account,
+            vec![op(None), op(Some(account.to_muxed_account()))],
+        );
         let want = envelope::hash(&t, &net);
         assert_eq!(check(&b64(t), &account, &sponsors, &net), Ok(want));
         let t = tx(&sponsor, vec![op(Some(account.to_muxed_account()))]);
@@ -134,7 +141,10 @@ mod tests {
         );
         // Sponsors are only sponsors when configured.
         let t = tx(&sponsor, vec![op(None)]);
-        assert_eq!(check(&b64(t), &account, &[], &net), Err(PolicyError::Source));
+        assert_eq!(
+            check(&b64(t), &account, &[], &net),
+            Err(PolicyError::Source)
+        );
         assert_eq!(
             check(&b64(tx(&account, vec![])), &account, &[], &net),
             Err(PolicyError::Empty)

@@ -28,7 +28,10 @@ pub fn router() -> Router<AppState> {
             post(register).put(update).get(show).delete(remove),
         )
         .route("/accounts/{address}/sign/{signer}", post(sign))
-        .route("/accounts/{address}/signers/{signer}", delete(remove_signer))
+        .route(
+            "/accounts/{address}/signers/{signer}",
+            delete(remove_signer),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
@@ -86,7 +89,13 @@ async fn register(
     json_body(&headers)?;
     let body = body?;
     let identities = model::identities(&body).map_err(|e| ApiError::bad_request(e.0))?;
-    Ok(Json(state.recovery().register(&caller, &account, &identities).await?).into_response())
+    Ok(Json(
+        state
+            .recovery()
+            .register(&caller, &account, &identities)
+            .await?,
+    )
+    .into_response())
 }
 
 /// §PUT /accounts/<address>.
@@ -101,7 +110,13 @@ async fn update(
     json_body(&headers)?;
     let body = body?;
     let identities = model::identities(&body).map_err(|e| ApiError::bad_request(e.0))?;
-    Ok(Json(state.recovery().update(&caller, &account, &identities).await?).into_response())
+    Ok(Json(
+        state
+            .recovery()
+            .update(&caller, &account, &identities)
+            .await?,
+    )
+    .into_response())
 }
 
 /// §GET /accounts/<address>.

@@ -50,14 +50,13 @@ pub async fn insert_server_key(db: &Db, id: &str, wrapped: &[u8]) -> Result<(), 
     Ok(())
 }
 
-pub async fn account(
-    c: impl Into<Conn<'_>>,
-    address: &str,
-) -> Result<Option<AccountRow>, DbError> {
-    Ok(with_conn!(c.into(), e => sqlx::query_as("SELECT data_key FROM recovery_accounts WHERE address = $1")
+pub async fn account(c: impl Into<Conn<'_>>, address: &str) -> Result<Option<AccountRow>, DbError> {
+    Ok(
+        with_conn!(c.into(), e => sqlx::query_as("SELECT data_key FROM recovery_accounts WHERE address = $1")
         .bind(address)
         .fetch_optional(e)
-        .await?))
+        .await?),
+    )
 }
 
 /// Positions of the identities of `address` that one of `lookups` proves.
@@ -209,12 +208,14 @@ pub async fn insert_signer(
 
 /// Removes one signer of `address`; the number removed.
 pub async fn delete_signer(tx: &mut Tx, address: &str, public_key: &str) -> Result<u64, DbError> {
-    Ok(with_tx!(tx, e => sqlx::query("DELETE FROM recovery_signers WHERE address = $1 AND public_key = $2")
+    Ok(
+        with_tx!(tx, e => sqlx::query("DELETE FROM recovery_signers WHERE address = $1 AND public_key = $2")
         .bind(address)
         .bind(public_key)
         .execute(e)
         .await?
-        .rows_affected()))
+        .rows_affected()),
+    )
 }
 
 /// Erases an account: its rows and, with them, its data key — the sealed
@@ -227,9 +228,11 @@ pub async fn delete_account(tx: &mut Tx, address: &str) -> Result<u64, DbError> 
     ] {
         with_tx!(tx, e => sqlx::query(sql).bind(address).execute(e).await?.rows_affected());
     }
-    Ok(with_tx!(tx, e => sqlx::query("DELETE FROM recovery_accounts WHERE address = $1")
+    Ok(
+        with_tx!(tx, e => sqlx::query("DELETE FROM recovery_accounts WHERE address = $1")
         .bind(address)
         .execute(e)
         .await?
-        .rows_affected()))
+        .rows_affected()),
+    )
 }

@@ -1,0 +1,768 @@
+//! SEP-30 over real HTTP, on SQLite and PostgreSQL: registration, reads,
+//! updates, listing, deletion, signing and its policy, key rotation, and
+//! every refusal with its exact status and error.
+
+mod common;
+
+use common::{Engine, TestServer, assert_error};
+use mooring_server::clock::Clock as _;
+use mooring_stellar::xdr::{
+    FeeBumpTransaction, FeeBumpTransactionEnvelope, FeeBumpTransactionExt,
+    FeeBumpTransactionInnerTx, Memo, Operation, OperationBody, Preconditions, SequenceNumber,
+    SetOptionsOp, Transaction, TransactionEnvelope, TransactionExt, TransactionV1Envelope, VecM,
+};
+use mooring_stellar::{Keypair, PublicKey, envelope};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+fn body(identities: &[(&str, &[(&str, &str)])]) -> Value {
+    json!({
+        "identities": identities
+            .iter()
+            .map(|(role, methods)| json!({
+                "role": role,
+                "auth_methods": methods
+                    .iter()
+                    .map(|(t, v)| json!({ "type": t, "value": v }))
+                    .collect::<Vec<_>>(),
+            }))
+            .collect::<Vec<_>>()
+    })
+}
+
+async fn call(
+    srv: &TestServer,
+    method: Method,
+    path: &str,
+    token: &str,
+    json: Option<&Value>,
+) -> (u16, Value) {
+    let mut req = srv.with_token(method, path, token);
+    if let Some(j) = json {
+        req = req.json(j);
+    }
+    TestServer::send(req).await
+}
+
+/// Registers `kp`'s account with one `owner` identity proven by `friend`'s
+/// address; returns the signer key.
+async fn register(srv: &TestServer, kp: &Keypair, friend: &PublicKey) -> String {
+    let token = srv.token_for(kp, None).await;
+    let addr = kp.public_key().to_string();
+    let (status, got) = call(
+        srv,
+        Method::POST,
+        &format!("/accounts/{addr}"),
+        &token,
+        Some(&body(&[(
+            "owner",
+            &[("stellar_address", &friend.to_string())],
+        )])),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    got["signers"][0]["key"].as_str().unwrap().to_owned()
+}
+
+fn set_options() -> OperationBody {
+    OperationBody::SetOptions(SetOptionsOp {
+        inflation_dest: None,
+        clear_flags: None,
+        set_flags: None,
+        master_weight: Some(0),
+        low_threshold: None,
+        med_threshold: None,
+        high_threshold: None,
+        home_domain: None,
+        signer: None,
+    })
+}
+
+fn tx(source: &PublicKey, op_sources: &[Option<PublicKey>]) -> Transaction {
+    Transaction {
+        source_account: source.to_muxed_account(),
+        fee: 100,
+        seq_num: SequenceNumber(4_294_967_297),
+        cond: Preconditions::None,
+        memo: Memo::None,
+        operations: op_sources
+            .iter()
+            .map(|s| Operation {
+                source_account: s.map(|k| k.to_muxed_account()),
+                body: set_options(),
+            })
+            .collect::<Vec<_>>()
+            .try_into()
+            .unwrap(),
+        ext: TransactionExt::V0,
+    }
+}
+
+fn xdr(t: &Transaction) -> String {
+    envelope::encode(&envelope::envelope(t.clone(), vec![]))
+}
+
+async fn lifecycle(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let owner = Keypair::random();
+    let friend = Keypair::random();
+    let stranger = Keypair::random();
+    let addr = owner.public_key().to_string();
+    let owner_token = srv.token_for(&owner, None).await;
+    let friend_token = srv.token_for(&friend, None).await;
+    let stranger_token = srv.token_for(&stranger, None).await;
+    let path = format!("/accounts/{addr}");
+    let identities = body(&[
+        (
+            "sender",
+            &[
+                ("stellar_address", &owner.public_key().to_string()),
+                ("email", "Owner@Example.com"),
+            ],
+        ),
+        (
+            "receiver",
+            &[
+                ("stellar_address", &friend.public_key().to_string()),
+                ("phone_number", "+14155550100"),
+            ],
+        ),
+    ]);
+
+    // §POST: the account itself registers; the answer has roles, never methods.
+    let (status, created) = call(&srv, Method::POST, &path, &owner_token, Some(&identities)).await;
+    assert_eq!(status, 200, "{created}");
+    let signer = created["signers"][0]["key"].as_str().unwrap().to_owned();
+    assert!(PublicKey::parse(&signer).is_ok());
+    assert_ne!(signer, addr);
+    assert_eq!(
+        created,
+        json!({
+            "address": addr,
+            "identities": [{ "role": "sender", "authenticated": true }, { "role": "receiver" }],
+            "signers": [{ "key": signer }],
+        })
+    );
+    assert!(!created.to_string().contains("example.com"));
+
+    // Once only.
+    assert_error(
+        call(&srv, Method::POST, &path, &owner_token, Some(&identities)).await,
+        409,
+        "account is already registered",
+    );
+
+    // §GET: the owner, and an identity (with its own role authenticated).
+    let (status, got) = call(&srv, Method::GET, &path, &owner_token, None).await;
+    assert_eq!((status, &got), (200, &created));
+    let (status, got) = call(&srv, Method::GET, &path, &friend_token, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        got["identities"],
+        json!([{ "role": "sender" }, { "role": "receiver", "authenticated": true }])
+    );
+
+    // Someone else gets exactly what an unknown account gets.
+    let unknown = format!("/accounts/{}", Keypair::random().public_key());
+    for p in [&path, &unknown] {
+        assert_error(
+            call(&srv, Method::GET, p, &stranger_token, None).await,
+            404,
+            "account not found",
+        );
+        assert_error(
+            call(&srv, Method::PUT, p, &stranger_token, Some(&identities)).await,
+            404,
+            "account not found",
+        );
+        assert_error(
+            call(&srv, Method::DELETE, p, &stranger_token, None).await,
+            404,
+            "account not found",
+        );
+    }
+
+    // §GET /accounts: each caller sees what it may reach.
+    let (status, list) = call(&srv, Method::GET, "/accounts", &friend_token, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["accounts"].as_array().unwrap().len(), 1);
+    assert_eq!(list["accounts"][0]["address"], addr);
+    let (_, list) = call(&srv, Method::GET, "/accounts", &stranger_token, None).await;
+    assert_eq!(list, json!({ "accounts": [] }));
+
+    // §PUT replaces identities: the friend is out, the stranger in.
+    let replaced = body(&[(
+        "owner",
+        &[("stellar_address", &stranger.public_key().to_string())],
+    )]);
+    let (status, got) = call(&srv, Method::PUT, &path, &friend_token, Some(&replaced)).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        got["identities"],
+        json!([{ "role": "owner" }]),
+        "the friend is no longer an identity"
+    );
+    assert_error(
+        call(&srv, Method::GET, &path, &friend_token, None).await,
+        404,
+        "account not found",
+    );
+    let (status, got) = call(&srv, Method::GET, &path, &stranger_token, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        got["identities"],
+        json!([{ "role": "owner", "authenticated": true }])
+    );
+    // The account itself keeps access without being an identity.
+    assert_eq!(
+        call(&srv, Method::GET, &path, &owner_token, None).await.0,
+        200
+    );
+
+    // §DELETE answers with what was deleted; then it is gone for everyone.
+    let (status, got) = call(&srv, Method::DELETE, &path, &stranger_token, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(got["address"], addr);
+    assert_eq!(got["signers"], json!([{ "key": signer }]));
+    for t in [&owner_token, &stranger_token] {
+        assert_error(
+            call(&srv, Method::GET, &path, t, None).await,
+            404,
+            "account not found",
+        );
+    }
+    // And can be registered afresh, with a new key.
+    let (status, again) = call(&srv, Method::POST, &path, &owner_token, Some(&identities)).await;
+    assert_eq!(status, 200);
+    assert_ne!(again["signers"][0]["key"], signer);
+    srv.stop().await;
+}
+
+async fn who_may_call(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let owner = Keypair::random();
+    let other = Keypair::random();
+    let addr = owner.public_key().to_string();
+    let path = format!("/accounts/{addr}");
+    let ids = body(&[("owner", &[("email", "a@example.com")])]);
+    let no_token = TestServer::send(srv.http.post(srv.url(&path)).json(&ids)).await;
+    assert_error(
+        no_token,
+        401,
+        "missing authentication: send Authorization: Bearer <SEP-10 or identity-provider JWT>",
+    );
+    // SEP-30 reads the header only, never ?jwt=.
+    let token = srv.token_for(&owner, None).await;
+    let query = TestServer::send(
+        srv.http
+            .get(srv.url(&format!("{path}?jwt={token}")))
+            .json(&ids),
+    )
+    .await;
+    assert_eq!(query.0, 401);
+    assert_error(
+        call(&srv, Method::GET, &path, "not.a.jwt", None).await,
+        401,
+        "authentication token is not valid",
+    );
+    // §POST: only a SEP-10 token for that very account.
+    let other_token = srv.token_for(&other, None).await;
+    assert_error(
+        call(&srv, Method::POST, &path, &other_token, Some(&ids)).await,
+        401,
+        "registering an account needs a SEP-10 token for that account",
+    );
+    // A memo names a user of a shared account, not its controller.
+    let memo_token = srv.token_for(&owner, Some(7)).await;
+    assert_error(
+        call(&srv, Method::POST, &path, &memo_token, Some(&ids)).await,
+        401,
+        "SEP-30 needs a SEP-10 token for a G… account, without a memo",
+    );
+    // An expired token.
+    let now = srv.clock.now();
+    srv.clock.set(now + 25 * 3600);
+    assert_error(
+        call(&srv, Method::POST, &path, &token, Some(&ids)).await,
+        401,
+        "authentication token has expired; authenticate again",
+    );
+    srv.clock.set(now);
+    // A token of another server (same shape, another key and issuer).
+    let elsewhere = TestServer::start(engine).await;
+    let foreign = elsewhere.token_for(&owner, None).await;
+    assert_error(
+        call(&srv, Method::POST, &path, &foreign, Some(&ids)).await,
+        401,
+        "authentication token is from an issuer this server does not accept",
+    );
+    elsewhere.stop().await;
+    // An `alg: none` token claiming this server's issuer.
+    let claims = common::claims(&token);
+    let none = {
+        use base64::Engine as _;
+        let b = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.",
+            b.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            b.encode(claims.to_string())
+        )
+    };
+    assert_error(
+        call(&srv, Method::POST, &path, &none, Some(&ids)).await,
+        401,
+        "authentication token is not valid",
+    );
+    srv.stop().await;
+}
+
+async fn bodies_and_addresses_are_validated(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let owner = Keypair::random();
+    let token = srv.token_for(&owner, None).await;
+    let path = format!("/accounts/{}", owner.public_key());
+    for (json, error) in [
+        (json!({}), "`identities` is required"),
+        (
+            json!({ "identities": [] }),
+            "`identities` must not be empty",
+        ),
+        (
+            json!({ "identities": [{ "role": "", "auth_methods": [{ "type": "email", "value": "a@b.co" }] }] }),
+            "`identities[0].role` must not be empty",
+        ),
+        (
+            json!({ "identities": [{ "role": "owner", "auth_methods": [] }] }),
+            "`identities[0].auth_methods` must not be empty",
+        ),
+        (
+            json!({ "identities": [{ "role": "owner", "auth_methods": [{ "type": "email", "value": "" }] }] }),
+            "`identities[0].auth_methods[0].value` is not a valid email address",
+        ),
+        (
+            json!({ "identities": [{ "role": "owner", "auth_methods": [{ "type": "phone_number", "value": "+1 415 555 0100" }] }] }),
+            "`identities[0].auth_methods[0].value` is not a valid phone number (E.164: a + and 7 to 15 digits, no spaces)",
+        ),
+        (
+            json!({ "identities": [{ "role": "owner", "auth_methods": [{ "type": "stellar_address", "value": "GABC" }] }] }),
+            "`identities[0].auth_methods[0].value` is not a valid Stellar address (G…)",
+        ),
+        (
+            json!({ "identities": [{ "role": "owner", "auth_methods": [{ "type": "fax", "value": "1" }] }] }),
+            "`identities[0].auth_methods[0].type` is not supported; use stellar_address, phone_number or email",
+        ),
+    ] {
+        assert_error(
+            call(&srv, Method::POST, &path, &token, Some(&json)).await,
+            400,
+            error,
+        );
+    }
+    // Not JSON, or not said to be.
+    let form = TestServer::send(
+        srv.with_token(Method::POST, &path, &token)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("identities=x"),
+    )
+    .await;
+    assert_error(form, 415, "send the body as Content-Type: application/json");
+    let broken = TestServer::send(
+        srv.with_token(Method::POST, &path, &token)
+            .header("content-type", "application/json")
+            .body("{"),
+    )
+    .await;
+    assert_error(
+        broken,
+        400,
+        "request body must be a JSON object with an `identities` array",
+    );
+    // Too large a body: 413, and the server is fine.
+    let huge = TestServer::send(
+        srv.with_token(Method::POST, &path, &token)
+            .header("content-type", "application/json")
+            .body(vec![b' '; 200 * 1024]),
+    )
+    .await;
+    assert_error(huge, 413, "request body is too large");
+    // Addresses in the path.
+    for bad in [
+        "/accounts/GABC",
+        "/accounts/SBGWSG6BTNCKCOB3DIFBGCVMUPQFYPA2G4O34RMTB343OYPXU5DJDVMN",
+    ] {
+        assert_error(
+            call(&srv, Method::GET, bad, &token, None).await,
+            400,
+            "address must be a Stellar account address (G…)",
+        );
+    }
+    assert_error(
+        call(&srv, Method::GET, "/accounts?after=nope", &token, None).await,
+        400,
+        "address must be a Stellar account address (G…)",
+    );
+    // Nothing was stored by any of it.
+    assert_error(
+        call(&srv, Method::GET, &path, &token, None).await,
+        404,
+        "account not found",
+    );
+    srv.stop().await;
+}
+
+async fn signing_follows_the_policy(engine: Engine) {
+    let sponsor = Keypair::random().public_key();
+    let srv = TestServer::start_with(engine, |c| {
+        c.sep30.sponsor_accounts = vec![sponsor.to_string()];
+    })
+    .await;
+    let owner = Keypair::random();
+    let friend = Keypair::random();
+    let stranger = Keypair::random();
+    let account = owner.public_key();
+    let signer = register(&srv, &owner, &friend.public_key()).await;
+    let signer_key = PublicKey::parse(&signer).unwrap();
+    let friend_token = srv.token_for(&friend, None).await;
+    let stranger_token = srv.token_for(&stranger, None).await;
+    let path = format!("/accounts/{account}/sign/{signer}");
+
+    // A recovery: the account's own transaction, signed for the identity.
+    let good = tx(&account, &[None, Some(account)]);
+    let (status, got) = call(
+        &srv,
+        Method::POST,
+        &path,
+        &friend_token,
+        Some(&json!({ "transaction": xdr(&good) })),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["network_passphrase"], srv.network.passphrase());
+    let sig = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(got["signature"].as_str().unwrap())
+            .unwrap()
+    };
+    assert!(signer_key.verify(&envelope::hash(&good, &srv.network), &sig));
+
+    // A sponsor may be a source; nobody else.
+    let sponsored = tx(&sponsor, &[Some(account)]);
+    let (status, _) = call(
+        &srv,
+        Method::POST,
+        &path,
+        &friend_token,
+        Some(&json!({ "transaction": xdr(&sponsored) })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let other = Keypair::random().public_key();
+    for (t, error) in [
+        (
+            xdr(&tx(&other, &[None])),
+            "the transaction's source account must be the registered account (or a configured sponsor)",
+        ),
+        (
+            xdr(&tx(&account, &[None, Some(other)])),
+            "operation 1 has a source account that is neither the registered account nor a configured sponsor",
+        ),
+        (xdr(&tx(&account, &[])), "the transaction has no operations"),
+        ("%%%".to_owned(), "transaction is not valid base64"),
+        (
+            "AAAA".to_owned(),
+            "transaction is not a valid XDR TransactionEnvelope",
+        ),
+        (
+            envelope::encode(&TransactionEnvelope::TxFeeBump(
+                FeeBumpTransactionEnvelope {
+                    tx: FeeBumpTransaction {
+                        fee_source: account.to_muxed_account(),
+                        fee: 200,
+                        inner_tx: FeeBumpTransactionInnerTx::Tx(TransactionV1Envelope {
+                            tx: good.clone(),
+                            signatures: VecM::default(),
+                        }),
+                        ext: FeeBumpTransactionExt::V0,
+                    },
+                    signatures: VecM::default(),
+                },
+            )),
+            "transaction is a fee-bump envelope; a plain transaction envelope is required",
+        ),
+    ] {
+        assert_error(
+            call(
+                &srv,
+                Method::POST,
+                &path,
+                &friend_token,
+                Some(&json!({ "transaction": t })),
+            )
+            .await,
+            400,
+            error,
+        );
+    }
+    assert_error(
+        call(&srv, Method::POST, &path, &friend_token, Some(&json!({}))).await,
+        400,
+        "`transaction` is required",
+    );
+
+    // Access is checked before anything is read: a stranger's well-formed
+    // and garbage requests, for a real or an unknown account or key, all
+    // get the same 404; no token at all gets 401 whatever the body.
+    let unknown = Keypair::random().public_key();
+    let other_signer = register(&srv, &Keypair::random(), &stranger.public_key()).await;
+    for p in [
+        path.clone(),
+        format!("/accounts/{account}/sign/{other_signer}"),
+        format!("/accounts/{unknown}/sign/{signer}"),
+        format!("/accounts/{account}/sign/GARBAGE"),
+    ] {
+        for b in [
+            json!({ "transaction": xdr(&good) }),
+            json!({ "transaction": "%%%" }),
+        ] {
+            assert_error(
+                call(&srv, Method::POST, &p, &stranger_token, Some(&b)).await,
+                404,
+                "account not found",
+            );
+        }
+        let anonymous = TestServer::send(
+            srv.http
+                .post(srv.url(&p))
+                .json(&json!({ "transaction": "%%%" })),
+        )
+        .await;
+        assert_eq!(anonymous.0, 401);
+    }
+    // The caller may reach the account, but the key is another account's.
+    assert_error(
+        call(
+            &srv,
+            Method::POST,
+            &format!("/accounts/{account}/sign/{other_signer}"),
+            &friend_token,
+            Some(&json!({ "transaction": xdr(&good) })),
+        )
+        .await,
+        404,
+        "signing key not found for this account",
+    );
+    srv.stop().await;
+}
+
+async fn signing_keys_rotate_and_are_never_shared(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let friend = Keypair::random();
+    let owner = Keypair::random();
+    let account = owner.public_key();
+    let first = register(&srv, &owner, &friend.public_key()).await;
+    let second_account = register(&srv, &Keypair::random(), &friend.public_key()).await;
+    assert_ne!(first, second_account, "each account has a key of its own");
+
+    // Rotation by the operator: a new key, listed first; the old one works.
+    let (status, rotated) = TestServer::send(srv.admin(
+        Method::POST,
+        &format!("/admin/recovery/accounts/{account}/signers"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{rotated}");
+    let newest = rotated["signers"][0]["key"].as_str().unwrap().to_owned();
+    assert_eq!(rotated["signers"][1]["key"], first);
+    assert_ne!(newest, first);
+    let friend_token = srv.token_for(&friend, None).await;
+    let owner_token = srv.token_for(&owner, None).await;
+    let (_, got) = call(
+        &srv,
+        Method::GET,
+        &format!("/accounts/{account}"),
+        &friend_token,
+        None,
+    )
+    .await;
+    assert_eq!(got["signers"], rotated["signers"]);
+    let good = json!({ "transaction": xdr(&tx(&account, &[None])) });
+    for key in [&newest, &first] {
+        let (status, _) = call(
+            &srv,
+            Method::POST,
+            &format!("/accounts/{account}/sign/{key}"),
+            &friend_token,
+            Some(&good),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    // Only the account itself removes an old key, never the last one.
+    let remove = format!("/accounts/{account}/signers/{first}");
+    assert_error(
+        call(&srv, Method::DELETE, &remove, &friend_token, None).await,
+        401,
+        "only the account itself (a SEP-10 token for it) may remove a signing key",
+    );
+    let (status, got) = call(&srv, Method::DELETE, &remove, &owner_token, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(got["signers"], json!([{ "key": newest }]));
+    assert_error(
+        call(
+            &srv,
+            Method::POST,
+            &format!("/accounts/{account}/sign/{first}"),
+            &friend_token,
+            Some(&good),
+        )
+        .await,
+        404,
+        "signing key not found for this account",
+    );
+    assert_error(
+        call(
+            &srv,
+            Method::DELETE,
+            &format!("/accounts/{account}/signers/{newest}"),
+            &owner_token,
+            None,
+        )
+        .await,
+        400,
+        "the last signing key of an account cannot be removed; delete the account instead",
+    );
+    // The rotation is in the audit log, without personal data.
+    let (_, audit) = TestServer::send(srv.admin(Method::GET, "/admin/audit")).await;
+    assert!(audit.to_string().contains("recovery.add_signer"), "{audit}");
+    srv.stop().await;
+}
+
+async fn listing_pages_by_address(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let friend = Keypair::random();
+    let mut registered = vec![];
+    for _ in 0..23 {
+        let kp = Keypair::random();
+        register(&srv, &kp, &friend.public_key()).await;
+        registered.push(kp.public_key().to_string());
+    }
+    registered.sort();
+    let token = srv.token_for(&friend, None).await;
+    let (status, page1) = call(&srv, Method::GET, "/accounts", &token, None).await;
+    assert_eq!(status, 200);
+    let page1: Vec<String> = page1["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["address"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(page1, registered[..20]);
+    let (_, page2) = call(
+        &srv,
+        Method::GET,
+        &format!("/accounts?after={}", page1[19]),
+        &token,
+        None,
+    )
+    .await;
+    let page2: Vec<&str> = page2["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(page2, registered[20..]);
+    srv.stop().await;
+}
+
+/// Nothing a person could be found by is stored in the clear: the data
+/// folder (database, WAL) holds no email address or phone number.
+async fn auth_methods_are_not_stored_in_the_clear(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let owner = Keypair::random();
+    let token = srv.token_for(&owner, None).await;
+    let email = "marker-7f3a9c@recovery-test.example";
+    let phone = "+15550007319";
+    let (status, _) = call(
+        &srv,
+        Method::POST,
+        &format!("/accounts/{}", owner.public_key()),
+        &token,
+        Some(&body(&[(
+            "owner",
+            &[("email", email), ("phone_number", phone)],
+        )])),
+    )
+    .await;
+    assert_eq!(status, 200);
+    if engine == Engine::Sqlite {
+        let mut found = vec![];
+        let mut sees_the_account = false;
+        let address = owner.public_key().to_string();
+        // The database file, its WAL and the data folder.
+        for entry in walk(srv.dir.path()) {
+            let bytes = std::fs::read(&entry).unwrap();
+            sees_the_account |= bytes
+                .windows(address.len())
+                .any(|w| w == address.as_bytes());
+            for marker in [email.as_bytes(), phone.as_bytes()] {
+                if bytes.windows(marker.len()).any(|w| w == marker) {
+                    found.push(entry.display().to_string());
+                }
+            }
+        }
+        assert!(found.is_empty(), "plaintext found in {found:?}");
+        // The scan does read the database: the (public) address is there.
+        assert!(sees_the_account);
+    } else {
+        let rows: Vec<(String,)> = sqlx_rows(&srv.db.url).await;
+        for (row,) in rows {
+            assert!(!row.contains("marker-7f3a9c") && !row.contains("5550007319"));
+        }
+    }
+    srv.stop().await;
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Every SEP-30 row of a PostgreSQL database, as text.
+async fn sqlx_rows(url: &str) -> Vec<(String,)> {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let mut out = vec![];
+    for table in [
+        "recovery_accounts",
+        "recovery_identities",
+        "recovery_auth_methods",
+        "recovery_signers",
+        "server_keys",
+    ] {
+        let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT t::text FROM {table} t"))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        out.extend(rows);
+    }
+    out
+}
+
+on_both_engines!(
+    lifecycle,
+    who_may_call,
+    bodies_and_addresses_are_validated,
+    signing_follows_the_policy,
+    signing_keys_rotate_and_are_never_shared,
+    listing_pages_by_address,
+    auth_methods_are_not_stored_in_the_clear,
+);
