@@ -34,6 +34,7 @@ use crate::customers::{CodeSender, Customers, CustomersParts, Deliverer, LogSend
 use crate::db::{Db, DbError, redact_url};
 use crate::error::{self, ApiError};
 use crate::horizon::{Horizon, Ledger};
+use crate::recovery::authorize::{LogDelivery, Mailer, SmsSender, SmtpMailer};
 use crate::recovery::{Recovery, RecoveryParts};
 use crate::secrets::{self, SecretsError};
 use crate::vault::Vault;
@@ -235,6 +236,10 @@ pub struct ServerOptions {
     pub listener: Option<std::net::TcpListener>,
     /// Where verification codes go; the log by default.
     pub code_sender: Option<Arc<dyn CodeSender>>,
+    /// Where SEP-30 sign-in mail goes; `sep30.email` by default.
+    pub mailer: Option<Arc<dyn Mailer>>,
+    /// Where SEP-30 sign-in texts go; the log by default.
+    pub sms: Option<Arc<dyn SmsSender>>,
 }
 
 /// What happened while starting, for the operator.
@@ -376,19 +381,30 @@ impl Server {
         let deliverer =
             Deliverer::new(db.clone(), &sep12.callbacks, signing.clone(), clock.clone())
                 .map_err(|e| StartError::Http(e.to_string()))?;
+        let mailer: Arc<dyn Mailer> = match options.mailer {
+            Some(m) => m,
+            None if config.sep30.email.sender == "smtp" => {
+                Arc::new(SmtpMailer::new(&config.sep30.email).map_err(StartError::Config)?)
+            }
+            None => {
+                if config.sep30.enabled && config.sep30.email.enabled {
+                    warnings.push(
+                        "sep30.email.sender is \"log\": sign-in codes go to the log, not to people (development only)".into(),
+                    );
+                }
+                Arc::new(LogDelivery)
+            }
+        };
         let recovery = Recovery::new(RecoveryParts {
             db: db.clone(),
             vault: vault.clone(),
             clock: clock.clone(),
             network: mooring_stellar::Network::new(config.stellar.network_passphrase.clone()),
-            sponsors: config
-                .sep30
-                .sponsor_accounts
-                .iter()
-                .filter_map(|a| PublicKey::parse(a).ok())
-                .collect(),
-            sep10_issuer: config.endpoint("/auth"),
-            provider_issuer: config.endpoint("/authorize"),
+            cfg: &config.sep30,
+            jwt: jwt.clone(),
+            public_url: config.endpoint(""),
+            mailer,
+            sms: options.sms.unwrap_or_else(|| Arc::new(LogDelivery)),
         })
         .await
         .map_err(|e| StartError::Config(format!("cannot set up SEP-30: {e}")))?;
@@ -483,7 +499,10 @@ impl Server {
             let _ = tcp.set_nodelay(true);
         });
         let mut main = tokio::spawn(
-            axum::serve(listener, app)
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
                 .with_graceful_shutdown(stopped(stop_rx.clone()))
                 .into_future(),
         );
@@ -571,6 +590,13 @@ async fn background_tasks(state: AppState, mut stop: watch::Receiver<bool>) {
                 state.customers().remove_deleted_blobs().await;
             }
             _ = purge.tick() => {
+                if state.0.sep30_enabled {
+                    match state.recovery().authorize().purge().await {
+                        Ok(n) if n > 0 => tracing::debug!(purged = n, "purged expired sign-in requests"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "could not purge expired sign-in requests"),
+                    }
+                }
                 match state.web_auth().purge().await {
                     Ok(n) if n > 0 => tracing::debug!(purged = n, "purged expired SEP-10 challenge records"),
                     Ok(_) => {}

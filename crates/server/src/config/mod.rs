@@ -17,7 +17,7 @@ mod kyc;
 mod recovery;
 mod sections;
 pub use kyc::*;
-pub use recovery::Sep30Config;
+pub use recovery::{EmailConfig, OidcConfig, Sep30Config, SmsConfig};
 pub use sections::*;
 
 /// The commented example configuration, also printed by `mooring config example`.
@@ -183,6 +183,7 @@ impl Config {
             })
             .collect();
         config.resolve_defaults()?;
+        config.sep30.resolve()?;
         config.validate()?;
         let mut warnings = warnings;
         if config.derived_public_url && !config.http.bind.ip().is_loopback() {
@@ -404,14 +405,6 @@ impl Config {
             }
         }
         self.validate_kyc()?;
-        for a in &self.sep30.sponsor_accounts {
-            if mooring_stellar::PublicKey::parse(a).is_err() {
-                return Err(invalid(
-                    "sep30.sponsor_accounts",
-                    "every entry must be an account address (G…)",
-                ));
-            }
-        }
         for a in &self.stellar_toml.accounts {
             if mooring_stellar::PublicKey::parse(a).is_err() {
                 return Err(invalid(

@@ -1,18 +1,44 @@
-//! Configuration of SEP-30 account recovery.
+//! Configuration of SEP-30 account recovery and the identity providers its
+//! `/authorize` sign-in offers.
 
+use std::path::PathBuf;
+
+use secrecy::SecretString;
 use serde::Deserialize;
+use url::Url;
+
+use super::{ConfigError, invalid};
 
 /// SEP-30 account recovery.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Deserialize)]
+#[serde(default)]
 pub struct Sep30Config {
-    /// Serve SEP-30 (`/accounts…`).
+    /// Serve SEP-30 (`/accounts…`) and the `/authorize` sign-in.
     pub enabled: bool,
     /// Accounts (`G…`) that may be the source of a transaction, or of its
     /// operations, that the server signs for a registered account — a
     /// sponsor (CAP-33), as SEP-30 §POST …/sign allows. The server must
     /// never hold a signing key of these accounts.
     pub sponsor_accounts: Vec<String>,
+    /// Seconds a wallet's `POST /authorize/token` request waits for the
+    /// person to sign in.
+    pub authorize_ttl_secs: u64,
+    /// Seconds an identity-provider access token is valid.
+    pub access_token_ttl_secs: u64,
+    /// Seconds a one-time code is valid.
+    pub code_ttl_secs: u64,
+    /// Wrong codes allowed before a code is void.
+    pub code_max_attempts: u32,
+    /// Codes sent to one email address or phone number per hour.
+    pub codes_per_identity_per_hour: u32,
+    /// Codes sent, and sign-in requests made, from one IP address per hour.
+    pub requests_per_ip_per_hour: u32,
+    /// Sign-in with a one-time code sent by email.
+    pub email: EmailConfig,
+    /// Sign-in with a one-time code sent by SMS.
+    pub sms: SmsConfig,
+    /// OpenID Connect providers (Google, any OIDC issuer).
+    pub oidc: Vec<OidcConfig>,
 }
 
 impl Default for Sep30Config {
@@ -20,6 +46,208 @@ impl Default for Sep30Config {
         Sep30Config {
             enabled: true,
             sponsor_accounts: vec![],
+            authorize_ttl_secs: 900,
+            access_token_ttl_secs: 3600,
+            code_ttl_secs: 600,
+            code_max_attempts: 5,
+            codes_per_identity_per_hour: 5,
+            requests_per_ip_per_hour: 60,
+            email: EmailConfig::default(),
+            sms: SmsConfig::default(),
+            oidc: vec![],
         }
+    }
+}
+
+/// Email one-time codes.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct EmailConfig {
+    /// Offer email sign-in.
+    pub enabled: bool,
+    /// `log` (development: mail goes to the log) or `smtp`.
+    pub sender: String,
+    /// `smtp://host:port` (add `?tls=required` for STARTTLS) or
+    /// `smtps://user:password@host`. May hold a password: prefer the _file.
+    pub smtp_url: Option<SecretString>,
+    /// File holding `smtp_url`.
+    pub smtp_url_file: Option<PathBuf>,
+    /// The From address.
+    pub from: String,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig {
+            enabled: true,
+            sender: "log".into(),
+            smtp_url: None,
+            smtp_url_file: None,
+            from: "Mooring <no-reply@localhost>".into(),
+        }
+    }
+}
+
+/// SMS one-time codes.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct SmsConfig {
+    /// Offer phone sign-in (SMS costs money: off unless asked for).
+    pub enabled: bool,
+    /// `log` (development: the code goes to the log).
+    pub sender: String,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            enabled: false,
+            sender: "log".into(),
+        }
+    }
+}
+
+/// One OpenID Connect provider.
+#[derive(Debug, Deserialize)]
+
+pub struct OidcConfig {
+    /// Short name, used in URLs: letters, digits, `-`.
+    pub name: String,
+    /// What the sign-in page calls it ("Google").
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The issuer; its `/.well-known/openid-configuration` is read.
+    pub issuer: Url,
+    /// The client id registered with the provider.
+    pub client_id: String,
+    /// The client secret.
+    #[serde(default)]
+    pub client_secret: Option<SecretString>,
+    /// File holding the client secret.
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    /// Scopes asked for; `openid` and `email` at least.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["openid".into(), "email".into()]
+}
+
+impl Sep30Config {
+    /// Reads the secrets given as files and checks every setting.
+    pub(super) fn resolve(&mut self) -> Result<(), ConfigError> {
+        for a in &self.sponsor_accounts {
+            if mooring_stellar::PublicKey::parse(a).is_err() {
+                return Err(invalid(
+                    "sep30.sponsor_accounts",
+                    "every entry must be an account address (G…)",
+                ));
+            }
+        }
+        for (key, v) in [
+            ("sep30.authorize_ttl_secs", self.authorize_ttl_secs),
+            ("sep30.access_token_ttl_secs", self.access_token_ttl_secs),
+            ("sep30.code_ttl_secs", self.code_ttl_secs),
+        ] {
+            if !(30..=7 * 86_400).contains(&v) {
+                return Err(invalid(key, "must be between 30 and 604800 seconds"));
+            }
+        }
+        if self.code_max_attempts == 0
+            || self.codes_per_identity_per_hour == 0
+            || self.requests_per_ip_per_hour == 0
+        {
+            return Err(invalid(
+                "sep30.code_max_attempts",
+                "attempt and rate limits must be at least 1",
+            ));
+        }
+        let e = &mut self.email;
+        read_secret("sep30.email.smtp_url", &mut e.smtp_url, &e.smtp_url_file)?;
+        match e.sender.as_str() {
+            "log" => {}
+            "smtp" if e.smtp_url.is_some() => {}
+            "smtp" => {
+                return Err(invalid(
+                    "sep30.email.smtp_url",
+                    "is required with sender = \"smtp\" (or give smtp_url_file)",
+                ));
+            }
+            _ => {
+                return Err(invalid(
+                    "sep30.email.sender",
+                    "must be \"log\" (development) or \"smtp\"",
+                ));
+            }
+        }
+        if e.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "sep30.email.from",
+                "must be an address, optionally with a name: \"Name <addr@example.com>\"",
+            ));
+        }
+        if self.sms.sender != "log" {
+            return Err(invalid(
+                "sep30.sms.sender",
+                "the only SMS sender so far is \"log\" (development: codes go to the log)",
+            ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for p in &mut self.oidc {
+            if p.name.is_empty()
+                || p.name.len() > 32
+                || !p.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                || !names.insert(p.name.clone())
+            {
+                return Err(invalid(
+                    "sep30.oidc.name",
+                    "names are unique, 1 to 32 letters, digits or '-'",
+                ));
+            }
+            let local = matches!(p.issuer.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            if p.issuer.scheme() != "https" && !(p.issuer.scheme() == "http" && local) {
+                return Err(invalid(
+                    "sep30.oidc.issuer",
+                    "must be an https:// URL (http:// only for localhost)",
+                ));
+            }
+            read_secret(
+                "sep30.oidc.client_secret",
+                &mut p.client_secret,
+                &p.client_secret_file,
+            )?;
+            if p.client_id.is_empty() {
+                return Err(invalid("sep30.oidc.client_id", "is required"));
+            }
+            if !p.scopes.iter().any(|s| s == "openid") {
+                p.scopes.insert(0, "openid".into());
+            }
+            if !p.scopes.iter().any(|s| s == "email") {
+                p.scopes.push("email".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_secret(
+    key: &'static str,
+    value: &mut Option<SecretString>,
+    file: &Option<PathBuf>,
+) -> Result<(), ConfigError> {
+    match (value.is_some(), file) {
+        (true, Some(_)) => Err(invalid(
+            key,
+            "give only one of the value and its _file, not both",
+        )),
+        (false, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| invalid(key, format!("cannot read {}: {e}", path.display())))?;
+            *value = Some(SecretString::from(text.trim().to_owned()));
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }

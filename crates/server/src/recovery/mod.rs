@@ -6,6 +6,7 @@
 //! (the key wrapped by the master key, in `server_keys`), signing keys only
 //! sealed by the account's own data key (wrapped by the master key).
 
+pub mod authorize;
 mod caller;
 pub mod model;
 pub mod policy;
@@ -18,7 +19,15 @@ use mooring_stellar::{Keypair, Network, PublicKey};
 use serde::Serialize;
 
 pub use caller::{Caller, ProviderClaims};
-pub use routes::router;
+
+use crate::auth::jwt::Jwt;
+use crate::config::Sep30Config;
+use authorize::{Authorize, AuthorizeParts, Mailer, SmsSender};
+
+/// The SEP-30 routes and the sign-in that gives its `External` tokens.
+pub fn router() -> axum::Router<crate::app::AppState> {
+    routes::router().merge(authorize::routes::router())
+}
 
 use crate::clock::Clock;
 use crate::db::{Conn, Db, DbError};
@@ -27,6 +36,8 @@ use model::{AuthMethod, Identity};
 
 /// Name of the key that hashes auth method values, in `server_keys`.
 const LOOKUP_KEY: &str = "recovery-lookup";
+/// Name of the key that seals and hashes sign-in state, in `server_keys`.
+const AUTHORIZE_KEY: &str = "authorize";
 /// Accounts per page of `GET /accounts`.
 pub const PAGE: i64 = 20;
 
@@ -97,7 +108,7 @@ pub struct Signature {
 }
 
 /// What the recovery service is built from.
-pub struct RecoveryParts {
+pub struct RecoveryParts<'a> {
     /// The database.
     pub db: Db,
     /// Master keys.
@@ -106,12 +117,33 @@ pub struct RecoveryParts {
     pub clock: Arc<dyn Clock>,
     /// The network signatures are made for.
     pub network: Network,
-    /// Accounts besides the registered one that may be sources.
-    pub sponsors: Vec<PublicKey>,
-    /// `iss` of this server's SEP-10 tokens.
-    pub sep10_issuer: String,
-    /// `iss` of this server's identity-provider tokens.
-    pub provider_issuer: String,
+    /// Settings.
+    pub cfg: &'a Sep30Config,
+    /// Session tokens (SEP-10 and access tokens are both signed by it).
+    pub jwt: Arc<Jwt>,
+    /// The public base URL, without a trailing slash.
+    pub public_url: String,
+    /// Where email codes go.
+    pub mailer: Arc<dyn Mailer>,
+    /// Where SMS codes go.
+    pub sms: Arc<dyn SmsSender>,
+}
+
+/// Loads a server key from `server_keys`, creating it on the first start
+/// (if several replicas start at once, the first one stored wins).
+async fn server_key(db: &Db, vault: &Vault, id: &str) -> Result<DataKey, RecoveryError> {
+    let owner = format!("server-key:{id}");
+    let wrapped = match store::server_key(db, id).await? {
+        Some(w) => w,
+        None => {
+            let fresh = vault.new_data_key();
+            store::insert_server_key(db, id, &vault.wrap(&fresh, &owner)).await?;
+            store::server_key(db, id)
+                .await?
+                .ok_or(RecoveryError::Db(DbError::Sqlx(sqlx::Error::RowNotFound)))?
+        }
+    };
+    Ok(vault.unwrap(&wrapped, &owner)?)
 }
 
 /// The SEP-30 service.
@@ -124,6 +156,7 @@ pub struct Recovery {
     sponsors: Vec<PublicKey>,
     sep10_issuer: String,
     provider_issuer: String,
+    authorize: Authorize,
 }
 
 impl std::fmt::Debug for Recovery {
@@ -136,32 +169,46 @@ impl std::fmt::Debug for Recovery {
 }
 
 impl Recovery {
-    /// Loads (or, on the first start, creates) the lookup key.
-    pub async fn new(parts: RecoveryParts) -> Result<Self, RecoveryError> {
-        let owner = format!("server-key:{LOOKUP_KEY}");
-        let wrapped = match store::server_key(&parts.db, LOOKUP_KEY).await? {
-            Some(w) => w,
-            None => {
-                let fresh = parts.vault.new_data_key();
-                store::insert_server_key(&parts.db, LOOKUP_KEY, &parts.vault.wrap(&fresh, &owner))
-                    .await?;
-                // Another replica may have stored its key first: use the stored one.
-                store::server_key(&parts.db, LOOKUP_KEY)
-                    .await?
-                    .ok_or(RecoveryError::Db(DbError::Sqlx(sqlx::Error::RowNotFound)))?
-            }
-        };
-        let lookup = parts.vault.unwrap(&wrapped, &owner)?;
+    /// Loads (or, on the first start, creates) its keys.
+    pub async fn new(parts: RecoveryParts<'_>) -> Result<Self, RecoveryError> {
+        let lookup = server_key(&parts.db, &parts.vault, LOOKUP_KEY).await?;
+        let sep10_issuer = format!("{}/auth", parts.public_url);
+        let provider_issuer = format!("{}/authorize", parts.public_url);
+        let authorize = Authorize::new(
+            AuthorizeParts {
+                db: parts.db.clone(),
+                key: server_key(&parts.db, &parts.vault, AUTHORIZE_KEY).await?,
+                clock: parts.clock.clone(),
+                jwt: parts.jwt,
+                issuer: provider_issuer.clone(),
+                public_url: parts.public_url,
+                mailer: parts.mailer,
+                sms: parts.sms,
+            },
+            parts.cfg,
+        )
+        .map_err(RecoveryError::Invalid)?;
         Ok(Recovery {
             db: parts.db,
             vault: parts.vault,
             lookup,
             clock: parts.clock,
             network: parts.network,
-            sponsors: parts.sponsors,
-            sep10_issuer: parts.sep10_issuer,
-            provider_issuer: parts.provider_issuer,
+            sponsors: parts
+                .cfg
+                .sponsor_accounts
+                .iter()
+                .filter_map(|a| PublicKey::parse(a).ok())
+                .collect(),
+            sep10_issuer,
+            provider_issuer,
+            authorize,
         })
+    }
+
+    /// The sign-in service.
+    pub fn authorize(&self) -> &Authorize {
+        &self.authorize
     }
 
     /// `iss` of this server's SEP-10 tokens.

@@ -1,0 +1,117 @@
+//! The sign-in pages a person sees in the browser: plain HTML forms, no
+//! script, every value escaped.
+
+use super::Offer;
+
+/// Escapes text for HTML element content and quoted attributes.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;line-height:1.5}}
+form{{margin:1rem 0;padding:1rem;border:1px solid #ccc;border-radius:.5rem}}input,button{{font-size:1rem;padding:.4rem;margin:.2rem 0}}
+input[type=email],input[type=tel],input[type=text]{{width:100%;box-sizing:border-box}}.error{{color:#a00}}</style>
+</head><body><h1>{title}</h1>
+{body}
+</body></html>"#,
+        title = escape(title),
+    )
+}
+
+/// The choice of ways to sign in.
+pub fn sign_in(token: &str, offer: &Offer, error: Option<&str>) -> String {
+    let t = escape(token);
+    let mut body = String::from(
+        "<p>Sign in to let your wallet recover your Stellar account.</p>",
+    );
+    if let Some(e) = error {
+        body.push_str(&format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)));
+    }
+    if offer.email {
+        body.push_str(&format!(
+            r#"<form method="post" action="/authorize/code"><input type="hidden" name="token" value="{t}"><input type="hidden" name="type" value="email">
+<label>Email address<br><input type="email" name="value" required autocomplete="email"></label><br>
+<button type="submit">Email me a code</button></form>"#
+        ));
+    }
+    if offer.sms {
+        body.push_str(&format!(
+            r#"<form method="post" action="/authorize/code"><input type="hidden" name="token" value="{t}"><input type="hidden" name="type" value="phone_number">
+<label>Phone number, international format (+14155550100)<br><input type="tel" name="value" required autocomplete="tel"></label><br>
+<button type="submit">Text me a code</button></form>"#
+        ));
+    }
+    for (name, label) in &offer.oidc {
+        body.push_str(&format!(
+            r#"<p><a href="/authorize/oidc/{}?token={t}">Sign in with {}</a></p>"#,
+            escape(name),
+            escape(label)
+        ));
+    }
+    if !offer.email && !offer.sms && offer.oidc.is_empty() {
+        body.push_str("<p>No way of signing in is configured on this server.</p>");
+    }
+    page("Sign in", &body)
+}
+
+/// Where to type the code that was sent.
+pub fn enter_code(token: &str, sent_to: &str, error: Option<&str>) -> String {
+    let mut body = format!(
+        "<p>We sent a code to <strong>{}</strong>. It is valid for a few minutes.</p>",
+        escape(sent_to)
+    );
+    if let Some(e) = error {
+        body.push_str(&format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)));
+    }
+    body.push_str(&format!(
+        r#"<form method="post" action="/authorize/code/verify"><input type="hidden" name="token" value="{}">
+<label>Code<br><input type="text" name="code" inputmode="numeric" autocomplete="one-time-code" required></label><br>
+<button type="submit">Sign in</button></form>"#,
+        escape(token)
+    ));
+    page("Enter your code", &body)
+}
+
+/// Signed in.
+pub fn done() -> String {
+    page(
+        "You are signed in",
+        "<p>You can close this page and go back to your wallet.</p>",
+    )
+}
+
+/// Something went wrong.
+pub fn problem(message: &str) -> String {
+    page(
+        "Sign-in problem",
+        &format!(r#"<p class="error" role="alert">{}</p>"#, escape(message)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_escaped() {
+        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        let html = problem("<script>alert(1)</script>");
+        assert!(!html.contains("<script>"));
+    }
+}

@@ -1,0 +1,221 @@
+//! HTTP for the sign-in: JSON for the wallet, HTML for the person.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::{AuthorizeError, pages};
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// The sign-in routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/authorize/token", post(create))
+        .route("/authorize/token/{id}", get(poll))
+        .route("/authorize", get(sign_in_page))
+        .route("/authorize/code", post(send_code))
+        .route("/authorize/code/verify", post(verify_code))
+        .route("/authorize/oidc/callback", get(oidc_callback))
+        .route("/authorize/oidc/{provider}", get(oidc_start))
+}
+
+/// The peer's IP address, when the server knows it.
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+impl From<AuthorizeError> for ApiError {
+    fn from(e: AuthorizeError) -> Self {
+        match e {
+            AuthorizeError::NotFound => ApiError::not_found(e.to_string()),
+            AuthorizeError::Invalid(_) | AuthorizeError::WrongCode => {
+                ApiError::bad_request(e.to_string())
+            }
+            AuthorizeError::RateLimited => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string())
+            }
+            AuthorizeError::Unavailable(detail) => {
+                tracing::warn!(detail, "sign-in provider or sender failed");
+                ApiError::unavailable("the sign-in service is unavailable right now; try again later")
+            }
+            AuthorizeError::Db(err) => ApiError::internal(err),
+            AuthorizeError::Vault(err) => ApiError::internal(err),
+        }
+    }
+}
+
+/// An HTML page with headers that keep the token in it to this page: not
+/// framed, not cached, not sent on as a referrer, no script.
+fn html(status: StatusCode, body: String) -> Response {
+    let mut res = (status, body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// A failed step as a page with its status.
+fn problem(e: AuthorizeError) -> Response {
+    let api = ApiError::from(e);
+    html(api.status(), pages::problem(api.message()))
+}
+
+fn query(raw: Option<&str>, key: &str) -> String {
+    url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn form(body: Result<Bytes, BytesRejection>) -> Option<Vec<(String, String)>> {
+    let body = body.ok()?;
+    Some(
+        url::form_urlencoded::parse(&body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+    )
+}
+
+fn field<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
+    form.iter()
+        .find(|(k, _)| k == key)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// `POST /authorize/token`: a sign-in request for a wallet.
+async fn create(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Result<Response, ApiError> {
+    let req = state.recovery().authorize().create(ip).await?;
+    Ok((StatusCode::CREATED, Json(req)).into_response())
+}
+
+/// `GET /authorize/token/{id}`: `pending` until the person signs in, then
+/// the access token, once.
+async fn poll(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(Json(state.recovery().authorize().poll(&id).await?).into_response())
+}
+
+/// `GET /authorize?token=…`.
+async fn sign_in_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let token = query(q.as_deref(), "token");
+    let a = state.recovery().authorize();
+    match a.check(&token).await {
+        Ok(()) => html(StatusCode::OK, pages::sign_in(&token, &a.offer(), None)),
+        Err(e) => problem(e),
+    }
+}
+
+/// `POST /authorize/code` (form: token, type, value).
+async fn send_code(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(f) = form(body) else {
+        return problem(AuthorizeError::Invalid("the form could not be read"));
+    };
+    let token = field(&f, "token");
+    let a = state.recovery().authorize();
+    match a
+        .send_code(token, field(&f, "type"), field(&f, "value"), ip)
+        .await
+    {
+        Ok(to) => html(StatusCode::OK, pages::enter_code(token, &to, None)),
+        Err(AuthorizeError::Invalid(m)) => html(
+            StatusCode::BAD_REQUEST,
+            pages::sign_in(token, &a.offer(), Some(m)),
+        ),
+        Err(e) => problem(e),
+    }
+}
+
+/// `POST /authorize/code/verify` (form: token, code).
+async fn verify_code(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+    let Some(f) = form(body) else {
+        return problem(AuthorizeError::Invalid("the form could not be read"));
+    };
+    let token = field(&f, "token");
+    match state
+        .recovery()
+        .authorize()
+        .verify_code(token, field(&f, "code"))
+        .await
+    {
+        Ok(()) => html(StatusCode::OK, pages::done()),
+        Err(e @ AuthorizeError::WrongCode) => html(
+            StatusCode::BAD_REQUEST,
+            pages::enter_code(token, "your address", Some(&e.to_string())),
+        ),
+        Err(e) => problem(e),
+    }
+}
+
+/// `GET /authorize/oidc/{provider}?token=…`: off to the provider.
+async fn oidc_start(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let token = query(q.as_deref(), "token");
+    match state.recovery().authorize().oidc_start(&provider, &token).await {
+        Ok(url) => {
+            let mut res = StatusCode::SEE_OTHER.into_response();
+            if let Ok(v) = HeaderValue::from_str(&url) {
+                res.headers_mut().insert(header::LOCATION, v);
+            }
+            res.headers_mut()
+                .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+            res
+        }
+        Err(e) => problem(e),
+    }
+}
+
+/// `GET /authorize/oidc/callback?code=…&state=…` (or `error=…`).
+async fn oidc_callback(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let q = q.as_deref();
+    if !query(q, "error").is_empty() {
+        return html(
+            StatusCode::BAD_REQUEST,
+            pages::problem("the sign-in was cancelled or refused by the provider; start again from your wallet"),
+        );
+    }
+    match state
+        .recovery()
+        .authorize()
+        .oidc_finish(&query(q, "state"), &query(q, "code"))
+        .await
+    {
+        Ok(()) => html(StatusCode::OK, pages::done()),
+        Err(e) => problem(e),
+    }
+}

@@ -1,0 +1,202 @@
+//! SQL for the `/authorize` sign-in and the shared rate limits.
+
+use crate::db::{Db, DbError};
+use crate::with_pool;
+
+/// A waiting sign-in request.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RequestRow {
+    pub id: String,
+    pub method: Option<Vec<u8>>,
+    pub pending: Option<Vec<u8>>,
+    pub code: Option<Vec<u8>>,
+    pub code_expires_at: Option<i64>,
+    pub attempts: i64,
+    pub oidc_provider: Option<String>,
+    pub oidc_nonce: Option<String>,
+    pub oidc_verifier: Option<Vec<u8>>,
+}
+
+const COLUMNS: &str =
+    "id, method, pending, code, code_expires_at, attempts, oidc_provider, oidc_nonce, oidc_verifier";
+
+pub async fn insert(
+    db: &Db,
+    id: &str,
+    token: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), DbError> {
+    with_pool!(db, p => sqlx::query(
+        "INSERT INTO authorize_requests (id, token, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(token)
+    .bind(now)
+    .bind(expires_at)
+    .execute(p)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// The live request a browser token belongs to.
+pub async fn by_token(db: &Db, token: &str, now: i64) -> Result<Option<RequestRow>, DbError> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM authorize_requests WHERE token = $1 AND expires_at > $2");
+    Ok(with_pool!(db, p => sqlx::query_as(&sql).bind(token).bind(now).fetch_optional(p).await?))
+}
+
+/// Whether a live request has this polling id.
+pub async fn exists(db: &Db, id: &str, now: i64) -> Result<bool, DbError> {
+    let row: Option<(String,)> = with_pool!(db, p => sqlx::query_as(
+        "SELECT id FROM authorize_requests WHERE id = $1 AND expires_at > $2",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(p)
+    .await?);
+    Ok(row.is_some())
+}
+
+/// Takes the signed-in method of a request, deleting it: a request yields
+/// one access token, once.
+pub async fn take(db: &Db, id: &str, now: i64) -> Result<Option<Vec<u8>>, DbError> {
+    let row: Option<(Vec<u8>,)> = with_pool!(db, p => sqlx::query_as(
+        "DELETE FROM authorize_requests WHERE id = $1 AND method IS NOT NULL AND expires_at > $2 RETURNING method",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(p)
+    .await?);
+    Ok(row.map(|r| r.0))
+}
+
+/// Records a code sent for `pending`, replacing any earlier one.
+pub async fn set_code(
+    db: &Db,
+    id: &str,
+    pending: &[u8],
+    code: &[u8],
+    code_expires_at: i64,
+) -> Result<(), DbError> {
+    with_pool!(db, p => sqlx::query(
+        "UPDATE authorize_requests SET pending = $2, code = $3, code_expires_at = $4, attempts = 0 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(pending)
+    .bind(code)
+    .bind(code_expires_at)
+    .execute(p)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// Counts a wrong code; returns the attempts so far.
+pub async fn count_attempt(db: &Db, id: &str) -> Result<i64, DbError> {
+    let row: Option<(i64,)> = with_pool!(db, p => sqlx::query_as(
+        "UPDATE authorize_requests SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
+    )
+    .bind(id)
+    .fetch_optional(p)
+    .await?);
+    Ok(row.map_or(i64::MAX, |r| r.0))
+}
+
+/// Voids the code of a request.
+pub async fn void_code(db: &Db, id: &str) -> Result<(), DbError> {
+    with_pool!(db, p => sqlx::query(
+        "UPDATE authorize_requests SET pending = NULL, code = NULL, code_expires_at = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .execute(p)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// Marks a request signed in as `method` (sealed), if the code (when one
+/// is given) is still the one checked; everything used up is cleared.
+pub async fn sign_in(
+    db: &Db,
+    id: &str,
+    method: &[u8],
+    code: Option<&[u8]>,
+) -> Result<bool, DbError> {
+    let n = with_pool!(db, p => sqlx::query(
+        "UPDATE authorize_requests SET method = $2, pending = NULL, code = NULL, code_expires_at = NULL, \
+         oidc_state = NULL, oidc_provider = NULL, oidc_nonce = NULL, oidc_verifier = NULL \
+         WHERE id = $1 AND ($3 IS NULL OR code = $3)",
+    )
+    .bind(id)
+    .bind(method)
+    .bind(code)
+    .execute(p)
+    .await?
+    .rows_affected());
+    Ok(n == 1)
+}
+
+/// Records an OpenID Connect sign-in under way.
+pub async fn set_oidc(
+    db: &Db,
+    id: &str,
+    state: &str,
+    provider: &str,
+    nonce: &str,
+    verifier: &[u8],
+) -> Result<(), DbError> {
+    with_pool!(db, p => sqlx::query(
+        "UPDATE authorize_requests SET oidc_state = $2, oidc_provider = $3, oidc_nonce = $4, oidc_verifier = $5 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(state)
+    .bind(provider)
+    .bind(nonce)
+    .bind(verifier)
+    .execute(p)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// Takes the live request an OIDC `state` belongs to; the state is used up.
+pub async fn take_state(db: &Db, state: &str, now: i64) -> Result<Option<RequestRow>, DbError> {
+    let sql = format!(
+        "UPDATE authorize_requests SET oidc_state = NULL WHERE oidc_state = $1 AND expires_at > $2 RETURNING {COLUMNS}"
+    );
+    Ok(with_pool!(db, p => sqlx::query_as(&sql).bind(state).bind(now).fetch_optional(p).await?))
+}
+
+/// Deletes expired requests.
+pub async fn purge(db: &Db, now: i64) -> Result<u64, DbError> {
+    let n = with_pool!(db, p => sqlx::query("DELETE FROM authorize_requests WHERE expires_at <= $1")
+        .bind(now)
+        .execute(p)
+        .await?
+        .rows_affected());
+    let m = with_pool!(db, p => sqlx::query("DELETE FROM rate_limits WHERE period < $1")
+        .bind(now - 86_400)
+        .execute(p)
+        .await?
+        .rows_affected());
+    Ok(n + m)
+}
+
+/// Counts one event for `key` in the window starting at `period`; returns
+/// the count in that window, this event included.
+pub async fn hit(db: &Db, key: &[u8], period: i64) -> Result<i64, DbError> {
+    let row: (i64,) = with_pool!(db, p => sqlx::query_as(
+        "INSERT INTO rate_limits (key, period, count) VALUES ($1, $2, 1) \
+         ON CONFLICT (key) DO UPDATE SET \
+           count = CASE WHEN rate_limits.period = excluded.period THEN rate_limits.count + 1 ELSE 1 END, \
+           period = excluded.period \
+         RETURNING count",
+    )
+    .bind(key)
+    .bind(period)
+    .fetch_one(p)
+    .await?);
+    Ok(row.0)
+}
