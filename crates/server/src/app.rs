@@ -503,8 +503,8 @@ impl Server {
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),
             )
-                .with_graceful_shutdown(stopped(stop_rx.clone()))
-                .into_future(),
+            .with_graceful_shutdown(stopped(stop_rx.clone()))
+            .into_future(),
         );
         let metrics = self.metrics_listener.map(|l| {
             let app = Router::new().route(

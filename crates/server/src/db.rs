@@ -109,7 +109,7 @@ impl Conn<'_> {
         match self {
             Conn::Db(d) => Conn::Db(d),
             Conn::Read(d) => Conn::Read(d),
-            Conn::Tx(t) => Conn::Tx(&mut **t),
+            Conn::Tx(t) => Conn::Tx(t),
         }
     }
 

@@ -198,7 +198,10 @@ impl Sep30Config {
         for p in &mut self.oidc {
             if p.name.is_empty()
                 || p.name.len() > 32
-                || !p.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                || !p
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 || !names.insert(p.name.clone())
             {
                 return Err(invalid(
@@ -206,7 +209,10 @@ impl Sep30Config {
                     "names are unique, 1 to 32 letters, digits or '-'",
                 ));
             }
-            let local = matches!(p.issuer.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            let local = matches!(
+                p.issuer.host_str(),
+                Some("localhost" | "127.0.0.1" | "[::1]")
+            );
             if p.issuer.scheme() != "https" && !(p.issuer.scheme() == "http" && local) {
                 return Err(invalid(
                     "sep30.oidc.issuer",

@@ -2,6 +2,9 @@
 //! PostgreSQL, with a Horizon stand-in that speaks Horizon's JSON.
 #![allow(dead_code)]
 
+pub mod oidc;
+pub mod smtp;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -228,6 +231,8 @@ pub struct TestServer {
     /// Verification codes "sent" (customer id, field, code): the stand-in
     /// for an SMS or email gateway.
     pub codes: Arc<Mutex<Vec<(String, String, String)>>>,
+    /// SEP-30 sign-in texts "sent" (to, text): the stand-in for an SMS gateway.
+    pub texts: Arc<Mutex<Vec<(String, String)>>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -355,10 +360,12 @@ impl TestServer {
             .as_secs();
         let clock = Arc::new(ManualClock::new(now));
         let codes = Arc::new(Mutex::new(Vec::new()));
+        let texts = Arc::new(Mutex::new(Vec::new()));
         let options = ServerOptions {
             listener: Some(listener),
             clock: Some(clock.clone()),
             code_sender: Some(Arc::new(Gateway(codes.clone()))),
+            sms: Some(Arc::new(TextGateway(texts.clone()))),
             ..ServerOptions::default()
         };
         let mut server = Server::build(config, options).await.expect("server starts");
@@ -391,6 +398,7 @@ impl TestServer {
             dir,
             clock,
             codes,
+            texts,
             admin,
             stop: Some(stop),
             task: Some(task),
@@ -508,6 +516,20 @@ impl mooring_server::customers::CodeSender for Gateway {
             .lock()
             .unwrap()
             .push((customer_id.into(), field.into(), code.into()));
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Collects sign-in texts instead of sending them.
+struct TextGateway(Arc<Mutex<Vec<(String, String)>>>);
+
+impl mooring_server::recovery::authorize::SmsSender for TextGateway {
+    fn send<'a>(
+        &'a self,
+        to: &'a str,
+        text: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<(), String>> {
+        self.0.lock().unwrap().push((to.into(), text.into()));
         Box::pin(async { Ok(()) })
     }
 }

@@ -168,7 +168,9 @@ fn hashed(s: &str) -> String {
 /// Random tokens are 43 base64url characters; anything else is refused
 /// before a lookup.
 fn well_formed(t: &str) -> bool {
-    t.len() == 43 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    t.len() == 43
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl Authorize {
@@ -217,7 +219,12 @@ impl Authorize {
         self.key.seal(Self::place(column, id), text.as_bytes())
     }
 
-    fn open_method(&self, column: &str, id: &str, sealed: &[u8]) -> Result<AuthMethod, AuthorizeError> {
+    fn open_method(
+        &self,
+        column: &str,
+        id: &str,
+        sealed: &[u8],
+    ) -> Result<AuthMethod, AuthorizeError> {
         let text = self.key.open(Self::place(column, id), sealed)?;
         let text = std::str::from_utf8(&text).map_err(|_| VaultError::Unauthentic)?;
         let (kind, value) = text.split_once('\0').ok_or(VaultError::Unauthentic)?;
@@ -355,7 +362,11 @@ impl Authorize {
         let kind = match kind {
             "email" if self.email => MethodType::Email,
             "phone_number" if self.sms_enabled => MethodType::PhoneNumber,
-            _ => return Err(AuthorizeError::Invalid("this way of signing in is not offered")),
+            _ => {
+                return Err(AuthorizeError::Invalid(
+                    "this way of signing in is not offered",
+                ));
+            }
         };
         let method = AuthMethod::new(kind, value).ok_or(AuthorizeError::Invalid(match kind {
             MethodType::Email => "that is not a valid email address",
@@ -365,7 +376,9 @@ impl Authorize {
         self.limit(kind.as_str(), &method.value, self.per_identity)
             .await?;
         let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
-        let code_hash = self.key.fingerprint(Self::place("code", &r.id), code.as_bytes());
+        let code_hash = self
+            .key
+            .fingerprint(Self::place("code", &r.id), code.as_bytes());
         let expires = self.now().saturating_add_unsigned(self.code_ttl);
         store::set_code(
             &self.db,
@@ -411,7 +424,9 @@ impl Authorize {
             return Err(AuthorizeError::WrongCode);
         }
         let code = code.trim();
-        let given = self.key.fingerprint(Self::place("code", &r.id), code.as_bytes());
+        let given = self
+            .key
+            .fingerprint(Self::place("code", &r.id), code.as_bytes());
         if !bool::from(given.ct_eq(stored.as_slice())) {
             if store::count_attempt(&self.db, &r.id).await? >= self.max_attempts {
                 store::void_code(&self.db, &r.id).await?;
@@ -456,7 +471,9 @@ impl Authorize {
             &hashed(&state),
             &p.name,
             &nonce,
-            &self.key.seal(Self::place("oidc_verifier", &r.id), verifier.as_bytes()),
+            &self
+                .key
+                .seal(Self::place("oidc_verifier", &r.id), verifier.as_bytes()),
         )
         .await?;
         let url = p
@@ -492,10 +509,16 @@ impl Authorize {
             .email(code, &self.redirect_uri(), verifier, nonce)
             .await
             .map_err(|e| AuthorizeError::Unavailable(format!("{}: {e}", p.name)))?;
-        let method = AuthMethod::new(MethodType::Email, &email)
-            .ok_or(AuthorizeError::Unavailable(format!("{}: unusable email address", p.name)))?;
-        store::sign_in(&self.db, &r.id, &self.seal_method("method", &r.id, &method), None)
-            .await?;
+        let method = AuthMethod::new(MethodType::Email, &email).ok_or(
+            AuthorizeError::Unavailable(format!("{}: unusable email address", p.name)),
+        )?;
+        store::sign_in(
+            &self.db,
+            &r.id,
+            &self.seal_method("method", &r.id, &method),
+            None,
+        )
+        .await?;
         Ok(())
     }
 

@@ -85,7 +85,10 @@ async fn read_json<T: serde::de::DeserializeOwned>(res: reqwest::Response) -> Re
     if !res.status().is_success() {
         return Err(OidcError::Http(format!("status {}", res.status())));
     }
-    if res.content_length().is_some_and(|n| n > MAX_RESPONSE as u64) {
+    if res
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE as u64)
+    {
         return Err(OidcError::Http("response too large".into()));
     }
     let bytes = res
@@ -95,7 +98,8 @@ async fn read_json<T: serde::de::DeserializeOwned>(res: reqwest::Response) -> Re
     if bytes.len() > MAX_RESPONSE {
         return Err(OidcError::Http("response too large".into()));
     }
-    serde_json::from_slice(&bytes).map_err(|_| OidcError::Http("response is not the expected JSON".into()))
+    serde_json::from_slice(&bytes)
+        .map_err(|_| OidcError::Http("response is not the expected JSON".into()))
 }
 
 impl OidcProvider {
@@ -211,7 +215,10 @@ impl OidcProvider {
             ("code_verifier", verifier),
             ("client_id", &self.client_id),
         ];
-        let secret = self.client_secret.as_ref().map(|s| s.expose_secret().to_owned());
+        let secret = self
+            .client_secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_owned());
         let basic = !metadata
             .token_endpoint_auth_methods_supported
             .iter()
@@ -221,8 +228,11 @@ impl OidcProvider {
         if let Some(secret) = secret.as_deref() {
             if basic {
                 req = req.basic_auth(
-                    url::form_urlencoded::byte_serialize(self.client_id.as_bytes()).collect::<String>(),
-                    Some(url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>()),
+                    url::form_urlencoded::byte_serialize(self.client_id.as_bytes())
+                        .collect::<String>(),
+                    Some(
+                        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>(),
+                    ),
                 );
             } else {
                 form.push(("client_secret", secret));
@@ -238,8 +248,8 @@ impl OidcProvider {
     }
 
     async fn verify(&self, id_token: &str, nonce: &str) -> Result<String, OidcError> {
-        let header = jsonwebtoken::decode_header(id_token)
-            .map_err(|_| OidcError::Token("not a JWT"))?;
+        let header =
+            jsonwebtoken::decode_header(id_token).map_err(|_| OidcError::Token("not a JWT"))?;
         // Public-key algorithms only: never `none`, never a shared secret.
         if !matches!(
             header.alg,
@@ -274,13 +284,13 @@ impl OidcProvider {
         if claims.nonce.as_deref() != Some(nonce) {
             return Err(OidcError::Token("nonce does not match"));
         }
-        let verified = matches!(
-            claims.email_verified,
-            Some(serde_json::Value::Bool(true))
-        ) || matches!(claims.email_verified, Some(serde_json::Value::String(ref s)) if s == "true");
+        let verified = matches!(claims.email_verified, Some(serde_json::Value::Bool(true)))
+            || matches!(claims.email_verified, Some(serde_json::Value::String(ref s)) if s == "true");
         match claims.email {
             Some(email) if verified => Ok(email),
-            Some(_) => Err(OidcError::Token("the provider has not verified the email address")),
+            Some(_) => Err(OidcError::Token(
+                "the provider has not verified the email address",
+            )),
             None => Err(OidcError::Token("no email address in the ID token")),
         }
     }

@@ -37,11 +37,12 @@ input[type=email],input[type=tel],input[type=text]{{width:100%;box-sizing:border
 /// The choice of ways to sign in.
 pub fn sign_in(token: &str, offer: &Offer, error: Option<&str>) -> String {
     let t = escape(token);
-    let mut body = String::from(
-        "<p>Sign in to let your wallet recover your Stellar account.</p>",
-    );
+    let mut body = String::from("<p>Sign in to let your wallet recover your Stellar account.</p>");
     if let Some(e) = error {
-        body.push_str(&format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)));
+        body.push_str(&format!(
+            r#"<p class="error" role="alert">{}</p>"#,
+            escape(e)
+        ));
     }
     if offer.email {
         body.push_str(&format!(
@@ -77,7 +78,10 @@ pub fn enter_code(token: &str, sent_to: &str, error: Option<&str>) -> String {
         escape(sent_to)
     );
     if let Some(e) = error {
-        body.push_str(&format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)));
+        body.push_str(&format!(
+            r#"<p class="error" role="alert">{}</p>"#,
+            escape(e)
+        ));
     }
     body.push_str(&format!(
         r#"<form method="post" action="/authorize/code/verify"><input type="hidden" name="token" value="{}">
@@ -110,7 +114,10 @@ mod tests {
 
     #[test]
     fn values_are_escaped() {
-        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
         let html = problem("<script>alert(1)</script>");
         assert!(!html.contains("<script>"));
     }

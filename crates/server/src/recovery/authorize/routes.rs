@@ -55,7 +55,9 @@ impl From<AuthorizeError> for ApiError {
             }
             AuthorizeError::Unavailable(detail) => {
                 tracing::warn!(detail, "sign-in provider or sender failed");
-                ApiError::unavailable("the sign-in service is unavailable right now; try again later")
+                ApiError::unavailable(
+                    "the sign-in service is unavailable right now; try again later",
+                )
             }
             AuthorizeError::Db(err) => ApiError::internal(err),
             AuthorizeError::Vault(err) => ApiError::internal(err),
@@ -79,7 +81,10 @@ fn html(status: StatusCode, body: String) -> Response {
         ),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
@@ -113,7 +118,10 @@ fn field<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
 }
 
 /// `POST /authorize/token`: a sign-in request for a wallet.
-async fn create(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+) -> Result<Response, ApiError> {
     let req = state.recovery().authorize().create(ip).await?;
     Ok((StatusCode::CREATED, Json(req)).into_response())
 }
@@ -159,7 +167,10 @@ async fn send_code(
 }
 
 /// `POST /authorize/code/verify` (form: token, code).
-async fn verify_code(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn verify_code(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let Some(f) = form(body) else {
         return problem(AuthorizeError::Invalid("the form could not be read"));
     };
@@ -186,14 +197,21 @@ async fn oidc_start(
     RawQuery(q): RawQuery,
 ) -> Response {
     let token = query(q.as_deref(), "token");
-    match state.recovery().authorize().oidc_start(&provider, &token).await {
+    match state
+        .recovery()
+        .authorize()
+        .oidc_start(&provider, &token)
+        .await
+    {
         Ok(url) => {
             let mut res = StatusCode::SEE_OTHER.into_response();
             if let Ok(v) = HeaderValue::from_str(&url) {
                 res.headers_mut().insert(header::LOCATION, v);
             }
-            res.headers_mut()
-                .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+            res.headers_mut().insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
             res
         }
         Err(e) => problem(e),
@@ -206,7 +224,9 @@ async fn oidc_callback(State(state): State<AppState>, RawQuery(q): RawQuery) -> 
     if !query(q, "error").is_empty() {
         return html(
             StatusCode::BAD_REQUEST,
-            pages::problem("the sign-in was cancelled or refused by the provider; start again from your wallet"),
+            pages::problem(
+                "the sign-in was cancelled or refused by the provider; start again from your wallet",
+            ),
         );
     }
     match state

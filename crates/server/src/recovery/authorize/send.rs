@@ -37,7 +37,14 @@ pub fn mask(to: &str) -> String {
         }
         None => {
             let head: String = to.chars().take(2).collect();
-            let tail: String = to.chars().rev().take(2).collect::<Vec<_>>().into_iter().rev().collect();
+            let tail: String = to
+                .chars()
+                .rev()
+                .take(2)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
             format!("{head}***{tail}")
         }
     }

@@ -17,8 +17,7 @@ pub struct RequestRow {
     pub oidc_verifier: Option<Vec<u8>>,
 }
 
-const COLUMNS: &str =
-    "id, method, pending, code, code_expires_at, attempts, oidc_provider, oidc_nonce, oidc_verifier";
+const COLUMNS: &str = "id, method, pending, code, code_expires_at, attempts, oidc_provider, oidc_nonce, oidc_verifier";
 
 pub async fn insert(
     db: &Db,

@@ -1,0 +1,587 @@
+//! The SEP-30 sign-in (`/authorize`) end to end, on SQLite and PostgreSQL:
+//! email one-time codes through a real SMTP server on loopback, SMS codes,
+//! and OpenID Connect against a provider process on loopback that signs
+//! real ID tokens; then the access tokens at work on the SEP-30 endpoints.
+
+mod common;
+
+use common::oidc::{self, OidcProvider, Person};
+use common::smtp::{SmtpServer, code_in};
+use common::{Engine, TestServer, assert_error};
+use mooring_server::clock::Clock as _;
+use mooring_server::config::OidcConfig;
+use mooring_stellar::Keypair;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn start(engine: Engine, smtp: &SmtpServer, provider: Option<&OidcProvider>) -> TestServer {
+    let smtp_url = smtp.url.clone();
+    let issuer = provider.map(|p| p.issuer.clone());
+    TestServer::start_with(engine, move |c| {
+        c.sep30.email.sender = "smtp".into();
+        c.sep30.email.smtp_url = Some(smtp_url.into());
+        c.sep30.email.from = "Recovery <recovery@anchor.example>".into();
+        c.sep30.sms.enabled = true;
+        c.sep30.codes_per_identity_per_hour = 3;
+        if let Some(issuer) = issuer {
+            c.sep30.oidc.push(OidcConfig {
+                name: "test".into(),
+                label: Some("Test ID".into()),
+                issuer: issuer.parse().unwrap(),
+                client_id: oidc::CLIENT_ID.into(),
+                client_secret: Some(oidc::CLIENT_SECRET.to_owned().into()),
+                client_secret_file: None,
+                scopes: vec!["openid".into(), "email".into()],
+            });
+        }
+    })
+    .await
+}
+
+/// `POST /authorize/token`: (id, token, url).
+async fn new_request(srv: &TestServer) -> (String, String, String) {
+    let (status, got) = TestServer::send(srv.http.post(srv.url("/authorize/token"))).await;
+    assert_eq!(status, 201, "{got}");
+    (
+        got["id"].as_str().unwrap().into(),
+        got["token"].as_str().unwrap().into(),
+        got["url"].as_str().unwrap().into(),
+    )
+}
+
+async fn poll(srv: &TestServer, id: &str) -> (u16, Value) {
+    TestServer::send(srv.http.get(srv.url(&format!("/authorize/token/{id}")))).await
+}
+
+async fn form(srv: &TestServer, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let res = srv
+        .http
+        .post(srv.url(path))
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+/// Registers `owner`'s account with one identity proven by `methods`.
+async fn register(srv: &TestServer, owner: &Keypair, methods: Value) -> String {
+    let token = srv.token_for(owner, None).await;
+    let (status, got) = TestServer::send(
+        srv.with_token(
+            Method::POST,
+            &format!("/accounts/{}", owner.public_key()),
+            &token,
+        )
+        .json(&json!({ "identities": [{ "role": "owner", "auth_methods": methods }] })),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    got["signers"][0]["key"].as_str().unwrap().to_owned()
+}
+
+async fn email_code_sign_in(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let srv = start(engine, &smtp, None).await;
+    let (id, token, url) = new_request(&srv).await;
+    assert_eq!(url, srv.url(&format!("/authorize?token={token}")));
+    assert_eq!(poll(&srv, &id).await, (200, json!({ "status": "pending" })));
+
+    // The page the wallet opens: a form, locked down.
+    let res = srv.http.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert!(
+        res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    let page = res.text().await.unwrap();
+    assert!(page.contains(r#"action="/authorize/code""#), "{page}");
+    assert!(page.contains("Text me a code"));
+
+    // A code by email, through SMTP.
+    let (status, page) = form(
+        &srv,
+        "/authorize/code",
+        &[
+            ("token", &token),
+            ("type", "email"),
+            ("value", "Person@Example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("p***@example.com"), "{page}");
+    let mail = smtp.mail(0).await;
+    assert_eq!(mail.to, ["person@example.com"]);
+    assert!(
+        mail.data
+            .contains("From: Recovery <recovery@anchor.example>"),
+        "{}",
+        mail.data
+    );
+    let code = code_in(mail.data.split("\n\n").nth(1).unwrap_or(&mail.data));
+
+    // A wrong code is refused, the right one signs in.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, page) = form(
+        &srv,
+        "/authorize/code/verify",
+        &[("token", &token), ("code", wrong)],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("that code is not right or has expired"));
+    assert_eq!(poll(&srv, &id).await.1, json!({ "status": "pending" }));
+    let (status, page) = form(
+        &srv,
+        "/authorize/code/verify",
+        &[("token", &token), ("code", &code)],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("You are signed in"));
+
+    // The wallet gets its access token, once.
+    let (status, got) = poll(&srv, &id).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["status"], "authorized");
+    assert_eq!(got["auth_method_type"], "email");
+    assert_eq!(got["token_type"], "Bearer");
+    let access = got["access_token"].as_str().unwrap().to_owned();
+    let claims = common::claims(&access);
+    assert_eq!(claims["auth_method_type"], "email");
+    assert_eq!(claims["auth_method_value"], "person@example.com");
+    assert_eq!(claims["iss"], srv.url("/authorize"));
+    assert_error(
+        poll(&srv, &id).await,
+        404,
+        "this sign-in request is unknown or has expired; start again from your wallet",
+    );
+    // The page and the code are used up too.
+    let (status, _) = form(
+        &srv,
+        "/authorize/code/verify",
+        &[("token", &token), ("code", &code)],
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(srv.http.get(&url).send().await.unwrap().status(), 404);
+
+    // The access token reaches the accounts that name the address…
+    let owner = Keypair::random();
+    let addr = owner.public_key().to_string();
+    let signer = register(
+        &srv,
+        &owner,
+        json!([{ "type": "email", "value": "person@example.com" }]),
+    )
+    .await;
+    let (status, got) =
+        TestServer::send(srv.with_token(Method::GET, &format!("/accounts/{addr}"), &access)).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        got["identities"],
+        json!([{ "role": "owner", "authenticated": true }])
+    );
+    let (_, list) = TestServer::send(srv.with_token(Method::GET, "/accounts", &access)).await;
+    assert_eq!(list["accounts"][0]["address"], addr);
+    // … and has them signed.
+    let (status, got) = TestServer::send(
+        srv.with_token(
+            Method::POST,
+            &format!("/accounts/{addr}/sign/{signer}"),
+            &access,
+        )
+        .json(&json!({ "transaction": sample_tx(&owner) })),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    // But registers nothing: POST is for SEP-10 tokens of the account.
+    let other = Keypair::random();
+    assert_error(
+        TestServer::send(
+            srv.with_token(Method::POST, &format!("/accounts/{}", other.public_key()), &access)
+                .json(&json!({ "identities": [{ "role": "owner", "auth_methods": [{ "type": "email", "value": "person@example.com" }] }] })),
+        )
+        .await,
+        401,
+        "registering an account needs a SEP-10 token for that account",
+    );
+    // Another account's identity is not reachable with it.
+    let unrelated = Keypair::random();
+    register(
+        &srv,
+        &unrelated,
+        json!([{ "type": "email", "value": "other@example.com" }]),
+    )
+    .await;
+    assert_error(
+        TestServer::send(srv.with_token(
+            Method::GET,
+            &format!("/accounts/{}", unrelated.public_key()),
+            &access,
+        ))
+        .await,
+        404,
+        "account not found",
+    );
+    // It expires.
+    let now = srv.clock.now();
+    srv.clock.set(now + 3601);
+    assert_error(
+        TestServer::send(srv.with_token(Method::GET, &format!("/accounts/{addr}"), &access)).await,
+        401,
+        "authentication token has expired; authenticate again",
+    );
+    srv.clock.set(now);
+    // Nothing about the person was logged or stored in the clear.
+    srv.stop().await;
+}
+
+fn sample_tx(owner: &Keypair) -> String {
+    use mooring_stellar::xdr::{
+        Memo, Operation, OperationBody, Preconditions, SequenceNumber, Transaction, TransactionExt,
+    };
+    let tx = Transaction {
+        source_account: owner.public_key().to_muxed_account(),
+        fee: 100,
+        seq_num: SequenceNumber(1),
+        cond: Preconditions::None,
+        memo: Memo::None,
+        operations: vec![Operation {
+            source_account: None,
+            body: OperationBody::BumpSequence(mooring_stellar::xdr::BumpSequenceOp {
+                bump_to: SequenceNumber(2),
+            }),
+        }]
+        .try_into()
+        .unwrap(),
+        ext: TransactionExt::V0,
+    };
+    mooring_stellar::envelope::encode(&mooring_stellar::envelope::envelope(tx, vec![]))
+}
+
+async fn codes_are_limited(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let srv = start(engine, &smtp, None).await;
+
+    // Five wrong codes void the code: the right one no longer works.
+    let (id, token, _) = new_request(&srv).await;
+    form(
+        &srv,
+        "/authorize/code",
+        &[
+            ("token", &token),
+            ("type", "email"),
+            ("value", "a@example.com"),
+        ],
+    )
+    .await;
+    let code = code_in(smtp.mail(0).await.data.split("\n\n").nth(1).unwrap());
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        let (status, _) = form(
+            &srv,
+            "/authorize/code/verify",
+            &[("token", &token), ("code", wrong)],
+        )
+        .await;
+        assert_eq!(status, 400);
+    }
+    let (status, _) = form(
+        &srv,
+        "/authorize/code/verify",
+        &[("token", &token), ("code", &code)],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(poll(&srv, &id).await.1, json!({ "status": "pending" }));
+
+    // An expired code is refused.
+    form(
+        &srv,
+        "/authorize/code",
+        &[
+            ("token", &token),
+            ("type", "email"),
+            ("value", "a@example.com"),
+        ],
+    )
+    .await;
+    let code = code_in(smtp.mail(1).await.data.split("\n\n").nth(1).unwrap());
+    let now = srv.clock.now();
+    srv.clock.set(now + 601);
+    let (status, _) = form(
+        &srv,
+        "/authorize/code/verify",
+        &[("token", &token), ("code", &code)],
+    )
+    .await;
+    assert_eq!(status, 400);
+    srv.clock.set(now);
+
+    // Per identity: the third code an hour is the last (configured: 3).
+    form(
+        &srv,
+        "/authorize/code",
+        &[
+            ("token", &token),
+            ("type", "email"),
+            ("value", "A@example.com"),
+        ],
+    )
+    .await;
+    let (status, page) = form(
+        &srv,
+        "/authorize/code",
+        &[
+            ("token", &token),
+            ("type", "email"),
+            ("value", "a@example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 429, "{page}");
+    assert!(page.contains("too many attempts; wait a while and try again"));
+    assert_eq!(smtp.count(), 3, "nothing sent once limited");
+
+    // Bad input is a page that says what to fix, without sending anything.
+    let (status, page) = form(
+        &srv,
+        "/authorize/code",
+        &[
+            ("token", &token),
+            ("type", "email"),
+            ("value", "not-an-email"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("that is not a valid email address"));
+    let (status, page) = form(
+        &srv,
+        "/authorize/code",
+        &[("token", &token), ("type", "fax"), ("value", "1")],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("this way of signing in is not offered"));
+    let (status, _) = form(
+        &srv,
+        "/authorize/code",
+        &[
+            ("token", "nope"),
+            ("type", "email"),
+            ("value", "b@example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, page) = form(
+        &srv,
+        "/authorize/code",
+        &[
+            ("token", &token),
+            ("type", "email"),
+            ("value", "<script>@x.com"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(!page.contains("<script>"));
+    assert_eq!(smtp.count(), 3);
+
+    // Unknown and malformed polling ids are 404.
+    assert_eq!(poll(&srv, "x").await.0, 404);
+    assert_eq!(poll(&srv, &"A".repeat(43)).await.0, 404);
+
+    // Per IP: requests from one address are limited too.
+    let limited = TestServer::start_with(engine, |c| c.sep30.requests_per_ip_per_hour = 2).await;
+    for expect in [201, 201, 429] {
+        let (status, got) =
+            TestServer::send(limited.http.post(limited.url("/authorize/token"))).await;
+        assert_eq!(status, expect, "{got}");
+    }
+    limited.stop().await;
+    srv.stop().await;
+}
+
+async fn sms_code_sign_in(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let srv = start(engine, &smtp, None).await;
+    let (id, token, _) = new_request(&srv).await;
+    let (status, page) = form(
+        &srv,
+        "/authorize/code",
+        &[
+            ("token", &token),
+            ("type", "phone_number"),
+            ("value", "+14155550100"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let (to, text) = srv.texts.lock().unwrap()[0].clone();
+    assert_eq!(to, "+14155550100");
+    let (status, _) = form(
+        &srv,
+        "/authorize/code/verify",
+        &[("token", &token), ("code", &code_in(&text))],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, got) = poll(&srv, &id).await;
+    assert_eq!(got["auth_method_type"], "phone_number");
+    let access = got["access_token"].as_str().unwrap().to_owned();
+    let owner = Keypair::random();
+    register(
+        &srv,
+        &owner,
+        json!([{ "type": "phone_number", "value": "+14155550100" }]),
+    )
+    .await;
+    let (status, _) = TestServer::send(srv.with_token(
+        Method::GET,
+        &format!("/accounts/{}", owner.public_key()),
+        &access,
+    ))
+    .await;
+    assert_eq!(status, 200);
+    srv.stop().await;
+}
+
+async fn openid_connect_sign_in(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let provider = OidcProvider::start().await;
+    let srv = start(engine, &smtp, Some(&provider)).await;
+    let browser = no_redirects();
+    provider.sign_in_as(Person {
+        email: "Oidc.User@Example.com".into(),
+        email_verified: true,
+        wrong_nonce: false,
+    });
+    let (id, token, url) = new_request(&srv).await;
+    let page = srv
+        .http
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let link = format!("/authorize/oidc/test?token={token}");
+    assert!(
+        page.contains(&link) && page.contains("Sign in with Test ID"),
+        "{page}"
+    );
+
+    // Mooring → provider → back to Mooring, as a browser would go.
+    let res = browser.get(srv.url(&link)).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let to_provider = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to_provider.starts_with(&format!("{}/authorize?", provider.issuer)));
+    let res = browser.get(&to_provider).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    let back = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.starts_with(&srv.url("/authorize/oidc/callback?")));
+    let res = browser.get(&back).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("You are signed in"));
+    let (status, got) = poll(&srv, &id).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["auth_method_type"], "email");
+    let access = got["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        common::claims(&access)["auth_method_value"],
+        "oidc.user@example.com"
+    );
+    let owner = Keypair::random();
+    register(
+        &srv,
+        &owner,
+        json!([{ "type": "email", "value": "oidc.user@example.com" }]),
+    )
+    .await;
+    let (status, _) = TestServer::send(srv.with_token(
+        Method::GET,
+        &format!("/accounts/{}", owner.public_key()),
+        &access,
+    ))
+    .await;
+    assert_eq!(status, 200);
+
+    // The callback works once.
+    let res = browser.get(&back).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+
+    // An unverified email, or a token for another nonce, signs nobody in.
+    for person in [
+        Person {
+            email: "x@example.com".into(),
+            email_verified: false,
+            wrong_nonce: false,
+        },
+        Person {
+            email: "x@example.com".into(),
+            email_verified: true,
+            wrong_nonce: true,
+        },
+    ] {
+        provider.sign_in_as(person);
+        let (id, token, _) = new_request(&srv).await;
+        let res = browser
+            .get(srv.url(&format!("/authorize/oidc/test?token={token}")))
+            .send()
+            .await
+            .unwrap();
+        let to_provider = res.headers()["location"].to_str().unwrap().to_owned();
+        let res = browser.get(&to_provider).send().await.unwrap();
+        let back = res.headers()["location"].to_str().unwrap().to_owned();
+        let res = browser.get(&back).send().await.unwrap();
+        assert_eq!(res.status(), 503);
+        assert_eq!(poll(&srv, &id).await.1, json!({ "status": "pending" }));
+    }
+    // A forged state, a provider's refusal, an unknown provider.
+    let res = browser
+        .get(srv.url(&format!(
+            "/authorize/oidc/callback?code=x&state={}",
+            "B".repeat(43)
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = browser
+        .get(srv.url("/authorize/oidc/callback?error=access_denied&state=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let (_, token, _) = new_request(&srv).await;
+    let res = browser
+        .get(srv.url(&format!("/authorize/oidc/nope?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    srv.stop().await;
+}
+
+on_both_engines!(
+    email_code_sign_in,
+    codes_are_limited,
+    sms_code_sign_in,
+    openid_connect_sign_in,
+);
