@@ -21,20 +21,6 @@ const MARKER: &str = "S3-unique-marker-5519";
 /// The virtualenv's interpreter, or `None` (skipped, with a note) outside
 /// scripts/test — unless `MOORING_REQUIRE_INTEROP=1`, which scripts/test
 /// sets, makes that a failure.
-fn python() -> Option<String> {
-    match std::env::var("MOORING_TEST_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            assert!(
-                std::env::var("MOORING_REQUIRE_INTEROP").as_deref() != Ok("1"),
-                "MOORING_TEST_PYTHON is not set but is required"
-            );
-            eprintln!("skipped: MOORING_TEST_PYTHON not set (scripts/test sets it)");
-            None
-        }
-    }
-}
-
 /// moto's S3 server on a free loopback port, stopped on drop.
 struct S3Server {
     child: Child,
@@ -107,7 +93,9 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 async fn documents_go_to_s3_encrypted_and_erasure_removes_them(engine: Engine) {
-    let Some(python) = python() else { return };
+    let Some(python) = common::python() else {
+        return;
+    };
     let s3 = S3Server::start(&python);
     let http = reqwest::Client::new();
     let created = http.put(s3.url.join(BUCKET).unwrap()).send().await.unwrap();

@@ -445,6 +445,28 @@ async fn signing_follows_the_policy(engine: Engine) {
             .unwrap()
     };
     assert!(signer_key.verify(&envelope::hash(&good, &srv.network), &sig));
+    // The hash as the published Python stellar-sdk computes it.
+    if let Some(python) = common::python() {
+        let out = std::process::Command::new(python)
+            .args([
+                "-c",
+                "import sys; from stellar_sdk import TransactionEnvelope as E; print(E.from_xdr(sys.argv[1], sys.argv[2]).hash_hex())",
+                &xdr(&good),
+                srv.network.passphrase(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs = hex::decode(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+        assert!(
+            signer_key.verify(&theirs, &sig),
+            "signature over stellar-sdk's hash"
+        );
+    }
 
     // A sponsor may be a source; nobody else.
     let sponsored = tx(&sponsor, &[Some(account)]);

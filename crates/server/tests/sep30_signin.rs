@@ -6,6 +6,7 @@
 mod common;
 
 use common::oidc::{self, OidcProvider, Person};
+use common::signin::{code_in_mail, form, new_request, poll};
 use common::smtp::{SmtpServer, code_in};
 use common::{Engine, TestServer, assert_error};
 use mooring_server::clock::Clock as _;
@@ -43,32 +44,6 @@ async fn start(engine: Engine, smtp: &SmtpServer, provider: Option<&OidcProvider
         }
     })
     .await
-}
-
-/// `POST /authorize/token`: (id, token, url).
-async fn new_request(srv: &TestServer) -> (String, String, String) {
-    let (status, got) = TestServer::send(srv.http.post(srv.url("/authorize/token"))).await;
-    assert_eq!(status, 201, "{got}");
-    (
-        got["id"].as_str().unwrap().into(),
-        got["token"].as_str().unwrap().into(),
-        got["url"].as_str().unwrap().into(),
-    )
-}
-
-async fn poll(srv: &TestServer, id: &str) -> (u16, Value) {
-    TestServer::send(srv.http.get(srv.url(&format!("/authorize/token/{id}")))).await
-}
-
-async fn form(srv: &TestServer, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
-    let res = srv
-        .http
-        .post(srv.url(path))
-        .form(fields)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
 }
 
 /// Registers `owner`'s account with one identity proven by `methods`.
@@ -130,7 +105,7 @@ async fn email_code_sign_in(engine: Engine) {
         "{}",
         mail.data
     );
-    let code = code_in(mail.data.split("\n\n").nth(1).unwrap_or(&mail.data));
+    let code = code_in_mail(&mail.data);
 
     // A wrong code is refused, the right one signs in.
     let wrong = if code == "000000" { "111111" } else { "000000" };
@@ -288,7 +263,7 @@ async fn codes_are_limited(engine: Engine) {
         ],
     )
     .await;
-    let code = code_in(smtp.mail(0).await.data.split("\n\n").nth(1).unwrap());
+    let code = code_in_mail(&smtp.mail(0).await.data);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
         let (status, _) = form(
@@ -319,7 +294,7 @@ async fn codes_are_limited(engine: Engine) {
         ],
     )
     .await;
-    let code = code_in(smtp.mail(1).await.data.split("\n\n").nth(1).unwrap());
+    let code = code_in_mail(&smtp.mail(1).await.data);
     let now = srv.clock.now();
     srv.clock.set(now + 601);
     let (status, _) = form(

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod oidc;
+pub mod signin;
 pub mod smtp;
 
 use std::collections::HashMap;
@@ -594,4 +595,21 @@ pub fn claims(token: &str) -> Value {
 pub fn assert_error(got: (u16, Value), status: u16, message: &str) {
     assert_eq!(got.0, status, "body: {}", got.1);
     assert_eq!(got.1, json!({ "error": message }));
+}
+
+/// The Python of the throwaway virtualenv `scripts/test` prepares (with the
+/// published stellar-sdk), or `None` (skipped with a note) outside
+/// scripts/test — unless `MOORING_REQUIRE_INTEROP=1`.
+pub fn python() -> Option<String> {
+    match std::env::var("MOORING_TEST_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ => {
+            assert!(
+                std::env::var("MOORING_REQUIRE_INTEROP").as_deref() != Ok("1"),
+                "MOORING_TEST_PYTHON is not set but is required"
+            );
+            eprintln!("skipped: MOORING_TEST_PYTHON not set (scripts/test sets it)");
+            None
+        }
+    }
 }
