@@ -361,7 +361,7 @@ impl Server {
             WebAuthParts {
                 signing: signing.clone(),
                 jwt: jwt.clone(),
-                ledger,
+                ledger: ledger.clone(),
                 db: db.clone(),
                 clock: clock.clone(),
             },
@@ -405,6 +405,7 @@ impl Server {
             public_url: config.endpoint(""),
             mailer,
             sms: options.sms.unwrap_or_else(|| Arc::new(LogDelivery)),
+            ledger,
         })
         .await
         .map_err(|e| StartError::Config(format!("cannot set up SEP-30: {e}")))?;

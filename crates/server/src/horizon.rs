@@ -1,5 +1,6 @@
 //! The Stellar ledger as Mooring needs it, behind a small trait: an
-//! account's signers and thresholds (SEP-10). [`Horizon`] is the real
+//! account's signers and thresholds (SEP-10) and its sequence number (to
+//! build a sponsorship transaction, SEP-30). [`Horizon`] is the real
 //! implementation, over Horizon's HTTP API.
 
 use std::time::Duration;
@@ -35,6 +36,13 @@ pub trait Ledger: Send + Sync {
         &'a self,
         account: &'a PublicKey,
     ) -> BoxFuture<'a, Result<Option<AccountSigners>, LedgerError>>;
+
+    /// The account's current sequence number, or `None` if it does not
+    /// exist (to build a transaction for it).
+    fn account_sequence<'a>(
+        &'a self,
+        account: &'a PublicKey,
+    ) -> BoxFuture<'a, Result<Option<i64>, LedgerError>>;
 }
 
 /// Horizon over HTTP.
@@ -102,6 +110,7 @@ struct Root {
 /// (developers.stellar.org, Horizon API, "Retrieve an Account").
 #[derive(Deserialize)]
 struct AccountResource {
+    sequence: String,
     thresholds: Thresholds,
     signers: Vec<SignerResource>,
 }
@@ -121,38 +130,47 @@ struct SignerResource {
     kind: String,
 }
 
+impl Horizon {
+    /// The account resource, or `None` for Horizon's own "not found".
+    async fn account(&self, account: &PublicKey) -> Result<Option<AccountResource>, LedgerError> {
+        let res = self
+            .http
+            .get(self.account_url(account))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| LedgerError::Unreachable(e.without_url().to_string()))?;
+        match res.status().as_u16() {
+            // Only Horizon's own "not found" means the account does not
+            // exist; anything else answering 404 must not turn every
+            // account into an unfunded one that its master key alone
+            // can authenticate (fail closed).
+            404 => {
+                let problem: Problem = res.json().await.map_err(|_| LedgerError::NotHorizon)?;
+                return match problem.kind.ends_with("/not_found") {
+                    true => Ok(None),
+                    false => Err(LedgerError::NotHorizon),
+                };
+            }
+            200 => {}
+            other => return Err(LedgerError::BadStatus(other)),
+        }
+        res.json()
+            .await
+            .map(Some)
+            .map_err(|e| LedgerError::BadBody(e.without_url().to_string()))
+    }
+}
+
 impl Ledger for Horizon {
     fn account_signers<'a>(
         &'a self,
         account: &'a PublicKey,
     ) -> BoxFuture<'a, Result<Option<AccountSigners>, LedgerError>> {
         Box::pin(async move {
-            let res = self
-                .http
-                .get(self.account_url(account))
-                .header("accept", "application/json")
-                .send()
-                .await
-                .map_err(|e| LedgerError::Unreachable(e.without_url().to_string()))?;
-            match res.status().as_u16() {
-                // Only Horizon's own "not found" means the account does not
-                // exist; anything else answering 404 must not turn every
-                // account into an unfunded one that its master key alone
-                // can authenticate (fail closed).
-                404 => {
-                    let problem: Problem = res.json().await.map_err(|_| LedgerError::NotHorizon)?;
-                    return match problem.kind.ends_with("/not_found") {
-                        true => Ok(None),
-                        false => Err(LedgerError::NotHorizon),
-                    };
-                }
-                200 => {}
-                other => return Err(LedgerError::BadStatus(other)),
-            }
-            let body: AccountResource = res
-                .json()
-                .await
-                .map_err(|e| LedgerError::BadBody(e.without_url().to_string()))?;
+            let Some(body) = self.account(account).await? else {
+                return Ok(None);
+            };
             Ok(Some(AccountSigners {
                 // Only ed25519 keys can sign a challenge; pre-auth, hash-x and
                 // signed-payload signers are left out.
@@ -171,6 +189,22 @@ impl Ledger for Horizon {
                 medium: body.thresholds.med_threshold,
                 high: body.thresholds.high_threshold,
             }))
+        })
+    }
+
+    fn account_sequence<'a>(
+        &'a self,
+        account: &'a PublicKey,
+    ) -> BoxFuture<'a, Result<Option<i64>, LedgerError>> {
+        Box::pin(async move {
+            match self.account(account).await? {
+                None => Ok(None),
+                Some(body) => body
+                    .sequence
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| LedgerError::BadBody("sequence is not a number".into())),
+            }
         })
     }
 }

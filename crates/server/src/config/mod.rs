@@ -17,7 +17,7 @@ mod kyc;
 mod recovery;
 mod sections;
 pub use kyc::*;
-pub use recovery::{EmailConfig, OidcConfig, Sep30Config, SmsConfig};
+pub use recovery::{EmailConfig, OidcConfig, Sep30Config, SmsConfig, SponsorConfig};
 pub use sections::*;
 
 /// The commented example configuration, also printed by `mooring config example`.

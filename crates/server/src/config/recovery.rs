@@ -39,6 +39,37 @@ pub struct Sep30Config {
     pub sms: SmsConfig,
     /// OpenID Connect providers (Google, any OIDC issuer).
     pub oidc: Vec<OidcConfig>,
+    /// `POST /sponsor/new`: new accounts created and sponsored (CAP-33).
+    pub sponsor: SponsorConfig,
+}
+
+/// Account sponsorship (`POST /sponsor/new`, as in ../seeds/003).
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct SponsorConfig {
+    /// Offer sponsorship.
+    pub enabled: bool,
+    /// The sponsoring account's secret seed (`S…`); prefer `seed_file`.
+    /// Never make a SEP-30 signing key a signer of this account.
+    pub seed: Option<SecretString>,
+    /// File holding the seed.
+    pub seed_file: Option<PathBuf>,
+    /// Accounts one identity may have sponsored per day.
+    pub per_identity_per_day: u32,
+    /// Accounts sponsored per day in all.
+    pub per_day: u32,
+}
+
+impl Default for SponsorConfig {
+    fn default() -> Self {
+        SponsorConfig {
+            enabled: false,
+            seed: None,
+            seed_file: None,
+            per_identity_per_day: 1,
+            per_day: 100,
+        }
+    }
 }
 
 impl Default for Sep30Config {
@@ -55,6 +86,7 @@ impl Default for Sep30Config {
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
             oidc: vec![],
+            sponsor: SponsorConfig::default(),
         }
     }
 }
@@ -193,6 +225,26 @@ impl Sep30Config {
                 "sep30.sms.sender",
                 "the only SMS sender so far is \"log\" (development: codes go to the log)",
             ));
+        }
+        let sp = &mut self.sponsor;
+        read_secret("sep30.sponsor.seed", &mut sp.seed, &sp.seed_file)?;
+        if sp.enabled {
+            let ok = sp.seed.as_ref().is_some_and(|s| {
+                mooring_stellar::Keypair::from_secret_seed(secrecy::ExposeSecret::expose_secret(s))
+                    .is_ok()
+            });
+            if !ok {
+                return Err(invalid(
+                    "sep30.sponsor.seed",
+                    "a secret seed (S…) is required with sponsor.enabled = true (or give seed_file)",
+                ));
+            }
+            if sp.per_identity_per_day == 0 || sp.per_day == 0 {
+                return Err(invalid(
+                    "sep30.sponsor.per_day",
+                    "sponsorship limits must be at least 1",
+                ));
+            }
         }
         let mut names = std::collections::HashSet::new();
         for p in &mut self.oidc {

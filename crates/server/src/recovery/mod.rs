@@ -11,6 +11,7 @@ mod caller;
 pub mod model;
 pub mod policy;
 mod routes;
+pub mod sponsor;
 mod store;
 
 use std::sync::Arc;
@@ -127,6 +128,8 @@ pub struct RecoveryParts<'a> {
     pub mailer: Arc<dyn Mailer>,
     /// Where SMS codes go.
     pub sms: Arc<dyn SmsSender>,
+    /// The ledger (sponsorship reads sequence numbers).
+    pub ledger: Arc<dyn crate::horizon::Ledger>,
 }
 
 /// Loads a server key from `server_keys`, creating it on the first start
@@ -157,6 +160,7 @@ pub struct Recovery {
     sep10_issuer: String,
     provider_issuer: String,
     authorize: Authorize,
+    sponsor: Option<sponsor::Sponsor>,
 }
 
 impl std::fmt::Debug for Recovery {
@@ -188,6 +192,20 @@ impl Recovery {
             parts.cfg,
         )
         .map_err(RecoveryError::Invalid)?;
+        let sp = &parts.cfg.sponsor;
+        let sponsor = match (&sp.seed, sp.enabled) {
+            (Some(seed), true) => Some(sponsor::Sponsor::new(
+                Keypair::from_secret_seed(secrecy::ExposeSecret::expose_secret(seed)).map_err(
+                    |_| RecoveryError::Invalid("sep30.sponsor.seed is not a secret seed".into()),
+                )?,
+                parts.ledger,
+                parts.clock.clone(),
+                parts.network.clone(),
+                sp.per_identity_per_day,
+                sp.per_day,
+            )),
+            _ => None,
+        };
         Ok(Recovery {
             db: parts.db,
             vault: parts.vault,
@@ -203,12 +221,26 @@ impl Recovery {
             sep10_issuer,
             provider_issuer,
             authorize,
+            sponsor,
         })
     }
 
     /// The sign-in service.
     pub fn authorize(&self) -> &Authorize {
         &self.authorize
+    }
+
+    /// `POST /sponsor/new`.
+    pub async fn sponsor_new(
+        &self,
+        caller: &Caller,
+        account: &PublicKey,
+    ) -> Result<sponsor::Sponsored, sponsor::SponsorError> {
+        self.sponsor
+            .as_ref()
+            .ok_or(sponsor::SponsorError::Disabled)?
+            .new_account(&self.authorize, caller, account)
+            .await
     }
 
     /// `iss` of this server's SEP-10 tokens.

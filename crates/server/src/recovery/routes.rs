@@ -12,6 +12,7 @@ use mooring_stellar::PublicKey;
 use serde_json::json;
 
 use super::model;
+use super::sponsor::SponsorError;
 use super::{Caller, RecoveryError};
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
             "/accounts/{address}/signers/{signer}",
             delete(remove_signer),
         )
+        .route("/sponsor/new", post(sponsor_new))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
@@ -190,4 +192,43 @@ async fn remove_signer(
             .await?,
     )
     .into_response())
+}
+
+impl From<SponsorError> for ApiError {
+    fn from(e: SponsorError) -> Self {
+        use axum::http::StatusCode;
+        match e {
+            SponsorError::Disabled => ApiError::not_found(e.to_string()),
+            SponsorError::Invalid(_) => ApiError::bad_request(e.to_string()),
+            SponsorError::Exists => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            SponsorError::Limited => ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+            SponsorError::Ledger(ref err) => {
+                tracing::warn!(error = %err, "sponsorship: the ledger could not be read");
+                ApiError::unavailable(e.to_string())
+            }
+            SponsorError::Store(err) => err.into(),
+        }
+    }
+}
+
+/// `POST /sponsor/new` `{"account": "G…"}`: a sponsored creation of the
+/// account, signed by the sponsor, for the wallet to co-sign and submit.
+async fn sponsor_new(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    json_body(&headers)?;
+    let body = body?;
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
+        ApiError::bad_request("request body must be a JSON object with an `account`")
+    })?;
+    let account = match value.get("account") {
+        Some(serde_json::Value::String(a)) => address(a).map_err(|_| {
+            ApiError::bad_request("`account` must be a Stellar account address (G…)")
+        })?,
+        _ => return Err(ApiError::bad_request("`account` is required")),
+    };
+    Ok(Json(state.recovery().sponsor_new(&caller, &account).await?).into_response())
 }

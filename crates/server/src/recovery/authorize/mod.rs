@@ -235,6 +235,18 @@ impl Authorize {
 
     /// Counts one event against a limit of `limit` per hour.
     async fn limit(&self, kind: &str, subject: &str, limit: i64) -> Result<(), AuthorizeError> {
+        self.limit_per(kind, subject, limit, 3600).await
+    }
+
+    /// Counts one event against a limit of `limit` per `period` seconds,
+    /// shared by every replica; `subject` is stored only as a keyed hash.
+    pub(crate) async fn limit_per(
+        &self,
+        kind: &str,
+        subject: &str,
+        limit: i64,
+        period: i64,
+    ) -> Result<(), AuthorizeError> {
         let key = self.key.fingerprint(
             Place {
                 table: "rate_limits",
@@ -244,7 +256,7 @@ impl Authorize {
             subject.as_bytes(),
         );
         let now = self.now();
-        if store::hit(&self.db, &key, now - now.rem_euclid(3600)).await? > limit {
+        if store::hit(&self.db, &key, now - now.rem_euclid(period)).await? > limit {
             return Err(AuthorizeError::RateLimited);
         }
         Ok(())
