@@ -6,6 +6,7 @@ mod common;
 
 use common::{Engine, TestServer, assert_error};
 use mooring_server::clock::Clock as _;
+use mooring_server::config::TrustedSep10Config;
 use mooring_stellar::xdr::{
     FeeBumpTransaction, FeeBumpTransactionEnvelope, FeeBumpTransactionExt,
     FeeBumpTransactionInnerTx, Memo, Operation, OperationBody, Preconditions, SequenceNumber,
@@ -909,7 +910,99 @@ async fn sponsorship(engine: Engine) {
     plain.stop().await;
 }
 
+async fn tokens_of_trusted_sep10_servers(engine: Engine) {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+    let other = TestServer::start(engine).await;
+    let jwks_url = other.url("/.well-known/jwks.json").parse().unwrap();
+    let issuer = other.url("/auth");
+    let shared = "a-secret-shared-with-hmac.example-0123456789";
+    let srv = TestServer::start_with(engine, move |c| {
+        c.sep30.trusted_sep10.push(TrustedSep10Config {
+            issuer,
+            jwks_url: Some(jwks_url),
+            secret: None,
+            secret_file: None,
+        });
+        c.sep30.trusted_sep10.push(TrustedSep10Config {
+            issuer: "https://hmac.example/auth".into(),
+            jwks_url: None,
+            secret: Some(shared.to_owned().into()),
+            secret_file: None,
+        });
+    })
+    .await;
+    let owner = Keypair::random();
+    let addr = owner.public_key().to_string();
+    let path = format!("/accounts/{addr}");
+    let ids = body(&[("owner", &[("email", "t@example.com")])]);
+
+    // The other server's EdDSA token, checked against its JWKS.
+    let foreign = other.token_for(&owner, None).await;
+    let (status, got) = call(&srv, Method::POST, &path, &foreign, Some(&ids)).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(call(&srv, Method::GET, &path, &foreign, None).await.0, 200);
+
+    // HS256 tokens of the server sharing a secret.
+    let now = srv.clock.now();
+    let mint = |claims: Value, secret: &str| {
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    };
+    let iss = "https://hmac.example/auth";
+    let good = mint(json!({ "iss": iss, "sub": addr, "iat": now, "exp": now + 300 }), shared);
+    assert_eq!(call(&srv, Method::GET, &path, &good, None).await.0, 200);
+    let not_valid = "authentication token is not valid";
+    for (claims, secret, error) in [
+        (json!({ "iss": iss, "sub": addr, "iat": now }), shared, not_valid),
+        (json!({ "iss": iss, "sub": addr, "exp": now + 300 }), shared, not_valid),
+        (json!({ "iss": iss, "iat": now, "exp": now + 300 }), shared, not_valid),
+        (json!({ "iss": iss, "sub": addr, "iat": now, "exp": now + 300 }), "another-secret-of-the-same-length-0123456", not_valid),
+        (json!({ "iss": iss, "sub": addr, "iat": now - 600, "exp": now - 300 }), shared, "authentication token has expired; authenticate again"),
+        (
+            json!({ "iss": iss, "sub": owner.secret_seed().as_str(), "iat": now, "exp": now + 300 }),
+            shared,
+            "SEP-30 needs a SEP-10 token for a G… account, without a memo",
+        ),
+        (
+            json!({ "iss": iss, "sub": format!("{addr}:5"), "iat": now, "exp": now + 300 }),
+            shared,
+            "SEP-30 needs a SEP-10 token for a G… account, without a memo",
+        ),
+        (
+            json!({ "iss": "https://untrusted.example/auth", "sub": addr, "iat": now, "exp": now + 300 }),
+            shared,
+            "authentication token is from an issuer this server does not accept",
+        ),
+    ] {
+        let token = mint(claims.clone(), secret);
+        assert_error(call(&srv, Method::GET, &path, &token, None).await, 401, error);
+    }
+    // `alg: none` in the name of a trusted issuer.
+    let none = {
+        use base64::Engine as _;
+        let b = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.",
+            b.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            b.encode(json!({ "iss": iss, "sub": addr, "iat": now, "exp": now + 300 }).to_string())
+        )
+    };
+    assert_error(call(&srv, Method::GET, &path, &none, None).await, 401, not_valid);
+    // A JWKS issuer's name on an HS256 token signed with its public key.
+    let jwks = other.get_json("/.well-known/jwks.json").await;
+    let x = jwks["keys"][0]["x"].as_str().unwrap().to_owned();
+    let confused = mint(json!({ "iss": other.url("/auth"), "sub": addr, "iat": now, "exp": now + 300 }), &x);
+    assert_error(call(&srv, Method::GET, &path, &confused, None).await, 401, not_valid);
+    srv.stop().await;
+    other.stop().await;
+}
+
 on_both_engines!(
+    tokens_of_trusted_sep10_servers,
     sponsorship,
     lifecycle,
     who_may_call,

@@ -17,7 +17,9 @@ mod kyc;
 mod recovery;
 mod sections;
 pub use kyc::*;
-pub use recovery::{EmailConfig, OidcConfig, Sep30Config, SmsConfig, SponsorConfig};
+pub use recovery::{
+    EmailConfig, OidcConfig, Sep30Config, SmsConfig, SponsorConfig, TrustedSep10Config,
+};
 pub use sections::*;
 
 /// The commented example configuration, also printed by `mooring config example`.

@@ -41,6 +41,24 @@ pub struct Sep30Config {
     pub oidc: Vec<OidcConfig>,
     /// `POST /sponsor/new`: new accounts created and sponsored (CAP-33).
     pub sponsor: SponsorConfig,
+    /// Other SEP-10 servers whose tokens are accepted.
+    pub trusted_sep10: Vec<TrustedSep10Config>,
+}
+
+/// Another SEP-10 server whose tokens SEP-30 accepts.
+#[derive(Debug, Deserialize)]
+pub struct TrustedSep10Config {
+    /// The `iss` of its tokens (its WEB_AUTH_ENDPOINT).
+    pub issuer: String,
+    /// Where it publishes its token keys (JWKS), for EdDSA, ES256 or RS256.
+    #[serde(default)]
+    pub jwks_url: Option<Url>,
+    /// Or an HS256 secret shared with it.
+    #[serde(default)]
+    pub secret: Option<SecretString>,
+    /// File holding the secret.
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
 }
 
 /// Account sponsorship (`POST /sponsor/new`, as in ../seeds/003).
@@ -87,6 +105,7 @@ impl Default for Sep30Config {
             sms: SmsConfig::default(),
             oidc: vec![],
             sponsor: SponsorConfig::default(),
+            trusted_sep10: vec![],
         }
     }
 }
@@ -246,6 +265,34 @@ impl Sep30Config {
                 ));
             }
         }
+        for t in &mut self.trusted_sep10 {
+            read_secret("sep30.trusted_sep10.secret", &mut t.secret, &t.secret_file)?;
+            if t.issuer.is_empty() {
+                return Err(invalid("sep30.trusted_sep10.issuer", "is required"));
+            }
+            match (&t.jwks_url, &t.secret) {
+                (Some(url), None) if is_allowed_url(url) => {}
+                (Some(_), None) => {
+                    return Err(invalid(
+                        "sep30.trusted_sep10.jwks_url",
+                        "must be an https:// URL (http:// only for localhost)",
+                    ));
+                }
+                (None, Some(secret)) if secrecy::ExposeSecret::expose_secret(secret).len() >= 32 => {}
+                (None, Some(_)) => {
+                    return Err(invalid(
+                        "sep30.trusted_sep10.secret",
+                        "must be at least 32 characters",
+                    ));
+                }
+                _ => {
+                    return Err(invalid(
+                        "sep30.trusted_sep10",
+                        "give each server either jwks_url or secret (or secret_file), not both",
+                    ));
+                }
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for p in &mut self.oidc {
             if p.name.is_empty()
@@ -308,4 +355,10 @@ fn read_secret(
         }
         _ => Ok(()),
     }
+}
+
+/// https://, or http:// on this machine (development, tests).
+fn is_allowed_url(url: &Url) -> bool {
+    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    url.scheme() == "https" || (url.scheme() == "http" && local)
 }

@@ -83,20 +83,20 @@ impl FromRequestParts<AppState> for Caller {
             claimed_issuer(&token).ok_or_else(|| refuse("authentication token is not valid"))?;
         if iss == recovery.sep10_issuer() {
             let claims = state.jwt().verify(&token, now).map_err(expired)?;
-            // A memo or muxed sub names a user of a shared account, not
-            // someone in control of it (SEP-10 §Memos, §Muxed Accounts).
-            return match Principal::parse_sub(&claims.sub) {
-                Some((ClientAccount::Account(key), None)) => Ok(Caller {
-                    account: Some(key),
-                    methods: vec![AuthMethod {
-                        kind: MethodType::StellarAddress,
-                        value: key.to_string(),
-                    }],
-                }),
-                _ => Err(refuse(
-                    "SEP-30 needs a SEP-10 token for a G… account, without a memo",
-                )),
-            };
+            return sep10_caller(&claims.sub);
+        }
+        if let Some(server) = recovery.trusted(&iss) {
+            let claims = server.verify(&token).await.map_err(|e| {
+                tracing::debug!(issuer = %server.issuer, error = %e, "token of a trusted SEP-10 server refused");
+                refuse("authentication token is not valid")
+            })?;
+            if now >= claims.exp {
+                return Err(expired(JwtError::Expired));
+            }
+            if claims.iat > now + SKEW {
+                return Err(refuse("authentication token is not valid"));
+            }
+            return sep10_caller(&claims.sub);
         }
         if iss == recovery.provider_issuer() {
             let claims: ProviderClaims = state
@@ -121,5 +121,23 @@ impl FromRequestParts<AppState> for Caller {
         Err(refuse(
             "authentication token is from an issuer this server does not accept",
         ))
+    }
+}
+
+/// The caller a SEP-10 `sub` names. A memo or muxed `sub` names a user of a
+/// shared account, not someone in control of it (SEP-10 §Memos, §Muxed
+/// Accounts), and a secret seed is no account at all.
+fn sep10_caller(sub: &str) -> Result<Caller, ApiError> {
+    match Principal::parse_sub(sub) {
+        Some((ClientAccount::Account(key), None)) => Ok(Caller {
+            account: Some(key),
+            methods: vec![AuthMethod {
+                kind: MethodType::StellarAddress,
+                value: key.to_string(),
+            }],
+        }),
+        _ => Err(refuse(
+            "SEP-30 needs a SEP-10 token for a G… account, without a memo",
+        )),
     }
 }

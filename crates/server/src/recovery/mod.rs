@@ -13,6 +13,7 @@ pub mod policy;
 mod routes;
 pub mod sponsor;
 mod store;
+pub mod trusted;
 
 use std::sync::Arc;
 
@@ -161,6 +162,7 @@ pub struct Recovery {
     provider_issuer: String,
     authorize: Authorize,
     sponsor: Option<sponsor::Sponsor>,
+    trusted: Vec<trusted::TrustedSep10>,
 }
 
 impl std::fmt::Debug for Recovery {
@@ -206,6 +208,13 @@ impl Recovery {
             )),
             _ => None,
         };
+        let trusted = parts
+            .cfg
+            .trusted_sep10
+            .iter()
+            .map(trusted::TrustedSep10::new)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(RecoveryError::Invalid)?;
         Ok(Recovery {
             db: parts.db,
             vault: parts.vault,
@@ -222,6 +231,7 @@ impl Recovery {
             provider_issuer,
             authorize,
             sponsor,
+            trusted,
         })
     }
 
@@ -251,6 +261,11 @@ impl Recovery {
     /// `iss` of this server's identity-provider tokens.
     pub fn provider_issuer(&self) -> &str {
         &self.provider_issuer
+    }
+
+    /// The trusted SEP-10 server that issues tokens as `iss`.
+    pub fn trusted(&self, iss: &str) -> Option<&trusted::TrustedSep10> {
+        self.trusted.iter().find(|t| t.issuer == iss)
     }
 
     fn now(&self) -> i64 {
