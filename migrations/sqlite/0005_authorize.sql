@@ -25,3 +25,23 @@ CREATE TABLE rate_limits (
     period INTEGER NOT NULL,             -- start of the window, Unix seconds
     count INTEGER NOT NULL
 );
+
+-- Email-and-password sign-in: a login per email address, known only by
+-- the keyed hash of the address; the password only as an Argon2id hash.
+CREATE TABLE password_logins (
+    lookup BLOB PRIMARY KEY NOT NULL,
+    password TEXT NOT NULL,              -- Argon2id, PHC string format
+    confirmed_at INTEGER,                -- NULL until the address is confirmed
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+-- Links mailed to confirm an address or reset a password: single-use,
+-- short-lived, stored only hashed.
+CREATE TABLE email_links (
+    id TEXT PRIMARY KEY NOT NULL,        -- hash of the token in the link
+    kind TEXT NOT NULL,                  -- 'confirm' or 'reset'
+    lookup BLOB NOT NULL,                -- password_logins.lookup
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX email_links_lookup ON email_links (lookup);

@@ -953,15 +953,38 @@ async fn tokens_of_trusted_sep10_servers(engine: Engine) {
         .unwrap()
     };
     let iss = "https://hmac.example/auth";
-    let good = mint(json!({ "iss": iss, "sub": addr, "iat": now, "exp": now + 300 }), shared);
+    let good = mint(
+        json!({ "iss": iss, "sub": addr, "iat": now, "exp": now + 300 }),
+        shared,
+    );
     assert_eq!(call(&srv, Method::GET, &path, &good, None).await.0, 200);
     let not_valid = "authentication token is not valid";
     for (claims, secret, error) in [
-        (json!({ "iss": iss, "sub": addr, "iat": now }), shared, not_valid),
-        (json!({ "iss": iss, "sub": addr, "exp": now + 300 }), shared, not_valid),
-        (json!({ "iss": iss, "iat": now, "exp": now + 300 }), shared, not_valid),
-        (json!({ "iss": iss, "sub": addr, "iat": now, "exp": now + 300 }), "another-secret-of-the-same-length-0123456", not_valid),
-        (json!({ "iss": iss, "sub": addr, "iat": now - 600, "exp": now - 300 }), shared, "authentication token has expired; authenticate again"),
+        (
+            json!({ "iss": iss, "sub": addr, "iat": now }),
+            shared,
+            not_valid,
+        ),
+        (
+            json!({ "iss": iss, "sub": addr, "exp": now + 300 }),
+            shared,
+            not_valid,
+        ),
+        (
+            json!({ "iss": iss, "iat": now, "exp": now + 300 }),
+            shared,
+            not_valid,
+        ),
+        (
+            json!({ "iss": iss, "sub": addr, "iat": now, "exp": now + 300 }),
+            "another-secret-of-the-same-length-0123456",
+            not_valid,
+        ),
+        (
+            json!({ "iss": iss, "sub": addr, "iat": now - 600, "exp": now - 300 }),
+            shared,
+            "authentication token has expired; authenticate again",
+        ),
         (
             json!({ "iss": iss, "sub": owner.secret_seed().as_str(), "iat": now, "exp": now + 300 }),
             shared,
@@ -979,7 +1002,11 @@ async fn tokens_of_trusted_sep10_servers(engine: Engine) {
         ),
     ] {
         let token = mint(claims.clone(), secret);
-        assert_error(call(&srv, Method::GET, &path, &token, None).await, 401, error);
+        assert_error(
+            call(&srv, Method::GET, &path, &token, None).await,
+            401,
+            error,
+        );
     }
     // `alg: none` in the name of a trusted issuer.
     let none = {
@@ -991,12 +1018,23 @@ async fn tokens_of_trusted_sep10_servers(engine: Engine) {
             b.encode(json!({ "iss": iss, "sub": addr, "iat": now, "exp": now + 300 }).to_string())
         )
     };
-    assert_error(call(&srv, Method::GET, &path, &none, None).await, 401, not_valid);
+    assert_error(
+        call(&srv, Method::GET, &path, &none, None).await,
+        401,
+        not_valid,
+    );
     // A JWKS issuer's name on an HS256 token signed with its public key.
     let jwks = other.get_json("/.well-known/jwks.json").await;
     let x = jwks["keys"][0]["x"].as_str().unwrap().to_owned();
-    let confused = mint(json!({ "iss": other.url("/auth"), "sub": addr, "iat": now, "exp": now + 300 }), &x);
-    assert_error(call(&srv, Method::GET, &path, &confused, None).await, 401, not_valid);
+    let confused = mint(
+        json!({ "iss": other.url("/auth"), "sub": addr, "iat": now, "exp": now + 300 }),
+        &x,
+    );
+    assert_error(
+        call(&srv, Method::GET, &path, &confused, None).await,
+        401,
+        not_valid,
+    );
     srv.stop().await;
     other.stop().await;
 }

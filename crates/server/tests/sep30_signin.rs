@@ -105,7 +105,7 @@ async fn email_code_sign_in(engine: Engine) {
         "{}",
         mail.data
     );
-    let code = code_in_mail(&mail.data);
+    let code = code_in_mail(&mail);
 
     // A wrong code is refused, the right one signs in.
     let wrong = if code == "000000" { "111111" } else { "000000" };
@@ -263,7 +263,7 @@ async fn codes_are_limited(engine: Engine) {
         ],
     )
     .await;
-    let code = code_in_mail(&smtp.mail(0).await.data);
+    let code = code_in_mail(&smtp.mail(0).await);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
         let (status, _) = form(
@@ -294,7 +294,7 @@ async fn codes_are_limited(engine: Engine) {
         ],
     )
     .await;
-    let code = code_in_mail(&smtp.mail(1).await.data);
+    let code = code_in_mail(&smtp.mail(1).await);
     let now = srv.clock.now();
     srv.clock.set(now + 601);
     let (status, _) = form(
@@ -554,7 +554,211 @@ async fn openid_connect_sign_in(engine: Engine) {
     srv.stop().await;
 }
 
+/// The link in a mail that goes to `path`.
+fn link_in(mail: &str, path: &str) -> String {
+    let start = mail
+        .find(path)
+        .unwrap_or_else(|| panic!("no {path} link in {mail}"));
+    let rest = &mail[start..];
+    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    let query = &rest[..end];
+    query.split_once("link=").unwrap().1.to_owned()
+}
+
+async fn email_and_password(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let srv = start(engine, &smtp, None).await;
+    let (_, token, url) = new_request(&srv).await;
+    let page = srv
+        .http
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"action="/authorize/password""#), "{page}");
+    assert!(page.contains(&format!("/authorize/signup?token={token}")));
+    let res = srv
+        .http
+        .get(srv.url(&format!("/authorize/signup?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // Sign-up: a weak password is refused; a good one mails a link.
+    let email = "Pat@Example.com";
+    let password = "correct horse battery";
+    let (status, page) = form(
+        &srv,
+        "/authorize/signup",
+        &[("token", &token), ("email", email), ("password", "short")],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("choose a password of at least 10 characters"));
+    let (status, page) = form(
+        &srv,
+        "/authorize/signup",
+        &[("token", &token), ("email", email), ("password", password)],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Check your email") && page.contains("p***@example.com"));
+    let sign_in = |token: String, password: &'static str| {
+        let srv = &srv;
+        async move {
+            form(
+                srv,
+                "/authorize/password",
+                &[
+                    ("token", &token),
+                    ("email", "pat@example.com"),
+                    ("password", password),
+                ],
+            )
+            .await
+        }
+    };
+    // Not before the address is confirmed.
+    let (status, page) = sign_in(token.clone(), password).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("confirm your email address first"), "{page}");
+
+    // The link shows a button; the button confirms; once.
+    let mail = smtp.mail(0).await;
+    assert_eq!(mail.to, ["pat@example.com"]);
+    let link = link_in(&mail.body(), "/authorize/confirm?");
+    let res = srv
+        .http
+        .get(srv.url(&format!("/authorize/confirm?link={link}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains(r#"action="/authorize/confirm""#)
+    );
+    let (status, page) = form(&srv, "/authorize/confirm", &[("link", &link)]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Email address confirmed"));
+    assert_eq!(
+        form(&srv, "/authorize/confirm", &[("link", &link)]).await.0,
+        404
+    );
+
+    // A wrong password and an unknown address read the same.
+    for (address, pw) in [
+        ("pat@example.com", "not the password"),
+        ("nobody@example.com", password),
+    ] {
+        let (status, page) = form(
+            &srv,
+            "/authorize/password",
+            &[("token", &token), ("email", address), ("password", pw)],
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(
+            page.contains("that email address and password do not match"),
+            "{page}"
+        );
+    }
+    let (id, token, _) = new_request(&srv).await;
+    let (status, page) = sign_in(token.clone(), password).await;
+    assert_eq!(status, 200, "{page}");
+    let (_, got) = poll(&srv, &id).await;
+    assert_eq!(got["auth_method_type"], "email");
+    assert_eq!(
+        common::claims(got["access_token"].as_str().unwrap())["auth_method_value"],
+        "pat@example.com"
+    );
+
+    // Signing up again changes nothing; the owner is told.
+    let (_, token, _) = new_request(&srv).await;
+    let (status, _) = form(
+        &srv,
+        "/authorize/signup",
+        &[
+            ("token", &token),
+            ("email", email),
+            ("password", "an attacker's password"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(smtp.mail(1).await.body().contains("already has one"));
+    assert_eq!(sign_in(token.clone(), password).await.0, 200);
+
+    // A reset: a link by mail, a new password, the old one gone.
+    let (_, token, _) = new_request(&srv).await;
+    let (status, page) = form(
+        &srv,
+        "/authorize/reset",
+        &[("token", &token), ("email", email)],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let link = link_in(&smtp.mail(2).await.body(), "/authorize/reset/new?");
+    let res = srv
+        .http
+        .get(srv.url(&format!("/authorize/reset/new?link={link}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (status, page) = form(
+        &srv,
+        "/authorize/reset/new",
+        &[("link", &link), ("password", "short")],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("at least 10 characters"));
+    let (status, page) = form(
+        &srv,
+        "/authorize/reset/new",
+        &[("link", &link), ("password", "a brand new passphrase")],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        form(
+            &srv,
+            "/authorize/reset/new",
+            &[("link", &link), ("password", "yet another passphrase")]
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(sign_in(token.clone(), password).await.0, 400);
+    assert_eq!(
+        sign_in(token.clone(), "a brand new passphrase").await.0,
+        200
+    );
+    // No mail for an address without a login, but the same answer.
+    let (_, token, _) = new_request(&srv).await;
+    let (status, page) = form(
+        &srv,
+        "/authorize/reset",
+        &[("token", &token), ("email", "stranger@example.com")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Check your email"));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(smtp.count(), 3);
+    srv.stop().await;
+}
+
 on_both_engines!(
+    email_and_password,
     email_code_sign_in,
     codes_are_limited,
     sms_code_sign_in,

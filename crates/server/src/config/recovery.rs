@@ -116,6 +116,9 @@ impl Default for Sep30Config {
 pub struct EmailConfig {
     /// Offer email sign-in.
     pub enabled: bool,
+    /// Offer email-and-password logins too (sign-up with a confirmation
+    /// link, password reset by email), besides one-time codes.
+    pub passwords: bool,
     /// `log` (development: mail goes to the log) or `smtp`.
     pub sender: String,
     /// `smtp://host:port` (add `?tls=required` for STARTTLS) or
@@ -131,6 +134,7 @@ impl Default for EmailConfig {
     fn default() -> Self {
         EmailConfig {
             enabled: true,
+            passwords: true,
             sender: "log".into(),
             smtp_url: None,
             smtp_url_file: None,
@@ -278,7 +282,8 @@ impl Sep30Config {
                         "must be an https:// URL (http:// only for localhost)",
                     ));
                 }
-                (None, Some(secret)) if secrecy::ExposeSecret::expose_secret(secret).len() >= 32 => {}
+                (None, Some(secret))
+                    if secrecy::ExposeSecret::expose_secret(secret).len() >= 32 => {}
                 (None, Some(_)) => {
                     return Err(invalid(
                         "sep30.trusted_sep10.secret",

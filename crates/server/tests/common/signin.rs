@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::TestServer;
-use super::smtp::{SmtpServer, code_in};
+use super::smtp::{Mail, SmtpServer, code_in};
 
 /// `POST /authorize/token`: (id, token, url).
 pub async fn new_request(srv: &TestServer) -> (String, String, String) {
@@ -35,8 +35,8 @@ pub async fn form(srv: &TestServer, path: &str, fields: &[(&str, &str)]) -> (u16
 }
 
 /// The code in the body of a mail.
-pub fn code_in_mail(data: &str) -> String {
-    code_in(data.split("\n\n").nth(1).unwrap_or(data))
+pub fn code_in_mail(mail: &Mail) -> String {
+    code_in(&mail.body())
 }
 
 /// Signs in with an email code read from `smtp`; the access token.
@@ -50,7 +50,7 @@ pub async fn by_email(srv: &TestServer, smtp: &SmtpServer, email: &str) -> Strin
     )
     .await;
     assert_eq!(status, 200, "{page}");
-    let code = code_in_mail(&smtp.mail(before).await.data);
+    let code = code_in_mail(&smtp.mail(before).await);
     let (status, page) = form(
         srv,
         "/authorize/code/verify",

@@ -14,6 +14,37 @@ pub struct Mail {
     pub data: String,
 }
 
+impl Mail {
+    /// The body as a mail client shows it: after the headers, with a
+    /// quoted-printable transfer encoding (RFC 2045 §6.7) undone.
+    pub fn body(&self) -> String {
+        let (headers, body) = self.data.split_once("\n\n").unwrap_or(("", &self.data));
+        if !headers
+            .to_ascii_lowercase()
+            .contains("content-transfer-encoding: quoted-printable")
+        {
+            return body.to_owned();
+        }
+        let joined = body.replace("=\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'='
+                && let Some(hex) = joined.get(i + 1..i + 3)
+                && let Ok(b) = u8::from_str_radix(hex, 16)
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
 /// The server; mail arrives in `inbox`.
 #[derive(Clone)]
 pub struct SmtpServer {

@@ -11,6 +11,7 @@
 
 mod oidc;
 pub mod pages;
+mod password;
 pub mod routes;
 pub mod send;
 mod store;
@@ -100,6 +101,8 @@ pub enum Poll {
 pub struct Offer {
     /// Email codes.
     pub email: bool,
+    /// Email and password.
+    pub passwords: bool,
     /// SMS codes.
     pub sms: bool,
     /// OIDC providers: (name, label).
@@ -144,6 +147,7 @@ pub struct Authorize {
     per_identity: i64,
     per_ip: i64,
     email: bool,
+    passwords: bool,
     sms_enabled: bool,
 }
 
@@ -198,6 +202,7 @@ impl Authorize {
             per_identity: i64::from(cfg.codes_per_identity_per_hour),
             per_ip: i64::from(cfg.requests_per_ip_per_hour),
             email: cfg.email.enabled,
+            passwords: cfg.email.enabled && cfg.email.passwords,
             sms_enabled: cfg.sms.enabled,
         })
     }
@@ -273,6 +278,7 @@ impl Authorize {
     pub fn offer(&self) -> Offer {
         Offer {
             email: self.email,
+            passwords: self.passwords,
             sms: self.sms_enabled,
             oidc: self
                 .oidc

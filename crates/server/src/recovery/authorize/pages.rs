@@ -44,6 +44,15 @@ pub fn sign_in(token: &str, offer: &Offer, error: Option<&str>) -> String {
             escape(e)
         ));
     }
+    if offer.passwords {
+        body.push_str(&format!(
+            r#"<form method="post" action="/authorize/password"><input type="hidden" name="token" value="{t}">
+<label>Email address<br><input type="email" name="email" required autocomplete="username"></label><br>
+<label>Password<br><input type="password" name="password" required autocomplete="current-password"></label><br>
+<button type="submit">Sign in</button>
+<p><a href="/authorize/signup?token={t}">Create an account</a> · <a href="/authorize/reset?token={t}">Forgot your password?</a></p></form>"#
+        ));
+    }
     if offer.email {
         body.push_str(&format!(
             r#"<form method="post" action="/authorize/code"><input type="hidden" name="token" value="{t}"><input type="hidden" name="type" value="email">
@@ -65,7 +74,7 @@ pub fn sign_in(token: &str, offer: &Offer, error: Option<&str>) -> String {
             escape(label)
         ));
     }
-    if !offer.email && !offer.sms && offer.oidc.is_empty() {
+    if !offer.email && !offer.passwords && !offer.sms && offer.oidc.is_empty() {
         body.push_str("<p>No way of signing in is configured on this server.</p>");
     }
     page("Sign in", &body)
@@ -90,6 +99,92 @@ pub fn enter_code(token: &str, sent_to: &str, error: Option<&str>) -> String {
         escape(token)
     ));
     page("Enter your code", &body)
+}
+
+fn error_line(error: Option<&str>) -> String {
+    error.map_or_else(String::new, |e| {
+        format!(r#"<p class="error" role="alert">{}</p>"#, escape(e))
+    })
+}
+
+/// Creating an email-and-password login.
+pub fn sign_up(token: &str, error: Option<&str>) -> String {
+    let t = escape(token);
+    page(
+        "Create an account",
+        &format!(
+            r#"{}<form method="post" action="/authorize/signup"><input type="hidden" name="token" value="{t}">
+<label>Email address<br><input type="email" name="email" required autocomplete="email"></label><br>
+<label>Password (at least 10 characters)<br><input type="password" name="password" required minlength="10" autocomplete="new-password"></label><br>
+<button type="submit">Create the account</button></form>
+<p><a href="/authorize?token={t}">Back to sign-in</a></p>"#,
+            error_line(error)
+        ),
+    )
+}
+
+/// After a sign-up or a reset request: look in the mailbox.
+pub fn check_mail(token: Option<&str>, sent_to: &str, what: &str) -> String {
+    let back = token.map_or_else(String::new, |t| {
+        format!(
+            r#"<p>Then come back here and <a href="/authorize?token={}">sign in</a>.</p>"#,
+            escape(t)
+        )
+    });
+    page(
+        "Check your email",
+        &format!(
+            "<p>If all is well, a mail is on its way to <strong>{}</strong> {}.</p>{back}",
+            escape(sent_to),
+            escape(what)
+        ),
+    )
+}
+
+/// The confirmation link's page: a button, so that mail scanners that
+/// open links do not confirm anything.
+pub fn confirm(link: &str) -> String {
+    page(
+        "Confirm your email address",
+        &format!(
+            r#"<form method="post" action="/authorize/confirm"><input type="hidden" name="link" value="{}">
+<button type="submit">Confirm my email address</button></form>"#,
+            escape(link)
+        ),
+    )
+}
+
+/// Asking for a reset link.
+pub fn reset(token: &str, error: Option<&str>) -> String {
+    let t = escape(token);
+    page(
+        "Forgot your password?",
+        &format!(
+            r#"{}<form method="post" action="/authorize/reset"><input type="hidden" name="token" value="{t}">
+<label>Email address<br><input type="email" name="email" required autocomplete="email"></label><br>
+<button type="submit">Mail me a link</button></form>"#,
+            error_line(error)
+        ),
+    )
+}
+
+/// Choosing a new password from a reset link.
+pub fn new_password(link: &str, error: Option<&str>) -> String {
+    page(
+        "Choose a new password",
+        &format!(
+            r#"{}<form method="post" action="/authorize/reset/new"><input type="hidden" name="link" value="{}">
+<label>New password (at least 10 characters)<br><input type="password" name="password" required minlength="10" autocomplete="new-password"></label><br>
+<button type="submit">Save the password</button></form>"#,
+            error_line(error),
+            escape(link)
+        ),
+    )
+}
+
+/// A finished step with nothing more to do on this page.
+pub fn message(title: &str, text: &str) -> String {
+    page(title, &format!("<p>{}</p>", escape(text)))
 }
 
 /// Signed in.

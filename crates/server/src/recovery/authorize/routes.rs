@@ -23,6 +23,14 @@ pub fn router() -> Router<AppState> {
         .route("/authorize", get(sign_in_page))
         .route("/authorize/code", post(send_code))
         .route("/authorize/code/verify", post(verify_code))
+        .route("/authorize/password", post(password_sign_in))
+        .route("/authorize/signup", get(sign_up_page).post(sign_up))
+        .route("/authorize/confirm", get(confirm_page).post(confirm))
+        .route("/authorize/reset", get(reset_page).post(reset))
+        .route(
+            "/authorize/reset/new",
+            get(new_password_page).post(new_password),
+        )
         .route("/authorize/oidc/callback", get(oidc_callback))
         .route("/authorize/oidc/{provider}", get(oidc_start))
 }
@@ -236,6 +244,188 @@ async fn oidc_callback(State(state): State<AppState>, RawQuery(q): RawQuery) -> 
         .await
     {
         Ok(()) => html(StatusCode::OK, pages::done()),
+        Err(e) => problem(e),
+    }
+}
+
+/// `POST /authorize/password` (form: token, email, password).
+async fn password_sign_in(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(f) = form(body) else {
+        return problem(AuthorizeError::Invalid("the form could not be read"));
+    };
+    let token = field(&f, "token");
+    let a = state.recovery().authorize();
+    match a
+        .password_sign_in(token, field(&f, "email"), field(&f, "password"), ip)
+        .await
+    {
+        Ok(()) => html(StatusCode::OK, pages::done()),
+        Err(AuthorizeError::Invalid(m)) => html(
+            StatusCode::BAD_REQUEST,
+            pages::sign_in(token, &a.offer(), Some(m)),
+        ),
+        Err(e) => problem(e),
+    }
+}
+
+/// `GET /authorize/signup?token=…`.
+async fn sign_up_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let token = query(q.as_deref(), "token");
+    match state.recovery().authorize().check(&token).await {
+        Ok(()) if state.recovery().authorize().offer().passwords => {
+            html(StatusCode::OK, pages::sign_up(&token, None))
+        }
+        Ok(()) => problem(AuthorizeError::Invalid(
+            "this way of signing in is not offered",
+        )),
+        Err(e) => problem(e),
+    }
+}
+
+/// `POST /authorize/signup` (form: token, email, password).
+async fn sign_up(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(f) = form(body) else {
+        return problem(AuthorizeError::Invalid("the form could not be read"));
+    };
+    let token = field(&f, "token");
+    match state
+        .recovery()
+        .authorize()
+        .sign_up(token, field(&f, "email"), field(&f, "password"), ip)
+        .await
+    {
+        Ok(to) => html(
+            StatusCode::OK,
+            pages::check_mail(Some(token), &to, "with a link to confirm your address"),
+        ),
+        Err(AuthorizeError::Invalid(m)) => {
+            html(StatusCode::BAD_REQUEST, pages::sign_up(token, Some(m)))
+        }
+        Err(e) => problem(e),
+    }
+}
+
+/// `GET /authorize/confirm?link=…`: a button, not an action.
+async fn confirm_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let link = query(q.as_deref(), "link");
+    match state
+        .recovery()
+        .authorize()
+        .link_is_live(&link, "confirm")
+        .await
+    {
+        Ok(true) => html(StatusCode::OK, pages::confirm(&link)),
+        Ok(false) => problem(AuthorizeError::NotFound),
+        Err(e) => problem(e),
+    }
+}
+
+/// `POST /authorize/confirm` (form: link).
+async fn confirm(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+    let Some(f) = form(body) else {
+        return problem(AuthorizeError::Invalid("the form could not be read"));
+    };
+    match state
+        .recovery()
+        .authorize()
+        .confirm(field(&f, "link"))
+        .await
+    {
+        Ok(()) => html(
+            StatusCode::OK,
+            pages::message(
+                "Email address confirmed",
+                "Go back to the sign-in page and sign in with your email address and password.",
+            ),
+        ),
+        Err(e) => problem(e),
+    }
+}
+
+/// `GET /authorize/reset?token=…`.
+async fn reset_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let token = query(q.as_deref(), "token");
+    match state.recovery().authorize().check(&token).await {
+        Ok(()) => html(StatusCode::OK, pages::reset(&token, None)),
+        Err(e) => problem(e),
+    }
+}
+
+/// `POST /authorize/reset` (form: token, email).
+async fn reset(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(f) = form(body) else {
+        return problem(AuthorizeError::Invalid("the form could not be read"));
+    };
+    let token = field(&f, "token");
+    match state
+        .recovery()
+        .authorize()
+        .start_reset(field(&f, "email"), ip)
+        .await
+    {
+        Ok(to) => html(
+            StatusCode::OK,
+            pages::check_mail(Some(token), &to, "with a link to choose a new password"),
+        ),
+        Err(AuthorizeError::Invalid(m)) => {
+            html(StatusCode::BAD_REQUEST, pages::reset(token, Some(m)))
+        }
+        Err(e) => problem(e),
+    }
+}
+
+/// `GET /authorize/reset/new?link=…`.
+async fn new_password_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let link = query(q.as_deref(), "link");
+    match state
+        .recovery()
+        .authorize()
+        .link_is_live(&link, "reset")
+        .await
+    {
+        Ok(true) => html(StatusCode::OK, pages::new_password(&link, None)),
+        Ok(false) => problem(AuthorizeError::NotFound),
+        Err(e) => problem(e),
+    }
+}
+
+/// `POST /authorize/reset/new` (form: link, password).
+async fn new_password(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(f) = form(body) else {
+        return problem(AuthorizeError::Invalid("the form could not be read"));
+    };
+    let link = field(&f, "link");
+    match state
+        .recovery()
+        .authorize()
+        .finish_reset(link, field(&f, "password"))
+        .await
+    {
+        Ok(()) => html(
+            StatusCode::OK,
+            pages::message(
+                "Password changed",
+                "Go back to the sign-in page and sign in with your new password.",
+            ),
+        ),
+        Err(AuthorizeError::Invalid(m)) => {
+            html(StatusCode::BAD_REQUEST, pages::new_password(link, Some(m)))
+        }
         Err(e) => problem(e),
     }
 }

@@ -175,6 +175,11 @@ pub async fn purge(db: &Db, now: i64) -> Result<u64, DbError> {
         .execute(p)
         .await?
         .rows_affected());
+    with_pool!(db, p => sqlx::query("DELETE FROM email_links WHERE expires_at <= $1")
+        .bind(now)
+        .execute(p)
+        .await?
+        .rows_affected());
     let m = with_pool!(db, p => sqlx::query("DELETE FROM rate_limits WHERE period < $1")
         .bind(now - 86_400)
         .execute(p)
@@ -198,4 +203,126 @@ pub async fn hit(db: &Db, key: &[u8], period: i64) -> Result<i64, DbError> {
     .fetch_one(p)
     .await?);
     Ok(row.0)
+}
+
+/// A password login: its Argon2id hash and whether its address is confirmed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LoginRow {
+    pub password: String,
+    pub confirmed_at: Option<i64>,
+}
+
+pub async fn login(db: &Db, lookup: &[u8]) -> Result<Option<LoginRow>, DbError> {
+    Ok(with_pool!(db, p => sqlx::query_as(
+        "SELECT password, confirmed_at FROM password_logins WHERE lookup = $1",
+    )
+    .bind(lookup)
+    .fetch_optional(p)
+    .await?))
+}
+
+/// Creates a login, or replaces the password of one not yet confirmed
+/// (someone who cannot read the mail must not hold an address hostage).
+/// A confirmed login is left alone. Returns whether it was confirmed.
+pub async fn sign_up(db: &Db, lookup: &[u8], password: &str, now: i64) -> Result<bool, DbError> {
+    let row: Option<(Option<i64>,)> = with_pool!(db, p => sqlx::query_as(
+        "INSERT INTO password_logins (lookup, password, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+         ON CONFLICT (lookup) DO UPDATE SET password = excluded.password, updated_at = excluded.updated_at \
+         WHERE password_logins.confirmed_at IS NULL \
+         RETURNING confirmed_at",
+    )
+    .bind(lookup)
+    .bind(password)
+    .bind(now)
+    .fetch_optional(p)
+    .await?);
+    // No row back: the conflict was with a confirmed login.
+    Ok(row.is_none())
+}
+
+/// Sets the password (and, when the address was just proven, confirms it).
+pub async fn set_password(db: &Db, lookup: &[u8], password: &str, now: i64) -> Result<(), DbError> {
+    with_pool!(db, p => sqlx::query(
+        "UPDATE password_logins SET password = $2, confirmed_at = COALESCE(confirmed_at, $3), updated_at = $3 WHERE lookup = $1",
+    )
+    .bind(lookup)
+    .bind(password)
+    .bind(now)
+    .execute(p)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+pub async fn confirm(db: &Db, lookup: &[u8], now: i64) -> Result<(), DbError> {
+    with_pool!(db, p => sqlx::query(
+        "UPDATE password_logins SET confirmed_at = COALESCE(confirmed_at, $2), updated_at = $2 WHERE lookup = $1",
+    )
+    .bind(lookup)
+    .bind(now)
+    .execute(p)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+pub async fn insert_link(
+    db: &Db,
+    id: &str,
+    kind: &str,
+    lookup: &[u8],
+    expires_at: i64,
+) -> Result<(), DbError> {
+    with_pool!(db, p => sqlx::query(
+        "INSERT INTO email_links (id, kind, lookup, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(lookup)
+    .bind(expires_at)
+    .execute(p)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// Whether a live link of `kind` has this id.
+pub async fn link_exists(db: &Db, id: &str, kind: &str, now: i64) -> Result<bool, DbError> {
+    let row: Option<(String,)> = with_pool!(db, p => sqlx::query_as(
+        "SELECT id FROM email_links WHERE id = $1 AND kind = $2 AND expires_at > $3",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(now)
+    .fetch_optional(p)
+    .await?);
+    Ok(row.is_some())
+}
+
+/// Uses up a link: the login it is for.
+pub async fn take_link(
+    db: &Db,
+    id: &str,
+    kind: &str,
+    now: i64,
+) -> Result<Option<Vec<u8>>, DbError> {
+    let row: Option<(Vec<u8>,)> = with_pool!(db, p => sqlx::query_as(
+        "DELETE FROM email_links WHERE id = $1 AND kind = $2 AND expires_at > $3 RETURNING lookup",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(now)
+    .fetch_optional(p)
+    .await?);
+    Ok(row.map(|r| r.0))
+}
+
+/// Voids every link of a login (after its password changed).
+pub async fn delete_links(db: &Db, lookup: &[u8]) -> Result<(), DbError> {
+    with_pool!(db, p => sqlx::query("DELETE FROM email_links WHERE lookup = $1")
+        .bind(lookup)
+        .execute(p)
+        .await?
+        .rows_affected());
+    Ok(())
 }
