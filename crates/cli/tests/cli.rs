@@ -445,14 +445,14 @@ async fn admin_commands_and_a_master_key_rotation_without_losing_data() {
     );
     assert!(
         String::from_utf8_lossy(&out.stdout)
-            .contains("rewrapped 1 customer, 1 document and 1 recovery data keys"),
+            .contains("rewrapped 1 customer, 1 document and 2 recovery data keys"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
     let again = run(dir.path(), &["keys", "rotate"], &[]);
     assert!(
         String::from_utf8_lossy(&again.stdout).contains(
-            "rewrapped 0 customer, 0 document and 0 recovery data keys (3 already current)"
+            "rewrapped 0 customer, 0 document and 0 recovery data keys (4 already current)"
         )
     );
     // The old key is gone for good; everything still decrypts.
