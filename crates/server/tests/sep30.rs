@@ -1039,7 +1039,57 @@ async fn tokens_of_trusted_sep10_servers(engine: Engine) {
     other.stop().await;
 }
 
+/// `mooring keys rotate` rewraps the accounts' data keys and the server
+/// keys: after it, a server with only the new master key still finds the
+/// identities (keyed hashes) and signs (sealed signing keys).
+async fn keys_survive_a_master_key_rotation(engine: Engine) {
+    const OLD: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    const NEW: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+    let mut srv = TestServer::start(engine).await;
+    let owner = Keypair::random();
+    let friend = Keypair::random();
+    let signer = register(&srv, &owner, &friend.public_key()).await;
+    srv.shutdown().await;
+    let mut cfg = common::base_config(srv.dir.path(), &srv.db.url, &srv.horizon.url, &srv.signing);
+    cfg.secrets.master_key = Some(NEW.to_owned().into());
+    cfg.secrets.previous_master_keys = vec![OLD.to_owned().into()];
+    let rotated = mooring_server::rotate::rotate(&cfg).await.unwrap();
+    assert_eq!(
+        rotated.recovery, 3,
+        "the account's key and the two server keys"
+    );
+    let after = srv
+        .replica_with(|c| {
+            c.secrets.master_key = Some(NEW.to_owned().into());
+            c.secrets.previous_master_keys = vec![];
+        })
+        .await;
+    let token = after.token_for(&friend, None).await;
+    let account = owner.public_key();
+    let (status, got) = call(
+        &after,
+        Method::GET,
+        &format!("/accounts/{account}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    let (status, got) = call(
+        &after,
+        Method::POST,
+        &format!("/accounts/{account}/sign/{signer}"),
+        &token,
+        Some(&json!({ "transaction": xdr(&tx(&account, &[None])) })),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    drop(srv);
+    after.stop().await;
+}
+
 on_both_engines!(
+    keys_survive_a_master_key_rotation,
     tokens_of_trusted_sep10_servers,
     sponsorship,
     lifecycle,
