@@ -18,6 +18,7 @@ use reqwest::Url;
 
 mod auth;
 mod kyc;
+mod sign;
 
 /// Benchmarks.
 #[derive(Subcommand)]
@@ -29,6 +30,9 @@ pub enum BenchCommand {
     Kyc(kyc::KycArgs),
     /// One large document upload: the server's memory before and after.
     Upload(kyc::UploadArgs),
+    /// SEP-30: `POST /accounts/{address}/sign/{signer}`, authenticated,
+    /// each worker for an account of its own.
+    Sign(sign::SignArgs),
 }
 
 /// Options every load benchmark shares.
@@ -83,6 +87,7 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Auth(args) => auth::run(args).await,
         BenchCommand::Kyc(args) => kyc::run(args).await,
         BenchCommand::Upload(args) => kyc::upload(args).await,
+        BenchCommand::Sign(args) => sign::run(args).await,
     }
 }
 
@@ -267,13 +272,22 @@ impl Conn {
         auth_path: &str,
         network: &mooring_stellar::Network,
     ) -> Result<String> {
-        let kp = Keypair::random();
+        self.login_as(auth_path, network, &Keypair::random()).await
+    }
+
+    /// One complete SEP-10 login as `kp`.
+    pub async fn login_as(
+        &mut self,
+        auth_path: &str,
+        network: &mooring_stellar::Network,
+        kp: &Keypair,
+    ) -> Result<String> {
         let get = format!("{auth_path}?account={}", kp.public_key());
         let body = self.call("GET", &get, None).await?;
         let challenge = body["transaction"]
             .as_str()
             .context("no transaction in the challenge")?;
-        let signed = mooring_stellar::sep10::sign_challenge(challenge, network, &[&kp])?;
+        let signed = mooring_stellar::sep10::sign_challenge(challenge, network, &[kp])?;
         let post = serde_json::json!({ "transaction": signed }).to_string();
         let res = self.call("POST", auth_path, Some(post)).await?;
         res["token"]
