@@ -97,6 +97,11 @@ impl AppState {
         &self.0.recovery
     }
 
+    /// Whether SEP-30 is served.
+    pub fn sep30_enabled(&self) -> bool {
+        self.0.sep30_enabled
+    }
+
     /// SEP-12 settings.
     pub fn customers_config(&self) -> &Sep12Config {
         &self.0.sep12
@@ -131,7 +136,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             usize::try_from(state.customers_config().max_request_bytes).unwrap_or(usize::MAX),
         )
     });
-    let sep30 = state.0.sep30_enabled.then(crate::recovery::router);
+    let sep30 = state.sep30_enabled().then(crate::recovery::router);
     let make_span = |req: &Request| {
         let route = req
             .extensions()
