@@ -83,7 +83,9 @@ async fn wallet_sdk_recovers_with_two_servers(engine: Engine) {
         c.sep30.oidc.push(OidcConfig {
             name: "id".into(),
             label: Some("ID".into()),
-            issuer: issuer.parse().unwrap(),
+            kind: Default::default(),
+            issuer: Some(issuer.parse().unwrap()),
+            api_url: None,
             client_id: oidc::CLIENT_ID.into(),
             client_secret: Some(oidc::CLIENT_SECRET.to_owned().into()),
             client_secret_file: None,

@@ -35,7 +35,9 @@ async fn start(engine: Engine, smtp: &SmtpServer, provider: Option<&OidcProvider
             c.sep30.oidc.push(OidcConfig {
                 name: "test".into(),
                 label: Some("Test ID".into()),
-                issuer: issuer.parse().unwrap(),
+                kind: Default::default(),
+                issuer: Some(issuer.parse().unwrap()),
+                api_url: None,
                 client_id: oidc::CLIENT_ID.into(),
                 client_secret: Some(oidc::CLIENT_SECRET.to_owned().into()),
                 client_secret_file: None,
@@ -757,7 +759,53 @@ async fn email_and_password(engine: Engine) {
     srv.stop().await;
 }
 
+async fn github_sign_in(engine: Engine) {
+    let github = oidc::GitHub::start().await;
+    let (web, api) = (github.url.clone(), github.url.clone());
+    let srv = TestServer::start_with(engine, move |c| {
+        c.sep30.oidc.push(OidcConfig {
+            name: "github".into(),
+            label: Some("GitHub".into()),
+            kind: mooring_server::config::ProviderKind::Github,
+            issuer: Some(web.parse().unwrap()),
+            api_url: Some(api.parse().unwrap()),
+            client_id: oidc::CLIENT_ID.into(),
+            client_secret: Some(oidc::CLIENT_SECRET.to_owned().into()),
+            client_secret_file: None,
+            scopes: vec![],
+        });
+        // As at load: GitHub needs only `user:email`.
+        c.sep30.oidc[0].scopes = vec!["user:email".into()];
+    })
+    .await;
+    github.set_emails(json!([
+        { "email": "old@example.com", "primary": false, "verified": true, "visibility": null },
+        { "email": "Octo.Cat@Example.com", "primary": true, "verified": true, "visibility": "public" },
+    ]));
+    let access = common::signin::by_oidc(&srv, "github").await;
+    let claims = common::claims(&access);
+    assert_eq!(claims["auth_method_type"], "email");
+    assert_eq!(
+        claims["auth_method_value"], "octo.cat@example.com",
+        "the primary, verified address"
+    );
+
+    // No verified primary address: nobody is signed in.
+    github.set_emails(json!([{ "email": "x@example.com", "primary": true, "verified": false }]));
+    let browser = no_redirects();
+    let (id, token, _) = new_request(&srv).await;
+    let mut url = srv.url(&format!("/authorize/oidc/github?token={token}"));
+    for _ in 0..2 {
+        let res = browser.get(&url).send().await.unwrap();
+        url = res.headers()["location"].to_str().unwrap().to_owned();
+    }
+    assert_eq!(browser.get(&url).send().await.unwrap().status(), 503);
+    assert_eq!(poll(&srv, &id).await.1, json!({ "status": "pending" }));
+    srv.stop().await;
+}
+
 on_both_engines!(
+    github_sign_in,
     email_and_password,
     email_code_sign_in,
     codes_are_limited,

@@ -18,7 +18,8 @@ mod recovery;
 mod sections;
 pub use kyc::*;
 pub use recovery::{
-    EmailConfig, OidcConfig, Sep30Config, SmsConfig, SponsorConfig, TrustedSep10Config,
+    EmailConfig, OidcConfig, ProviderKind, Sep30Config, SmsConfig, SponsorConfig,
+    TrustedSep10Config,
 };
 pub use sections::*;
 

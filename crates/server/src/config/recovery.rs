@@ -162,17 +162,27 @@ impl Default for SmsConfig {
     }
 }
 
-/// One OpenID Connect provider.
+/// One sign-in provider: OpenID Connect, or GitHub's OAuth2.
 #[derive(Debug, Deserialize)]
-
 pub struct OidcConfig {
     /// Short name, used in URLs: letters, digits, `-`.
     pub name: String,
     /// What the sign-in page calls it ("Google").
     #[serde(default)]
     pub label: Option<String>,
-    /// The issuer; its `/.well-known/openid-configuration` is read.
-    pub issuer: Url,
+    /// `oidc` (any OpenID Connect provider) or `github` (GitHub's OAuth2,
+    /// which has no ID token: the verified primary address is read from its
+    /// API).
+    #[serde(default)]
+    pub kind: ProviderKind,
+    /// The issuer; its `/.well-known/openid-configuration` is read. For
+    /// `github`: the web base, `https://github.com` by default (GitHub
+    /// Enterprise: your server).
+    #[serde(default)]
+    pub issuer: Option<Url>,
+    /// `github` only: the API base, `https://api.github.com` by default.
+    #[serde(default)]
+    pub api_url: Option<Url>,
     /// The client id registered with the provider.
     pub client_id: String,
     /// The client secret.
@@ -188,6 +198,17 @@ pub struct OidcConfig {
 
 fn default_scopes() -> Vec<String> {
     vec!["openid".into(), "email".into()]
+}
+
+/// What protocol a provider speaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// OpenID Connect.
+    #[default]
+    Oidc,
+    /// GitHub's OAuth2 and REST API.
+    Github,
 }
 
 impl Sep30Config {
@@ -313,16 +334,25 @@ impl Sep30Config {
                     "names are unique, 1 to 32 letters, digits or '-'",
                 ));
             }
-            let local = matches!(
-                p.issuer.host_str(),
-                Some("localhost" | "127.0.0.1" | "[::1]")
-            );
-            if p.issuer.scheme() != "https" && !(p.issuer.scheme() == "http" && local) {
+            let issuer = match (p.kind, &p.issuer) {
+                (_, Some(url)) => url.clone(),
+                (ProviderKind::Github, None) => {
+                    Url::parse("https://github.com").expect("a valid URL")
+                }
+                (ProviderKind::Oidc, None) => {
+                    return Err(invalid(
+                        "sep30.oidc.issuer",
+                        "is required for an OpenID Connect provider",
+                    ));
+                }
+            };
+            if !is_allowed_url(&issuer) {
                 return Err(invalid(
                     "sep30.oidc.issuer",
                     "must be an https:// URL (http:// only for localhost)",
                 ));
             }
+            p.issuer = Some(issuer);
             read_secret(
                 "sep30.oidc.client_secret",
                 &mut p.client_secret,
@@ -331,11 +361,25 @@ impl Sep30Config {
             if p.client_id.is_empty() {
                 return Err(invalid("sep30.oidc.client_id", "is required"));
             }
-            if !p.scopes.iter().any(|s| s == "openid") {
-                p.scopes.insert(0, "openid".into());
+            if let Some(api) = &p.api_url
+                && !is_allowed_url(api)
+            {
+                return Err(invalid(
+                    "sep30.oidc.api_url",
+                    "must be an https:// URL (http:// only for localhost)",
+                ));
             }
-            if !p.scopes.iter().any(|s| s == "email") {
-                p.scopes.push("email".into());
+            match p.kind {
+                ProviderKind::Oidc => {
+                    if !p.scopes.iter().any(|s| s == "openid") {
+                        p.scopes.insert(0, "openid".into());
+                    }
+                    if !p.scopes.iter().any(|s| s == "email") {
+                        p.scopes.push("email".into());
+                    }
+                }
+                // GitHub: reading the addresses needs `user:email`, nothing more.
+                ProviderKind::Github => p.scopes = vec!["user:email".into()],
             }
         }
         Ok(())

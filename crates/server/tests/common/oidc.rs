@@ -184,3 +184,103 @@ async fn jwks(State(s): State<Arc<Inner>>) -> Json<serde_json::Value> {
         "x": URL_SAFE_NO_PAD.encode(s.key.verifying_key().as_bytes()),
     }]}))
 }
+
+/// A stand-in for GitHub's OAuth2 and REST API on loopback: the web flow
+/// (`/login/oauth/authorize`, `/login/oauth/access_token`, with PKCE) and
+/// `GET /user/emails` for the token it issued.
+#[derive(Clone)]
+pub struct GitHub {
+    pub url: String,
+    inner: Arc<GitHubInner>,
+}
+
+struct GitHubInner {
+    grants: Mutex<HashMap<String, (String, String)>>, // code → (challenge, redirect_uri)
+    tokens: Mutex<Vec<String>>,
+    emails: Mutex<serde_json::Value>,
+}
+
+impl GitHub {
+    pub async fn start() -> GitHub {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let inner = Arc::new(GitHubInner {
+            grants: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(Vec::new()),
+            emails: Mutex::new(json!([])),
+        });
+        let app = Router::new()
+            .route("/login/oauth/authorize", get(gh_authorize))
+            .route("/login/oauth/access_token", post(gh_token))
+            .route("/user/emails", get(gh_emails))
+            .with_state(inner.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        GitHub { url, inner }
+    }
+
+    /// The addresses `GET /user/emails` lists (GitHub's JSON shape).
+    pub fn set_emails(&self, emails: serde_json::Value) {
+        *self.inner.emails.lock().unwrap() = emails;
+    }
+}
+
+async fn gh_authorize(
+    State(s): State<Arc<GitHubInner>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    if get("client_id") != CLIENT_ID || get("scope") != "user:email" {
+        return (StatusCode::BAD_REQUEST, "bad authorization request").into_response();
+    }
+    let code = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
+    s.grants
+        .lock()
+        .unwrap()
+        .insert(code.clone(), (get("code_challenge"), get("redirect_uri")));
+    let mut back = url::Url::parse(&get("redirect_uri")).unwrap();
+    back.query_pairs_mut()
+        .append_pair("code", &code)
+        .append_pair("state", &get("state"));
+    (StatusCode::FOUND, [(header::LOCATION, back.to_string())]).into_response()
+}
+
+async fn gh_token(
+    State(s): State<Arc<GitHubInner>>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let grant = s.grants.lock().unwrap().remove(&get("code"));
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(get("code_verifier").as_bytes()));
+    match grant {
+        Some((c, redirect))
+            if c == challenge
+                && redirect == get("redirect_uri")
+                && get("client_id") == CLIENT_ID
+                && get("client_secret") == CLIENT_SECRET =>
+        {
+            let token = format!("gho_{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>()));
+            s.tokens.lock().unwrap().push(token.clone());
+            Json(json!({ "access_token": token, "token_type": "bearer", "scope": "user:email" }))
+                .into_response()
+        }
+        // GitHub's way: 200 with an error.
+        _ => Json(json!({ "error": "bad_verification_code" })).into_response(),
+    }
+}
+
+async fn gh_emails(State(s): State<Arc<GitHubInner>>, headers: axum::http::HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_owned();
+    if !s.tokens.lock().unwrap().contains(&token) || !headers.contains_key(header::USER_AGENT) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "message": "Bad credentials" })),
+        )
+            .into_response();
+    }
+    Json(s.emails.lock().unwrap().clone()).into_response()
+}

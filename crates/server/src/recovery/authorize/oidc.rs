@@ -2,6 +2,10 @@
 //! with PKCE, RFC 7636): the provider's metadata is discovered from its
 //! issuer, its ID token checked against its JWKS (signature, `iss`, `aud`,
 //! `exp`, `nonce`) and a verified `email` taken from it.
+//!
+//! GitHub speaks OAuth2 without ID tokens: after the same authorization code
+//! exchange, the person's primary verified address is read from its REST API
+//! (`GET /user/emails`, scope `user:email`).
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +16,7 @@ use serde::Deserialize;
 use tokio::sync::RwLock;
 use url::Url;
 
-use crate::config::OidcConfig;
+use crate::config::{OidcConfig, ProviderKind};
 
 /// How long discovered metadata and keys are trusted before being read again.
 const REFRESH: Duration = Duration::from_secs(3600);
@@ -53,6 +57,8 @@ pub struct OidcProvider {
     /// What the sign-in page calls it.
     pub label: String,
     issuer: Url,
+    /// `Some(API base)` for GitHub.
+    github_api: Option<Url>,
     client_id: String,
     client_secret: Option<SecretString>,
     scopes: String,
@@ -110,10 +116,20 @@ impl OidcProvider {
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| e.to_string())?;
+        let issuer = cfg
+            .issuer
+            .clone()
+            .ok_or("an issuer is required (resolved at load)")?;
+        let github_api = (cfg.kind == ProviderKind::Github).then(|| {
+            cfg.api_url
+                .clone()
+                .unwrap_or_else(|| Url::parse("https://api.github.com").expect("a valid URL"))
+        });
         Ok(OidcProvider {
             name: cfg.name.clone(),
             label: cfg.label.clone().unwrap_or_else(|| cfg.name.clone()),
-            issuer: cfg.issuer.clone(),
+            issuer,
+            github_api,
             client_id: cfg.client_id.clone(),
             client_secret: cfg.client_secret.clone(),
             scopes: cfg.scopes.join(" "),
@@ -184,8 +200,10 @@ impl OidcProvider {
         nonce: &str,
         challenge: &str,
     ) -> Result<Url, OidcError> {
-        let (metadata, _) = self.discovered(None).await?;
-        let mut url = metadata.authorization_endpoint;
+        let mut url = match self.github_api {
+            Some(_) => self.github_url("login/oauth/authorize")?,
+            None => self.discovered(None).await?.0.authorization_endpoint,
+        };
         url.query_pairs_mut()
             .append_pair("response_type", "code")
             .append_pair("client_id", &self.client_id)
@@ -207,6 +225,9 @@ impl OidcProvider {
         verifier: &str,
         nonce: &str,
     ) -> Result<String, OidcError> {
+        if let Some(api) = &self.github_api {
+            return self.github_email(api, code, redirect_uri, verifier).await;
+        }
         let (metadata, _) = self.discovered(None).await?;
         let mut form = vec![
             ("grant_type", "authorization_code"),
@@ -245,6 +266,83 @@ impl OidcProvider {
             .map_err(|e| OidcError::Http(e.without_url().to_string()))?;
         let token: TokenResponse = read_json(res).await?;
         self.verify(&token.id_token, nonce).await
+    }
+
+    fn github_url(&self, path: &str) -> Result<Url, OidcError> {
+        let base = format!("{}/", self.issuer.as_str().trim_end_matches('/'));
+        Url::parse(&base)
+            .and_then(|b| b.join(path))
+            .map_err(|_| OidcError::Http("bad GitHub URL".into()))
+    }
+
+    /// GitHub: the code for an access token, then the primary verified
+    /// address from `GET /user/emails`.
+    async fn github_email(
+        &self,
+        api: &Url,
+        code: &str,
+        redirect_uri: &str,
+        verifier: &str,
+    ) -> Result<String, OidcError> {
+        #[derive(Deserialize)]
+        struct Token {
+            #[serde(default)]
+            access_token: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Email {
+            email: String,
+            #[serde(default)]
+            primary: bool,
+            #[serde(default)]
+            verified: bool,
+        }
+        let secret = self
+            .client_secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_owned());
+        let mut form = vec![
+            ("client_id", self.client_id.as_str()),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier),
+        ];
+        if let Some(secret) = secret.as_deref() {
+            form.push(("client_secret", secret));
+        }
+        let res = self
+            .http
+            .post(self.github_url("login/oauth/access_token")?)
+            .header("accept", "application/json")
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| OidcError::Http(e.without_url().to_string()))?;
+        // GitHub answers errors with 200 and an `error` field.
+        let token = read_json::<Token>(res)
+            .await?
+            .access_token
+            .ok_or(OidcError::Token("GitHub refused the code"))?;
+        let url = Url::parse(&format!("{}/", api.as_str().trim_end_matches('/')))
+            .and_then(|b| b.join("user/emails"))
+            .map_err(|_| OidcError::Http("bad GitHub API URL".into()))?;
+        let res = self
+            .http
+            .get(url)
+            .bearer_auth(token)
+            .header("accept", "application/vnd.github+json")
+            .header("user-agent", concat!("mooring/", env!("CARGO_PKG_VERSION")))
+            .send()
+            .await
+            .map_err(|e| OidcError::Http(e.without_url().to_string()))?;
+        let emails: Vec<Email> = read_json(res).await?;
+        emails
+            .into_iter()
+            .find(|e| e.primary && e.verified)
+            .map(|e| e.email)
+            .ok_or(OidcError::Token(
+                "GitHub has no verified primary email address",
+            ))
     }
 
     async fn verify(&self, id_token: &str, nonce: &str) -> Result<String, OidcError> {
