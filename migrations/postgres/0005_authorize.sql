@@ -32,6 +32,9 @@ CREATE TABLE password_logins (
     lookup BYTEA PRIMARY KEY NOT NULL,
     password TEXT NOT NULL,              -- Argon2id, PHC string format
     confirmed_at BIGINT,                -- NULL until the address is confirmed
+    totp BYTEA,                          -- sealed TOTP secret (RFC 6238), once set up
+    totp_pending BYTEA,                  -- sealed secret being set up
+    totp_step BIGINT,                   -- last time step used: a code works once
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );

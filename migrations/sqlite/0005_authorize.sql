@@ -32,6 +32,9 @@ CREATE TABLE password_logins (
     lookup BLOB PRIMARY KEY NOT NULL,
     password TEXT NOT NULL,              -- Argon2id, PHC string format
     confirmed_at INTEGER,                -- NULL until the address is confirmed
+    totp BLOB,                          -- sealed TOTP secret (RFC 6238), once set up
+    totp_pending BLOB,                  -- sealed secret being set up
+    totp_step INTEGER,                   -- last time step used: a code works once
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );

@@ -804,7 +804,177 @@ async fn github_sign_in(engine: Engine) {
     srv.stop().await;
 }
 
+/// Signs up `email` and confirms it through the mailed link.
+async fn signed_up(srv: &TestServer, smtp: &SmtpServer, email: &str, password: &str) {
+    let (_, token, _) = new_request(srv).await;
+    let before = smtp.count();
+    let (status, page) = form(
+        srv,
+        "/authorize/signup",
+        &[("token", &token), ("email", email), ("password", password)],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let link = link_in(&smtp.mail(before).await.body(), "/authorize/confirm?");
+    assert_eq!(
+        form(srv, "/authorize/confirm", &[("link", &link)]).await.0,
+        200
+    );
+}
+
+fn between<'a>(page: &'a str, before: &str, after: &str) -> &'a str {
+    let start = page
+        .find(before)
+        .unwrap_or_else(|| panic!("{before} in {page}"))
+        + before.len();
+    let len = page[start..].find(after).unwrap();
+    &page[start..start + len]
+}
+
+async fn authenticator_app(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let srv = start(engine, &smtp, None).await;
+    let (email, password) = ("kim@example.com", "a long enough password");
+    signed_up(&srv, &smtp, email, password).await;
+
+    // Setup: the password, then the secret, then a first code.
+    let (_, token, _) = new_request(&srv).await;
+    let res = srv
+        .http
+        .get(srv.url(&format!("/authorize/totp/setup?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (status, page) = form(
+        &srv,
+        "/authorize/totp/setup",
+        &[
+            ("token", &token),
+            ("email", email),
+            ("password", "wrong password!"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("that email address and password do not match"));
+    let (status, page) = form(
+        &srv,
+        "/authorize/totp/setup",
+        &[("token", &token), ("email", email), ("password", password)],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let secret = between(&page, "<code>", "</code>").to_owned();
+    let link = between(&page, r#"name="link" value=""#, "\"").to_owned();
+    let url = between(&page, r#"<a href=""#, "\"").replace("&amp;", "&");
+    // The app's view: the otpauth URL carries the same secret.
+    let app = totp_rs::TOTP::from_url(&url).unwrap();
+    assert_eq!(app.get_secret_base32(), secret);
+    let code_at = |t: u64| app.generate(t);
+    let now = srv.clock.now();
+    let (status, _) = form(
+        &srv,
+        "/authorize/totp/confirm",
+        &[
+            ("link", &link),
+            ("code", "000000"),
+            ("secret", &secret),
+            ("url", &url),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, page) = form(
+        &srv,
+        "/authorize/totp/confirm",
+        &[("link", &link), ("code", &code_at(now))],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Authenticator app added"));
+    // Set up once.
+    let (status, page) = form(
+        &srv,
+        "/authorize/totp/setup",
+        &[("token", &token), ("email", email), ("password", password)],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("already set up"));
+
+    // Sign-in: the password, then the app's code — a fresh one.
+    srv.clock.set(now + 30);
+    let (id, token, _) = new_request(&srv).await;
+    let (status, page) = form(
+        &srv,
+        "/authorize/password",
+        &[("token", &token), ("email", email), ("password", password)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"action="/authorize/totp""#), "{page}");
+    assert_eq!(poll(&srv, &id).await.1, json!({ "status": "pending" }));
+    // The code from setup's time step is used up; a wrong one is wrong.
+    for stale in [code_at(now), "12345x".to_owned()] {
+        let (status, page) = form(
+            &srv,
+            "/authorize/totp",
+            &[("token", &token), ("code", &stale)],
+        )
+        .await;
+        assert_eq!(status, 400, "{page}");
+    }
+    let (status, page) = form(
+        &srv,
+        "/authorize/totp",
+        &[("token", &token), ("code", &code_at(now + 30))],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let (_, got) = poll(&srv, &id).await;
+    assert_eq!(
+        common::claims(got["access_token"].as_str().unwrap())["auth_method_value"],
+        email
+    );
+
+    // Another sign-in in the same time step cannot reuse the code.
+    let (_, token, _) = new_request(&srv).await;
+    form(
+        &srv,
+        "/authorize/password",
+        &[("token", &token), ("email", email), ("password", password)],
+    )
+    .await;
+    let (status, _) = form(
+        &srv,
+        "/authorize/totp",
+        &[("token", &token), ("code", &code_at(now + 30))],
+    )
+    .await;
+    assert_eq!(status, 400);
+    // Five wrong codes void the step: even the right one fails after.
+    srv.clock.set(now + 90);
+    for _ in 0..4 {
+        form(
+            &srv,
+            "/authorize/totp",
+            &[("token", &token), ("code", "000001")],
+        )
+        .await;
+    }
+    let (status, _) = form(
+        &srv,
+        "/authorize/totp",
+        &[("token", &token), ("code", &code_at(now + 90))],
+    )
+    .await;
+    assert_eq!(status, 400);
+    srv.stop().await;
+}
+
 on_both_engines!(
+    authenticator_app,
     github_sign_in,
     email_and_password,
     email_code_sign_in,

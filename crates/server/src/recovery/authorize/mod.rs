@@ -15,6 +15,7 @@ mod password;
 pub mod routes;
 pub mod send;
 mod store;
+pub mod totp;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 
 pub use oidc::{OidcError, OidcProvider};
+pub use password::SignIn;
 pub use send::{LogDelivery, Mailer, SmsSender, SmtpMailer};
 
 use super::caller::ProviderClaims;

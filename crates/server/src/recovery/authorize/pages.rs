@@ -50,7 +50,7 @@ pub fn sign_in(token: &str, offer: &Offer, error: Option<&str>) -> String {
 <label>Email address<br><input type="email" name="email" required autocomplete="username"></label><br>
 <label>Password<br><input type="password" name="password" required autocomplete="current-password"></label><br>
 <button type="submit">Sign in</button>
-<p><a href="/authorize/signup?token={t}">Create an account</a> · <a href="/authorize/reset?token={t}">Forgot your password?</a></p></form>"#
+<p><a href="/authorize/signup?token={t}">Create an account</a> · <a href="/authorize/reset?token={t}">Forgot your password?</a> · <a href="/authorize/totp/setup?token={t}">Add an authenticator app</a></p></form>"#
         ));
     }
     if offer.email {
@@ -178,6 +178,58 @@ pub fn new_password(link: &str, error: Option<&str>) -> String {
 <button type="submit">Save the password</button></form>"#,
             error_line(error),
             escape(link)
+        ),
+    )
+}
+
+/// The authenticator app's code, after the password.
+pub fn enter_totp(token: &str, error: Option<&str>) -> String {
+    page(
+        "Enter the code from your authenticator app",
+        &format!(
+            r#"{}<form method="post" action="/authorize/totp"><input type="hidden" name="token" value="{}">
+<label>Code<br><input type="text" name="code" inputmode="numeric" autocomplete="one-time-code" required></label><br>
+<button type="submit">Sign in</button></form>"#,
+            error_line(error),
+            escape(token)
+        ),
+    )
+}
+
+/// Adding an authenticator app: the login's email address and password.
+pub fn totp_setup(token: &str, error: Option<&str>) -> String {
+    let t = escape(token);
+    page(
+        "Add an authenticator app",
+        &format!(
+            r#"{}<p>Once added, signing in with your password also asks for a code from the app.</p>
+<form method="post" action="/authorize/totp/setup"><input type="hidden" name="token" value="{t}">
+<label>Email address<br><input type="email" name="email" required autocomplete="username"></label><br>
+<label>Password<br><input type="password" name="password" required autocomplete="current-password"></label><br>
+<button type="submit">Continue</button></form>
+<p><a href="/authorize?token={t}">Back to sign-in</a></p>"#,
+            error_line(error)
+        ),
+    )
+}
+
+/// The secret to add to the app, and where to type its first code.
+pub fn totp_secret(link: &str, secret: &str, url: &str, error: Option<&str>) -> String {
+    page(
+        "Add this login to your app",
+        &format!(
+            r#"{}<p>In your authenticator app, add an account with this key:</p>
+<p><code>{}</code></p><p>or open <a href="{}">this link</a> on the device with the app.</p>
+<form method="post" action="/authorize/totp/confirm"><input type="hidden" name="link" value="{}">
+<input type="hidden" name="secret" value="{}"><input type="hidden" name="url" value="{}">
+<label>The code the app shows<br><input type="text" name="code" inputmode="numeric" autocomplete="one-time-code" required></label><br>
+<button type="submit">Finish</button></form>"#,
+            error_line(error),
+            escape(secret),
+            escape(url),
+            escape(link),
+            escape(secret),
+            escape(url)
         ),
     )
 }

@@ -27,6 +27,15 @@ const RESET_TTL: i64 = 3600;
 const SIGN_INS_PER_HOUR: i64 = 10;
 
 const CONFIRM: &str = "confirm";
+
+/// What a correct password leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignIn {
+    /// Signed in.
+    Done,
+    /// The login's authenticator app code is needed too.
+    NeedsTotp,
+}
 const RESET: &str = "reset";
 
 async fn hash(password: String) -> Result<String, AuthorizeError> {
@@ -84,7 +93,7 @@ fn email(value: &str) -> Result<AuthMethod, AuthorizeError> {
 }
 
 impl Authorize {
-    fn login_key(&self, m: &AuthMethod) -> [u8; 32] {
+    pub(super) fn login_key(&self, m: &AuthMethod) -> [u8; 32] {
         self.key.fingerprint(
             Place {
                 table: "password_logins",
@@ -95,7 +104,7 @@ impl Authorize {
         )
     }
 
-    fn passwords_offered(&self) -> Result<(), AuthorizeError> {
+    pub(super) fn passwords_offered(&self) -> Result<(), AuthorizeError> {
         if self.passwords {
             Ok(())
         } else {
@@ -133,19 +142,14 @@ impl Authorize {
             .map_err(AuthorizeError::Unavailable)
     }
 
-    /// Signs a request in with an email address and password.
-    pub async fn password_sign_in(
+    /// Checks an email address and password: the confirmed login's key and
+    /// row. Wrong passwords and unknown addresses read the same.
+    pub(super) async fn check_password_login(
         &self,
-        token: &str,
         address: &str,
         password: &str,
         ip: Option<IpAddr>,
-    ) -> Result<(), AuthorizeError> {
-        self.passwords_offered()?;
-        let r = self.request(token).await?;
-        if r.method.is_some() {
-            return Err(AuthorizeError::NotFound);
-        }
+    ) -> Result<(AuthMethod, [u8; 32], store::LoginRow), AuthorizeError> {
         let method = email(address)?;
         self.limit_ip(ip).await?;
         self.limit("password", &method.value, SIGN_INS_PER_HOUR)
@@ -166,6 +170,34 @@ impl Authorize {
                 "confirm your email address first: open the link we mailed you",
             ));
         }
+        Ok((method, lookup, login))
+    }
+
+    /// Signs a request in with an email address and password — or, if the
+    /// login has an authenticator app, waits for its code.
+    pub async fn password_sign_in(
+        &self,
+        token: &str,
+        address: &str,
+        password: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<SignIn, AuthorizeError> {
+        self.passwords_offered()?;
+        let r = self.request(token).await?;
+        if r.method.is_some() {
+            return Err(AuthorizeError::NotFound);
+        }
+        let (method, _, login) = self.check_password_login(address, password, ip).await?;
+        if login.totp.is_some() {
+            store::await_totp(
+                &self.db,
+                &r.id,
+                &self.seal_method("pending", &r.id, &method),
+                self.now() + super::totp::ENTER_WITHIN,
+            )
+            .await?;
+            return Ok(SignIn::NeedsTotp);
+        }
         store::sign_in(
             &self.db,
             &r.id,
@@ -173,7 +205,7 @@ impl Authorize {
             None,
         )
         .await?;
-        Ok(())
+        Ok(SignIn::Done)
     }
 
     /// Creates a login and mails a confirmation link; returns where it

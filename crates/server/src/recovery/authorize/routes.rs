@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::{AuthorizeError, pages};
+use super::{AuthorizeError, SignIn, pages};
 use crate::app::AppState;
 use crate::error::ApiError;
 
@@ -24,6 +24,12 @@ pub fn router() -> Router<AppState> {
         .route("/authorize/code", post(send_code))
         .route("/authorize/code/verify", post(verify_code))
         .route("/authorize/password", post(password_sign_in))
+        .route("/authorize/totp", post(totp_sign_in))
+        .route(
+            "/authorize/totp/setup",
+            get(totp_setup_page).post(totp_setup),
+        )
+        .route("/authorize/totp/confirm", post(totp_confirm))
         .route("/authorize/signup", get(sign_up_page).post(sign_up))
         .route("/authorize/confirm", get(confirm_page).post(confirm))
         .route("/authorize/reset", get(reset_page).post(reset))
@@ -263,7 +269,8 @@ async fn password_sign_in(
         .password_sign_in(token, field(&f, "email"), field(&f, "password"), ip)
         .await
     {
-        Ok(()) => html(StatusCode::OK, pages::done()),
+        Ok(SignIn::Done) => html(StatusCode::OK, pages::done()),
+        Ok(SignIn::NeedsTotp) => html(StatusCode::OK, pages::enter_totp(token, None)),
         Err(AuthorizeError::Invalid(m)) => html(
             StatusCode::BAD_REQUEST,
             pages::sign_in(token, &a.offer(), Some(m)),
@@ -426,6 +433,105 @@ async fn new_password(
         Err(AuthorizeError::Invalid(m)) => {
             html(StatusCode::BAD_REQUEST, pages::new_password(link, Some(m)))
         }
+        Err(e) => problem(e),
+    }
+}
+
+/// `POST /authorize/totp` (form: token, code): the second step.
+async fn totp_sign_in(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(f) = form(body) else {
+        return problem(AuthorizeError::Invalid("the form could not be read"));
+    };
+    let token = field(&f, "token");
+    match state
+        .recovery()
+        .authorize()
+        .totp_sign_in(token, field(&f, "code"))
+        .await
+    {
+        Ok(()) => html(StatusCode::OK, pages::done()),
+        Err(e @ AuthorizeError::WrongCode) => html(
+            StatusCode::BAD_REQUEST,
+            pages::enter_totp(token, Some(&e.to_string())),
+        ),
+        Err(e) => problem(e),
+    }
+}
+
+/// `GET /authorize/totp/setup?token=…`.
+async fn totp_setup_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let token = query(q.as_deref(), "token");
+    let a = state.recovery().authorize();
+    match a.check(&token).await {
+        Ok(()) if a.offer().passwords => html(StatusCode::OK, pages::totp_setup(&token, None)),
+        Ok(()) => problem(AuthorizeError::Invalid(
+            "this way of signing in is not offered",
+        )),
+        Err(e) => problem(e),
+    }
+}
+
+/// `POST /authorize/totp/setup` (form: token, email, password).
+async fn totp_setup(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(f) = form(body) else {
+        return problem(AuthorizeError::Invalid("the form could not be read"));
+    };
+    let token = field(&f, "token");
+    match state
+        .recovery()
+        .authorize()
+        .totp_setup(field(&f, "email"), field(&f, "password"), ip)
+        .await
+    {
+        Ok(setup) => html(
+            StatusCode::OK,
+            pages::totp_secret(&setup.link, &setup.secret, &setup.url, None),
+        ),
+        Err(AuthorizeError::Invalid(m)) => {
+            html(StatusCode::BAD_REQUEST, pages::totp_setup(token, Some(m)))
+        }
+        Err(e) => problem(e),
+    }
+}
+
+/// `POST /authorize/totp/confirm` (form: link, code).
+async fn totp_confirm(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(f) = form(body) else {
+        return problem(AuthorizeError::Invalid("the form could not be read"));
+    };
+    let link = field(&f, "link");
+    match state
+        .recovery()
+        .authorize()
+        .totp_confirm(link, field(&f, "code"))
+        .await
+    {
+        Ok(()) => html(
+            StatusCode::OK,
+            pages::message(
+                "Authenticator app added",
+                "From now on, signing in with your password also asks for a code from the app.",
+            ),
+        ),
+        Err(e @ AuthorizeError::WrongCode) => html(
+            StatusCode::BAD_REQUEST,
+            pages::totp_secret(
+                link,
+                field(&f, "secret"),
+                field(&f, "url"),
+                Some(&e.to_string()),
+            ),
+        ),
         Err(e) => problem(e),
     }
 }

@@ -210,11 +210,13 @@ pub async fn hit(db: &Db, key: &[u8], period: i64) -> Result<i64, DbError> {
 pub struct LoginRow {
     pub password: String,
     pub confirmed_at: Option<i64>,
+    pub totp: Option<Vec<u8>>,
+    pub totp_pending: Option<Vec<u8>>,
 }
 
 pub async fn login(db: &Db, lookup: &[u8]) -> Result<Option<LoginRow>, DbError> {
     Ok(with_pool!(db, p => sqlx::query_as(
-        "SELECT password, confirmed_at FROM password_logins WHERE lookup = $1",
+        "SELECT password, confirmed_at, totp, totp_pending FROM password_logins WHERE lookup = $1",
     )
     .bind(lookup)
     .fetch_optional(p)
@@ -325,4 +327,75 @@ pub async fn delete_links(db: &Db, lookup: &[u8]) -> Result<(), DbError> {
         .await?
         .rows_affected());
     Ok(())
+}
+
+/// Records a TOTP secret being set up.
+pub async fn set_totp_pending(db: &Db, lookup: &[u8], sealed: &[u8]) -> Result<(), DbError> {
+    with_pool!(db, p => sqlx::query("UPDATE password_logins SET totp_pending = $2 WHERE lookup = $1")
+        .bind(lookup)
+        .bind(sealed)
+        .execute(p)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+/// Makes the secret being set up the login's, `step` used.
+pub async fn enable_totp(db: &Db, lookup: &[u8], sealed: &[u8], step: i64) -> Result<(), DbError> {
+    with_pool!(db, p => sqlx::query(
+        "UPDATE password_logins SET totp = $2, totp_pending = NULL, totp_step = $3 WHERE lookup = $1",
+    )
+    .bind(lookup)
+    .bind(sealed)
+    .bind(step)
+    .execute(p)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// Uses a TOTP time step; false if it (or a later one) was used already.
+pub async fn use_totp_step(db: &Db, lookup: &[u8], step: i64) -> Result<bool, DbError> {
+    let n = with_pool!(db, p => sqlx::query(
+        "UPDATE password_logins SET totp_step = $2 WHERE lookup = $1 AND (totp_step IS NULL OR totp_step < $2)",
+    )
+    .bind(lookup)
+    .bind(step)
+    .execute(p)
+    .await?
+    .rows_affected());
+    Ok(n == 1)
+}
+
+/// Waits for the second factor: `pending` (sealed) is who proved the
+/// password; no code is sent.
+pub async fn await_totp(db: &Db, id: &str, pending: &[u8], expires_at: i64) -> Result<(), DbError> {
+    with_pool!(db, p => sqlx::query(
+        "UPDATE authorize_requests SET pending = $2, code = NULL, code_expires_at = $3, attempts = 0 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(pending)
+    .bind(expires_at)
+    .execute(p)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// The login a live link of `kind` is for, leaving the link in place.
+pub async fn peek_link(
+    db: &Db,
+    id: &str,
+    kind: &str,
+    now: i64,
+) -> Result<Option<Vec<u8>>, DbError> {
+    let row: Option<(Vec<u8>,)> = with_pool!(db, p => sqlx::query_as(
+        "SELECT lookup FROM email_links WHERE id = $1 AND kind = $2 AND expires_at > $3",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(now)
+    .fetch_optional(p)
+    .await?);
+    Ok(row.map(|r| r.0))
 }
