@@ -29,6 +29,9 @@ enum AdminCommand {
     /// Customers.
     #[command(subcommand)]
     Customers(CustomersCommand),
+    /// SEP-30 recovery accounts.
+    #[command(subcommand)]
+    Recovery(RecoveryCommand),
     /// The audit log, newest first.
     Audit {
         /// Only this customer's entries.
@@ -37,6 +40,16 @@ enum AdminCommand {
         /// Entries at most.
         #[arg(long, default_value_t = 100)]
         limit: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum RecoveryCommand {
+    /// Give an account a new signing key, listed first (key rotation); the
+    /// old ones keep signing until the account's owner removes them.
+    AddSigner {
+        /// The account (G…).
+        address: String,
     },
 }
 
@@ -127,6 +140,11 @@ pub async fn run(config: &Config, args: AdminArgs) -> Result<()> {
             }
             (Method::GET, p, None)
         }
+        AdminCommand::Recovery(RecoveryCommand::AddSigner { address }) => (
+            Method::POST,
+            format!("/admin/recovery/accounts/{address}/signers"),
+            None,
+        ),
         AdminCommand::Customers(c) => match c {
             CustomersCommand::List {
                 status,

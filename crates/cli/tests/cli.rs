@@ -405,6 +405,29 @@ async fn admin_commands_and_a_master_key_rotation_without_losing_data() {
         &url,
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("REJECTED"));
+    // SEP-30 key rotation from the command line.
+    let account = kp.public_key().to_string();
+    let res = http
+        .post(srv.url(&format!("/accounts/{account}")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "identities": [{ "role": "owner", "auth_methods": [{ "type": "stellar_address", "value": account }] }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let first = res.json::<serde_json::Value>().await.unwrap()["signers"][0]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = admin(&["recovery", "add-signer", &account], &url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rotated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rotated["signers"][1]["key"], first.as_str());
+    assert_ne!(rotated["signers"][0]["key"], first.as_str());
     let out = admin(&["audit", "--customer", &id], &url);
     let audit = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
@@ -445,14 +468,14 @@ async fn admin_commands_and_a_master_key_rotation_without_losing_data() {
     );
     assert!(
         String::from_utf8_lossy(&out.stdout)
-            .contains("rewrapped 1 customer, 1 document and 2 recovery data keys"),
+            .contains("rewrapped 1 customer, 1 document and 3 recovery data keys"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
     let again = run(dir.path(), &["keys", "rotate"], &[]);
     assert!(
         String::from_utf8_lossy(&again.stdout).contains(
-            "rewrapped 0 customer, 0 document and 0 recovery data keys (4 already current)"
+            "rewrapped 0 customer, 0 document and 0 recovery data keys (5 already current)"
         )
     );
     // The old key is gone for good; everything still decrypts.

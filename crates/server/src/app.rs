@@ -400,6 +400,11 @@ impl Server {
                 Arc::new(LogDelivery)
             }
         };
+        if config.sep30.enabled && config.sep30.sms.enabled && options.sms.is_none() {
+            warnings.push(
+                "sep30.sms.sender is \"log\": sign-in codes by SMS go to the log, not to people (development only)".into(),
+            );
+        }
         let recovery = Recovery::new(RecoveryParts {
             db: db.clone(),
             vault: vault.clone(),
