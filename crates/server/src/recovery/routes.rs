@@ -2,9 +2,8 @@
 //! [`Caller`] extractor) before the body is read or the path is looked at.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -51,20 +50,28 @@ impl From<RecoveryError> for ApiError {
     }
 }
 
-/// §Content Type: requests are `application/json`.
-fn json_body(headers: &HeaderMap) -> Result<(), ApiError> {
-    let ok = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send the body as Content-Type: application/json",
-        ))
+/// A request body said to be JSON (§Content Type: requests are
+/// `application/json`), read within the route's size limit; parsing is the
+/// handler's, after authorization.
+pub struct JsonBody(Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the body as Content-Type: application/json",
+            ));
+        }
+        Ok(JsonBody(Bytes::from_request(req, state).await?))
     }
 }
 
@@ -78,8 +85,7 @@ async fn register(
     State(state): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let account = address(&raw)?;
     // §POST …: Authentication [`SEP-10`], for this very account.
@@ -88,8 +94,6 @@ async fn register(
             "registering an account needs a SEP-10 token for that account",
         ));
     }
-    json_body(&headers)?;
-    let body = body?;
     let identities = model::identities(&body).map_err(|e| ApiError::bad_request(e.0))?;
     Ok(Json(
         state
@@ -105,12 +109,9 @@ async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let account = address(&raw)?.to_string();
-    json_body(&headers)?;
-    let body = body?;
     let identities = model::identities(&body).map_err(|e| ApiError::bad_request(e.0))?;
     Ok(Json(
         state
@@ -162,12 +163,9 @@ async fn sign(
     State(state): State<AppState>,
     caller: Caller,
     Path((raw, signer)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let account = address(&raw)?.to_string();
-    json_body(&headers)?;
-    let body = body?;
     Ok(Json(
         state
             .recovery()
@@ -216,11 +214,8 @@ impl From<SponsorError> for ApiError {
 async fn sponsor_new(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    json_body(&headers)?;
-    let body = body?;
     let value: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
         ApiError::bad_request("request body must be a JSON object with an `account`")
     })?;

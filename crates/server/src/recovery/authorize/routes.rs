@@ -3,8 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, RawQuery, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -116,19 +115,33 @@ fn query(raw: Option<&str>, key: &str) -> String {
         .unwrap_or_default()
 }
 
-fn form(body: Result<Bytes, BytesRejection>) -> Option<Vec<(String, String)>> {
-    let body = body.ok()?;
-    Some(
-        url::form_urlencoded::parse(&body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect(),
-    )
+/// A submitted form (`application/x-www-form-urlencoded`); one that cannot
+/// be read is answered with the problem page.
+pub struct Fields(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequest<S> for Fields {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| problem(AuthorizeError::Invalid("the form could not be read")))?;
+        Ok(Fields(
+            url::form_urlencoded::parse(&body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        ))
+    }
 }
 
-fn field<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
-    form.iter()
-        .find(|(k, _)| k == key)
-        .map_or("", |(_, v)| v.as_str())
+impl Fields {
+    /// The field's value, or "" when it is missing.
+    fn get(&self, key: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.as_str())
+    }
 }
 
 /// `POST /authorize/token`: a sign-in request for a wallet.
@@ -157,20 +170,10 @@ async fn sign_in_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> R
 }
 
 /// `POST /authorize/code` (form: token, type, value).
-async fn send_code(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let Some(f) = form(body) else {
-        return problem(AuthorizeError::Invalid("the form could not be read"));
-    };
-    let token = field(&f, "token");
+async fn send_code(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fields) -> Response {
+    let token = f.get("token");
     let a = state.recovery().authorize();
-    match a
-        .send_code(token, field(&f, "type"), field(&f, "value"), ip)
-        .await
-    {
+    match a.send_code(token, f.get("type"), f.get("value"), ip).await {
         Ok(to) => html(StatusCode::OK, pages::enter_code(token, &to, None)),
         Err(AuthorizeError::Invalid(m)) => html(
             StatusCode::BAD_REQUEST,
@@ -181,18 +184,12 @@ async fn send_code(
 }
 
 /// `POST /authorize/code/verify` (form: token, code).
-async fn verify_code(
-    State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let Some(f) = form(body) else {
-        return problem(AuthorizeError::Invalid("the form could not be read"));
-    };
-    let token = field(&f, "token");
+async fn verify_code(State(state): State<AppState>, f: Fields) -> Response {
+    let token = f.get("token");
     match state
         .recovery()
         .authorize()
-        .verify_code(token, field(&f, "code"))
+        .verify_code(token, f.get("code"))
         .await
     {
         Ok(()) => html(StatusCode::OK, pages::done()),
@@ -258,15 +255,12 @@ async fn oidc_callback(State(state): State<AppState>, RawQuery(q): RawQuery) -> 
 async fn password_sign_in(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    body: Result<Bytes, BytesRejection>,
+    f: Fields,
 ) -> Response {
-    let Some(f) = form(body) else {
-        return problem(AuthorizeError::Invalid("the form could not be read"));
-    };
-    let token = field(&f, "token");
+    let token = f.get("token");
     let a = state.recovery().authorize();
     match a
-        .password_sign_in(token, field(&f, "email"), field(&f, "password"), ip)
+        .password_sign_in(token, f.get("email"), f.get("password"), ip)
         .await
     {
         Ok(SignIn::Done) => html(StatusCode::OK, pages::done()),
@@ -294,19 +288,12 @@ async fn sign_up_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> R
 }
 
 /// `POST /authorize/signup` (form: token, email, password).
-async fn sign_up(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let Some(f) = form(body) else {
-        return problem(AuthorizeError::Invalid("the form could not be read"));
-    };
-    let token = field(&f, "token");
+async fn sign_up(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fields) -> Response {
+    let token = f.get("token");
     match state
         .recovery()
         .authorize()
-        .sign_up(token, field(&f, "email"), field(&f, "password"), ip)
+        .sign_up(token, f.get("email"), f.get("password"), ip)
         .await
     {
         Ok(to) => html(
@@ -336,16 +323,8 @@ async fn confirm_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> R
 }
 
 /// `POST /authorize/confirm` (form: link).
-async fn confirm(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
-    let Some(f) = form(body) else {
-        return problem(AuthorizeError::Invalid("the form could not be read"));
-    };
-    match state
-        .recovery()
-        .authorize()
-        .confirm(field(&f, "link"))
-        .await
-    {
+async fn confirm(State(state): State<AppState>, f: Fields) -> Response {
+    match state.recovery().authorize().confirm(f.get("link")).await {
         Ok(()) => html(
             StatusCode::OK,
             pages::message(
@@ -367,19 +346,12 @@ async fn reset_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
 }
 
 /// `POST /authorize/reset` (form: token, email).
-async fn reset(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let Some(f) = form(body) else {
-        return problem(AuthorizeError::Invalid("the form could not be read"));
-    };
-    let token = field(&f, "token");
+async fn reset(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fields) -> Response {
+    let token = f.get("token");
     match state
         .recovery()
         .authorize()
-        .start_reset(field(&f, "email"), ip)
+        .start_reset(f.get("email"), ip)
         .await
     {
         Ok(to) => html(
@@ -409,18 +381,12 @@ async fn new_password_page(State(state): State<AppState>, RawQuery(q): RawQuery)
 }
 
 /// `POST /authorize/reset/new` (form: link, password).
-async fn new_password(
-    State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let Some(f) = form(body) else {
-        return problem(AuthorizeError::Invalid("the form could not be read"));
-    };
-    let link = field(&f, "link");
+async fn new_password(State(state): State<AppState>, f: Fields) -> Response {
+    let link = f.get("link");
     match state
         .recovery()
         .authorize()
-        .finish_reset(link, field(&f, "password"))
+        .finish_reset(link, f.get("password"))
         .await
     {
         Ok(()) => html(
@@ -438,18 +404,12 @@ async fn new_password(
 }
 
 /// `POST /authorize/totp` (form: token, code): the second step.
-async fn totp_sign_in(
-    State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let Some(f) = form(body) else {
-        return problem(AuthorizeError::Invalid("the form could not be read"));
-    };
-    let token = field(&f, "token");
+async fn totp_sign_in(State(state): State<AppState>, f: Fields) -> Response {
+    let token = f.get("token");
     match state
         .recovery()
         .authorize()
-        .totp_sign_in(token, field(&f, "code"))
+        .totp_sign_in(token, f.get("code"))
         .await
     {
         Ok(()) => html(StatusCode::OK, pages::done()),
@@ -475,19 +435,12 @@ async fn totp_setup_page(State(state): State<AppState>, RawQuery(q): RawQuery) -
 }
 
 /// `POST /authorize/totp/setup` (form: token, email, password).
-async fn totp_setup(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let Some(f) = form(body) else {
-        return problem(AuthorizeError::Invalid("the form could not be read"));
-    };
-    let token = field(&f, "token");
+async fn totp_setup(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fields) -> Response {
+    let token = f.get("token");
     match state
         .recovery()
         .authorize()
-        .totp_setup(field(&f, "email"), field(&f, "password"), ip)
+        .totp_setup(f.get("email"), f.get("password"), ip)
         .await
     {
         Ok(setup) => html(
@@ -502,18 +455,12 @@ async fn totp_setup(
 }
 
 /// `POST /authorize/totp/confirm` (form: link, code).
-async fn totp_confirm(
-    State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let Some(f) = form(body) else {
-        return problem(AuthorizeError::Invalid("the form could not be read"));
-    };
-    let link = field(&f, "link");
+async fn totp_confirm(State(state): State<AppState>, f: Fields) -> Response {
+    let link = f.get("link");
     match state
         .recovery()
         .authorize()
-        .totp_confirm(link, field(&f, "code"))
+        .totp_confirm(link, f.get("code"))
         .await
     {
         Ok(()) => html(
@@ -525,12 +472,7 @@ async fn totp_confirm(
         ),
         Err(e @ AuthorizeError::WrongCode) => html(
             StatusCode::BAD_REQUEST,
-            pages::totp_secret(
-                link,
-                field(&f, "secret"),
-                field(&f, "url"),
-                Some(&e.to_string()),
-            ),
+            pages::totp_secret(link, f.get("secret"), f.get("url"), Some(&e.to_string())),
         ),
         Err(e) => problem(e),
     }
