@@ -316,6 +316,24 @@ impl Recovery {
         Ok((is_account || !proven.is_empty()).then_some(proven))
     }
 
+    /// The identities the caller proves of a registered account it may
+    /// reach; 404 otherwise, the same for "unknown" and "not yours".
+    async fn reachable(
+        &self,
+        mut c: Conn<'_>,
+        caller: &Caller,
+        address: &str,
+    ) -> Result<Vec<i64>, RecoveryError> {
+        let proven = self
+            .access(c.reborrow(), caller, address)
+            .await?
+            .ok_or(RecoveryError::NotFound(NOT_FOUND))?;
+        if store::account(c, address).await?.is_none() {
+            return Err(RecoveryError::NotFound(NOT_FOUND));
+        }
+        Ok(proven)
+    }
+
     async fn view(
         &self,
         mut c: Conn<'_>,
@@ -374,13 +392,7 @@ impl Recovery {
 
     /// §GET /accounts/<address>.
     pub async fn get(&self, caller: &Caller, address: &str) -> Result<AccountView, RecoveryError> {
-        let proven = self
-            .access(self.db.reader(), caller, address)
-            .await?
-            .ok_or(RecoveryError::NotFound(NOT_FOUND))?;
-        if store::account(self.db.reader(), address).await?.is_none() {
-            return Err(RecoveryError::NotFound(NOT_FOUND));
-        }
+        let proven = self.reachable(self.db.reader(), caller, address).await?;
         self.view(self.db.reader(), address, &proven).await
     }
 
@@ -392,14 +404,7 @@ impl Recovery {
         identities: &[Identity],
     ) -> Result<AccountView, RecoveryError> {
         let mut tx = self.db.begin().await?;
-        if self
-            .access(Conn::Tx(&mut tx), caller, address)
-            .await?
-            .is_none()
-            || store::account(&mut tx, address).await?.is_none()
-        {
-            return Err(RecoveryError::NotFound(NOT_FOUND));
-        }
+        self.reachable(Conn::Tx(&mut tx), caller, address).await?;
         store::replace_identities(
             &mut tx,
             address,
@@ -421,12 +426,7 @@ impl Recovery {
         address: &str,
     ) -> Result<AccountView, RecoveryError> {
         let mut tx = self.db.begin().await?;
-        let Some(proven) = self.access(Conn::Tx(&mut tx), caller, address).await? else {
-            return Err(RecoveryError::NotFound(NOT_FOUND));
-        };
-        if store::account(&mut tx, address).await?.is_none() {
-            return Err(RecoveryError::NotFound(NOT_FOUND));
-        }
+        let proven = self.reachable(Conn::Tx(&mut tx), caller, address).await?;
         let view = self.view(Conn::Tx(&mut tx), address, &proven).await?;
         store::delete_account(&mut tx, address).await?;
         tx.commit().await?;
@@ -544,12 +544,7 @@ impl Recovery {
         signer: &str,
     ) -> Result<AccountView, RecoveryError> {
         let mut tx = self.db.begin().await?;
-        let Some(proven) = self.access(Conn::Tx(&mut tx), caller, address).await? else {
-            return Err(RecoveryError::NotFound(NOT_FOUND));
-        };
-        if store::account(&mut tx, address).await?.is_none() {
-            return Err(RecoveryError::NotFound(NOT_FOUND));
-        }
+        let proven = self.reachable(Conn::Tx(&mut tx), caller, address).await?;
         if caller.account.is_none_or(|a| a.to_string() != address) {
             return Err(RecoveryError::Unauthorized(
                 "only the account itself (a SEP-10 token for it) may remove a signing key",
