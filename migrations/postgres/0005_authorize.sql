@@ -43,7 +43,8 @@ CREATE TABLE password_logins (
 -- short-lived, stored only hashed.
 CREATE TABLE email_links (
     id TEXT PRIMARY KEY NOT NULL,        -- hash of the token in the link
-    kind TEXT NOT NULL,                  -- 'confirm' or 'reset'
+    kind TEXT NOT NULL,                  -- 'confirm', 'reset' or 'totp' (a setup under way)
+    password TEXT,                       -- 'confirm': the password hash it confirms
     lookup BYTEA NOT NULL,                -- password_logins.lookup
     expires_at BIGINT NOT NULL
 );

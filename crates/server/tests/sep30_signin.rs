@@ -646,11 +646,30 @@ async fn email_and_password(engine: Engine) {
             .unwrap()
             .contains(r#"action="/authorize/confirm""#)
     );
-    let (status, page) = form(&srv, "/authorize/confirm", &[("link", &link)]).await;
+    let (status, page) = form(
+        &srv,
+        "/authorize/confirm",
+        &[("link", &link), ("password", "not the password")],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("that is not the password this address was signed up with"));
+    let (status, page) = form(
+        &srv,
+        "/authorize/confirm",
+        &[("link", &link), ("password", password)],
+    )
+    .await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Email address confirmed"));
     assert_eq!(
-        form(&srv, "/authorize/confirm", &[("link", &link)]).await.0,
+        form(
+            &srv,
+            "/authorize/confirm",
+            &[("link", &link), ("password", password)]
+        )
+        .await
+        .0,
         404
     );
 
@@ -817,9 +836,104 @@ async fn signed_up(srv: &TestServer, smtp: &SmtpServer, email: &str, password: &
     assert_eq!(status, 200, "{page}");
     let link = link_in(&smtp.mail(before).await.body(), "/authorize/confirm?");
     assert_eq!(
-        form(srv, "/authorize/confirm", &[("link", &link)]).await.0,
+        form(
+            srv,
+            "/authorize/confirm",
+            &[("link", &link), ("password", password)]
+        )
+        .await
+        .0,
         200
     );
+}
+
+/// Someone who signs up an address that is not theirs gains nothing when
+/// its owner clicks a confirmation link: the links ask for the password
+/// they were mailed for, and a new sign-up voids the earlier links.
+async fn confirmation_links_cannot_be_hijacked(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let srv = start(engine, &smtp, None).await;
+    let (owner_password, attacker_password) = ("the owner's password", "the attacker's password");
+    let (_, token, _) = new_request(&srv).await;
+    let sign_up = |password: &'static str| {
+        let (srv, token) = (&srv, token.clone());
+        async move {
+            form(
+                srv,
+                "/authorize/signup",
+                &[
+                    ("token", &token),
+                    ("email", "lee@example.com"),
+                    ("password", password),
+                ],
+            )
+            .await
+        }
+    };
+    sign_up(owner_password).await;
+    let owners_link = link_in(&smtp.mail(0).await.body(), "/authorize/confirm?");
+    sign_up(attacker_password).await;
+    let attackers_link = link_in(&smtp.mail(1).await.body(), "/authorize/confirm?");
+    // The owner's own link is void; the one the attacker caused needs the
+    // attacker's password, which the owner (clicking it) does not type.
+    assert_eq!(
+        form(
+            &srv,
+            "/authorize/confirm",
+            &[("link", &owners_link), ("password", owner_password)]
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        form(
+            &srv,
+            "/authorize/confirm",
+            &[("link", &attackers_link), ("password", owner_password)]
+        )
+        .await
+        .0,
+        400
+    );
+    let (_, token2, _) = new_request(&srv).await;
+    let (status, page) = form(
+        &srv,
+        "/authorize/password",
+        &[
+            ("token", &token2),
+            ("email", "lee@example.com"),
+            ("password", attacker_password),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("confirm your email address first"), "{page}");
+    // The owner signs up again and confirms with their own password.
+    sign_up(owner_password).await;
+    let link = link_in(&smtp.mail(2).await.body(), "/authorize/confirm?");
+    assert_eq!(
+        form(
+            &srv,
+            "/authorize/confirm",
+            &[("link", &link), ("password", owner_password)]
+        )
+        .await
+        .0,
+        200
+    );
+    let (status, _) = form(
+        &srv,
+        "/authorize/password",
+        &[
+            ("token", &token2),
+            ("email", "lee@example.com"),
+            ("password", owner_password),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    srv.stop().await;
 }
 
 fn between<'a>(page: &'a str, before: &str, after: &str) -> &'a str {
@@ -974,6 +1088,7 @@ async fn authenticator_app(engine: Engine) {
 }
 
 on_both_engines!(
+    confirmation_links_cannot_be_hijacked,
     authenticator_app,
     github_sign_in,
     email_and_password,

@@ -141,14 +141,18 @@ pub fn check_mail(token: Option<&str>, sent_to: &str, what: &str) -> String {
     )
 }
 
-/// The confirmation link's page: a button, so that mail scanners that
-/// open links do not confirm anything.
-pub fn confirm(link: &str) -> String {
+/// The confirmation link's page: the password chosen at sign-up, then a
+/// button (mail scanners that open links confirm nothing, and neither does
+/// a click on a mail someone else caused to be sent).
+pub fn confirm(link: &str, error: Option<&str>) -> String {
     page(
         "Confirm your email address",
         &format!(
-            r#"<form method="post" action="/authorize/confirm"><input type="hidden" name="link" value="{}">
+            r#"{}<p>If you did not create an account for account recovery, ignore this page.</p>
+<form method="post" action="/authorize/confirm"><input type="hidden" name="link" value="{}">
+<label>The password you chose<br><input type="password" name="password" required autocomplete="current-password"></label><br>
 <button type="submit">Confirm my email address</button></form>"#,
+            error_line(error),
             escape(link)
         ),
     )

@@ -114,7 +114,13 @@ impl Authorize {
         }
     }
 
-    async fn mail_link(&self, kind: &str, lookup: &[u8], to: &str) -> Result<(), AuthorizeError> {
+    async fn mail_link(
+        &self,
+        kind: &str,
+        lookup: &[u8],
+        password: Option<&str>,
+        to: &str,
+    ) -> Result<(), AuthorizeError> {
         let link = random_token();
         let (ttl, path, subject, text) = match kind {
             CONFIRM => (
@@ -130,7 +136,15 @@ impl Authorize {
                 "Open this link to choose a new password for account recovery",
             ),
         };
-        store::insert_link(&self.db, &hashed(&link), kind, lookup, self.now() + ttl).await?;
+        store::insert_link(
+            &self.db,
+            &hashed(&link),
+            kind,
+            lookup,
+            password,
+            self.now() + ttl,
+        )
+        .await?;
         let body = format!(
             "{text}:\n\n{}{path}?link={link}\n\nIt works once, for {} hours. If you did not ask for it, ignore this mail.\n",
             self.public_url,
@@ -237,7 +251,10 @@ impl Authorize {
                 .await
                 .map_err(AuthorizeError::Unavailable)?;
         } else {
-            self.mail_link(CONFIRM, &lookup, &method.value).await?;
+            // A new password voids the links mailed for an earlier one.
+            store::delete_links(&self.db, &lookup).await?;
+            self.mail_link(CONFIRM, &lookup, Some(&hashed_password), &method.value)
+                .await?;
         }
         Ok(send::mask(&method.value))
     }
@@ -248,15 +265,39 @@ impl Authorize {
             && store::link_exists(&self.db, &hashed(link), kind, self.now()).await?)
     }
 
-    /// Confirms the address a confirmation link was mailed to.
-    pub async fn confirm(&self, link: &str) -> Result<(), AuthorizeError> {
+    /// Confirms the address a confirmation link was mailed to. The
+    /// password is asked again: a link clicked by the owner of an address
+    /// someone else signed up with confirms nothing for them.
+    pub async fn confirm(
+        &self,
+        link: &str,
+        password: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<(), AuthorizeError> {
         if !well_formed(link) {
             return Err(AuthorizeError::NotFound);
         }
-        let lookup = store::take_link(&self.db, &hashed(link), CONFIRM, self.now())
+        let id = hashed(link);
+        let Some((lookup, Some(stored))) =
+            store::peek_link(&self.db, &id, CONFIRM, self.now()).await?
+        else {
+            return Err(AuthorizeError::NotFound);
+        };
+        self.limit_ip(ip).await?;
+        self.limit("confirm", link, SIGN_INS_PER_HOUR).await?;
+        if !verify(password.to_owned(), stored.clone()).await {
+            return Err(AuthorizeError::Invalid(
+                "that is not the password this address was signed up with",
+            ));
+        }
+        if store::take_link(&self.db, &id, CONFIRM, self.now())
             .await?
-            .ok_or(AuthorizeError::NotFound)?;
-        store::confirm(&self.db, &lookup, self.now()).await?;
+            .is_none()
+            // Only the password this link was mailed for is confirmed.
+            || !store::confirm(&self.db, &lookup, &stored, self.now()).await?
+        {
+            return Err(AuthorizeError::NotFound);
+        }
         Ok(())
     }
 
@@ -273,7 +314,7 @@ impl Authorize {
             .await?;
         let lookup = self.login_key(&method);
         if store::login(&self.db, &lookup).await?.is_some() {
-            self.mail_link(RESET, &lookup, &method.value).await?;
+            self.mail_link(RESET, &lookup, None, &method.value).await?;
         }
         Ok(send::mask(&method.value))
     }
@@ -285,7 +326,7 @@ impl Authorize {
             return Err(AuthorizeError::NotFound);
         }
         check_password(password)?;
-        let lookup = store::take_link(&self.db, &hashed(link), RESET, self.now())
+        let (lookup, _) = store::take_link(&self.db, &hashed(link), RESET, self.now())
             .await?
             .ok_or(AuthorizeError::NotFound)?;
         let hashed_password = hash(password.to_owned()).await?;

@@ -307,7 +307,7 @@ async fn sign_up(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Field
     }
 }
 
-/// `GET /authorize/confirm?link=…`: a button, not an action.
+/// `GET /authorize/confirm?link=…`: a form, not an action.
 async fn confirm_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
     let link = query(q.as_deref(), "link");
     match state
@@ -316,15 +316,21 @@ async fn confirm_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> R
         .link_is_live(&link, "confirm")
         .await
     {
-        Ok(true) => html(StatusCode::OK, pages::confirm(&link)),
+        Ok(true) => html(StatusCode::OK, pages::confirm(&link, None)),
         Ok(false) => problem(AuthorizeError::NotFound),
         Err(e) => problem(e),
     }
 }
 
-/// `POST /authorize/confirm` (form: link).
-async fn confirm(State(state): State<AppState>, f: Fields) -> Response {
-    match state.recovery().authorize().confirm(f.get("link")).await {
+/// `POST /authorize/confirm` (form: link, password).
+async fn confirm(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fields) -> Response {
+    let link = f.get("link");
+    match state
+        .recovery()
+        .authorize()
+        .confirm(link, f.get("password"), ip)
+        .await
+    {
         Ok(()) => html(
             StatusCode::OK,
             pages::message(
@@ -332,6 +338,9 @@ async fn confirm(State(state): State<AppState>, f: Fields) -> Response {
                 "Go back to the sign-in page and sign in with your email address and password.",
             ),
         ),
+        Err(AuthorizeError::Invalid(m)) => {
+            html(StatusCode::BAD_REQUEST, pages::confirm(link, Some(m)))
+        }
         Err(e) => problem(e),
     }
 }

@@ -256,16 +256,20 @@ pub async fn set_password(db: &Db, lookup: &[u8], password: &str, now: i64) -> R
     Ok(())
 }
 
-pub async fn confirm(db: &Db, lookup: &[u8], now: i64) -> Result<(), DbError> {
-    with_pool!(db, p => sqlx::query(
-        "UPDATE password_logins SET confirmed_at = COALESCE(confirmed_at, $2), updated_at = $2 WHERE lookup = $1",
+/// Confirms a login if its password is still the one the link was mailed
+/// for: whoever replaced an unconfirmed password cannot ride on the
+/// owner's click.
+pub async fn confirm(db: &Db, lookup: &[u8], password: &str, now: i64) -> Result<bool, DbError> {
+    let n = with_pool!(db, p => sqlx::query(
+        "UPDATE password_logins SET confirmed_at = COALESCE(confirmed_at, $3), updated_at = $3 WHERE lookup = $1 AND password = $2",
     )
     .bind(lookup)
+    .bind(password)
     .bind(now)
     .execute(p)
     .await?
     .rows_affected());
-    Ok(())
+    Ok(n == 1)
 }
 
 pub async fn insert_link(
@@ -273,14 +277,16 @@ pub async fn insert_link(
     id: &str,
     kind: &str,
     lookup: &[u8],
+    password: Option<&str>,
     expires_at: i64,
 ) -> Result<(), DbError> {
     with_pool!(db, p => sqlx::query(
-        "INSERT INTO email_links (id, kind, lookup, expires_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO email_links (id, kind, lookup, password, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(id)
     .bind(kind)
     .bind(lookup)
+    .bind(password)
     .bind(expires_at)
     .execute(p)
     .await?
@@ -301,22 +307,22 @@ pub async fn link_exists(db: &Db, id: &str, kind: &str, now: i64) -> Result<bool
     Ok(row.is_some())
 }
 
-/// Uses up a link: the login it is for.
+/// Uses up a link: the login it is for, and the password hash it
+/// confirms (confirmation links).
 pub async fn take_link(
     db: &Db,
     id: &str,
     kind: &str,
     now: i64,
-) -> Result<Option<Vec<u8>>, DbError> {
-    let row: Option<(Vec<u8>,)> = with_pool!(db, p => sqlx::query_as(
-        "DELETE FROM email_links WHERE id = $1 AND kind = $2 AND expires_at > $3 RETURNING lookup",
+) -> Result<Option<(Vec<u8>, Option<String>)>, DbError> {
+    Ok(with_pool!(db, p => sqlx::query_as(
+        "DELETE FROM email_links WHERE id = $1 AND kind = $2 AND expires_at > $3 RETURNING lookup, password",
     )
     .bind(id)
     .bind(kind)
     .bind(now)
     .fetch_optional(p)
-    .await?);
-    Ok(row.map(|r| r.0))
+    .await?))
 }
 
 /// Voids every link of a login (after its password changed).
@@ -382,20 +388,20 @@ pub async fn await_totp(db: &Db, id: &str, pending: &[u8], expires_at: i64) -> R
     Ok(())
 }
 
-/// The login a live link of `kind` is for, leaving the link in place.
+/// The login a live link of `kind` is for (and, for confirmation links,
+/// the password hash it confirms), leaving the link in place.
 pub async fn peek_link(
     db: &Db,
     id: &str,
     kind: &str,
     now: i64,
-) -> Result<Option<Vec<u8>>, DbError> {
-    let row: Option<(Vec<u8>,)> = with_pool!(db, p => sqlx::query_as(
-        "SELECT lookup FROM email_links WHERE id = $1 AND kind = $2 AND expires_at > $3",
+) -> Result<Option<(Vec<u8>, Option<String>)>, DbError> {
+    Ok(with_pool!(db, p => sqlx::query_as(
+        "SELECT lookup, password FROM email_links WHERE id = $1 AND kind = $2 AND expires_at > $3",
     )
     .bind(id)
     .bind(kind)
     .bind(now)
     .fetch_optional(p)
-    .await?);
-    Ok(row.map(|r| r.0))
+    .await?))
 }

@@ -124,6 +124,7 @@ impl Authorize {
             &hashed(&link),
             SETUP,
             &lookup,
+            None,
             self.now() + ENTER_WITHIN,
         )
         .await?;
@@ -145,7 +146,7 @@ impl Authorize {
         }
         // Rate limited like any code: the link is the subject.
         self.limit("totp-setup", link, self.max_attempts).await?;
-        let lookup = store::peek_link(&self.db, &hashed(link), SETUP, self.now())
+        let (lookup, _) = store::peek_link(&self.db, &hashed(link), SETUP, self.now())
             .await?
             .ok_or(AuthorizeError::NotFound)?;
         let login = store::login(&self.db, &lookup)
