@@ -1084,6 +1084,35 @@ async fn authenticator_app(engine: Engine) {
     )
     .await;
     assert_eq!(status, 400);
+
+    // An emailed code for the same address asks for the app's code too.
+    srv.clock.set(now + 120);
+    let (id, token, _) = new_request(&srv).await;
+    let before = smtp.count();
+    form(
+        &srv,
+        "/authorize/code",
+        &[("token", &token), ("type", "email"), ("value", email)],
+    )
+    .await;
+    let code = code_in_mail(&smtp.mail(before).await);
+    let (status, page) = form(
+        &srv,
+        "/authorize/code/verify",
+        &[("token", &token), ("code", &code)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"action="/authorize/totp""#), "{page}");
+    assert_eq!(poll(&srv, &id).await.1, json!({ "status": "pending" }));
+    let (status, _) = form(
+        &srv,
+        "/authorize/totp",
+        &[("token", &token), ("code", &code_at(now + 120))],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(poll(&srv, &id).await.1["status"], "authorized");
     srv.stop().await;
 }
 

@@ -431,41 +431,57 @@ impl Authorize {
         Ok(send::mask(&method.value))
     }
 
-    /// Checks a one-time code; on success the request is signed in.
-    pub async fn verify_code(&self, token: &str, code: &str) -> Result<(), AuthorizeError> {
+    /// Checks a one-time code; on success the request is signed in (or,
+    /// if the address has a login with an authenticator app, waits for its
+    /// code too).
+    pub async fn verify_code(
+        &self,
+        token: &str,
+        code: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<password::SignIn, AuthorizeError> {
         let r = self.request(token).await?;
-        let (Some(pending), Some(stored), Some(expires)) =
-            (r.pending.as_ref(), r.code.as_ref(), r.code_expires_at)
+        self.limit_ip(ip).await?;
+        let Some((pending, Some(stored))) =
+            store::reserve_attempt(&self.db, &r.id, self.max_attempts, self.now(), false).await?
         else {
             return Err(AuthorizeError::WrongCode);
         };
-        if expires <= self.now() || r.attempts >= self.max_attempts {
-            store::void_code(&self.db, &r.id).await?;
-            return Err(AuthorizeError::WrongCode);
-        }
-        let code = code.trim();
         let given = self
             .key
-            .fingerprint(Self::place("code", &r.id), code.as_bytes());
+            .fingerprint(Self::place("code", &r.id), code.trim().as_bytes());
         if !bool::from(given.ct_eq(stored.as_slice())) {
-            if store::count_attempt(&self.db, &r.id).await? >= self.max_attempts {
-                store::void_code(&self.db, &r.id).await?;
-            }
             return Err(AuthorizeError::WrongCode);
         }
-        let method = self.open_method("pending", &r.id, pending)?;
+        let method = self.open_method("pending", &r.id, &pending)?;
+        // An address whose login has an authenticator app needs its code
+        // whichever way the address was proven.
+        if method.kind == MethodType::Email
+            && store::login(&self.db, &self.login_key(&method))
+                .await?
+                .is_some_and(|l| l.totp.is_some())
+        {
+            store::await_totp(
+                &self.db,
+                &r.id,
+                &self.seal_method("pending", &r.id, &method),
+                self.now() + totp::ENTER_WITHIN,
+            )
+            .await?;
+            return Ok(password::SignIn::NeedsTotp);
+        }
         // Only if the code is still the one checked (a code is used once).
         if !store::sign_in(
             &self.db,
             &r.id,
             &self.seal_method("method", &r.id, &method),
-            Some(stored),
+            Some(&stored),
         )
         .await?
         {
             return Err(AuthorizeError::WrongCode);
         }
-        Ok(())
+        Ok(password::SignIn::Done)
     }
 
     fn redirect_uri(&self) -> String {

@@ -184,15 +184,16 @@ async fn send_code(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fie
 }
 
 /// `POST /authorize/code/verify` (form: token, code).
-async fn verify_code(State(state): State<AppState>, f: Fields) -> Response {
+async fn verify_code(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fields) -> Response {
     let token = f.get("token");
     match state
         .recovery()
         .authorize()
-        .verify_code(token, f.get("code"))
+        .verify_code(token, f.get("code"), ip)
         .await
     {
-        Ok(()) => html(StatusCode::OK, pages::done()),
+        Ok(SignIn::Done) => html(StatusCode::OK, pages::done()),
+        Ok(SignIn::NeedsTotp) => html(StatusCode::OK, pages::enter_totp(token, None)),
         Err(e @ AuthorizeError::WrongCode) => html(
             StatusCode::BAD_REQUEST,
             pages::enter_code(token, "your address", Some(&e.to_string())),
@@ -413,12 +414,16 @@ async fn new_password(State(state): State<AppState>, f: Fields) -> Response {
 }
 
 /// `POST /authorize/totp` (form: token, code): the second step.
-async fn totp_sign_in(State(state): State<AppState>, f: Fields) -> Response {
+async fn totp_sign_in(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    f: Fields,
+) -> Response {
     let token = f.get("token");
     match state
         .recovery()
         .authorize()
-        .totp_sign_in(token, f.get("code"))
+        .totp_sign_in(token, f.get("code"), ip)
         .await
     {
         Ok(()) => html(StatusCode::OK, pages::done()),

@@ -8,16 +8,12 @@ use crate::with_pool;
 pub struct RequestRow {
     pub id: String,
     pub method: Option<Vec<u8>>,
-    pub pending: Option<Vec<u8>>,
-    pub code: Option<Vec<u8>>,
-    pub code_expires_at: Option<i64>,
-    pub attempts: i64,
     pub oidc_provider: Option<String>,
     pub oidc_nonce: Option<String>,
     pub oidc_verifier: Option<Vec<u8>>,
 }
 
-const COLUMNS: &str = "id, method, pending, code, code_expires_at, attempts, oidc_provider, oidc_nonce, oidc_verifier";
+const COLUMNS: &str = "id, method, oidc_provider, oidc_nonce, oidc_verifier";
 
 pub async fn insert(
     db: &Db,
@@ -92,15 +88,31 @@ pub async fn set_code(
     Ok(())
 }
 
-/// Counts a wrong code; returns the attempts so far.
-pub async fn count_attempt(db: &Db, id: &str) -> Result<i64, DbError> {
-    let row: Option<(i64,)> = with_pool!(db, p => sqlx::query_as(
-        "UPDATE authorize_requests SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
+/// Reserves one attempt at the request's waiting code — an emailed or
+/// texted one (`second_factor` false), or an authenticator app's (true) —
+/// before the code is compared, so that guesses sent at once cannot all
+/// pass the limit. The sealed pending method and the code's hash, or
+/// `None` when there is no live code or no attempt left.
+#[allow(clippy::type_complexity)]
+pub async fn reserve_attempt(
+    db: &Db,
+    id: &str,
+    max_attempts: i64,
+    now: i64,
+    second_factor: bool,
+) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>, DbError> {
+    Ok(with_pool!(db, p => sqlx::query_as(
+        "UPDATE authorize_requests SET attempts = attempts + 1 \
+         WHERE id = $1 AND attempts < $2 AND code_expires_at > $3 AND pending IS NOT NULL \
+           AND (code IS NULL) = $4 \
+         RETURNING pending, code",
     )
     .bind(id)
+    .bind(max_attempts)
+    .bind(now)
+    .bind(second_factor)
     .fetch_optional(p)
-    .await?);
-    Ok(row.map_or(i64::MAX, |r| r.0))
+    .await?))
 }
 
 /// Voids the code of a request.

@@ -177,34 +177,32 @@ impl Authorize {
         Ok(())
     }
 
-    /// The second step of a password sign-in: the authenticator app's code.
-    pub async fn totp_sign_in(&self, token: &str, code: &str) -> Result<(), AuthorizeError> {
+    /// The second step of a sign-in: the authenticator app's code.
+    pub async fn totp_sign_in(
+        &self,
+        token: &str,
+        code: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<(), AuthorizeError> {
         let r = self.request(token).await?;
-        let (Some(pending), None, Some(until)) =
-            (r.pending.as_ref(), r.code.as_ref(), r.code_expires_at)
+        self.limit_ip(ip).await?;
+        let Some((pending, None)) =
+            store::reserve_attempt(&self.db, &r.id, self.max_attempts, self.now(), true).await?
         else {
             return Err(AuthorizeError::WrongCode);
         };
-        if until <= self.now() || r.attempts >= self.max_attempts {
-            store::void_code(&self.db, &r.id).await?;
-            return Err(AuthorizeError::WrongCode);
-        }
-        let method = self.open_method("pending", &r.id, pending)?;
+        let method = self.open_method("pending", &r.id, &pending)?;
         let lookup = self.login_key(&method);
         let login = store::login(&self.db, &lookup)
             .await?
             .ok_or(AuthorizeError::WrongCode)?;
         let sealed = login.totp.ok_or(VaultError::Unauthentic)?;
         let totp = self.totp(self.open_secret(&lookup, "totp", &sealed)?, "")?;
-        let step = self.matching_step(&totp, code);
-        let fresh = match step {
+        let fresh = match self.matching_step(&totp, code) {
             Some(s) => store::use_totp_step(&self.db, &lookup, s).await?,
             None => false,
         };
         if !fresh {
-            if store::count_attempt(&self.db, &r.id).await? >= self.max_attempts {
-                store::void_code(&self.db, &r.id).await?;
-            }
             return Err(AuthorizeError::WrongCode);
         }
         store::sign_in(
