@@ -801,6 +801,7 @@ async fn sponsorship(engine: Engine) {
         c.sep30.sponsor.seed = Some(seed.into());
         c.sep30.sponsor.per_identity_per_day = 1;
         c.sep30.sponsor.per_day = 2;
+        c.sep30.sms.enabled = true;
     })
     .await;
     srv.horizon.set_account(
@@ -810,8 +811,16 @@ async fn sponsorship(engine: Engine) {
             thresholds: (0, 0, 0),
         },
     );
-    let (wallet, token) = srv.login().await;
+    // A SEP-10 token costs nothing to make: not enough.
+    let (wallet, sep10) = srv.login().await;
     let new_account = Keypair::random();
+    let wanted = json!({ "account": new_account.public_key().to_string() });
+    assert_error(
+        call(&srv, Method::POST, "/sponsor/new", &sep10, Some(&wanted)).await,
+        401,
+        "sponsorship needs a sign-in token (POST /authorize/token): an email address or phone number, not a SEP-10 token",
+    );
+    let token = common::signin::by_sms(&srv, "+14155550101").await;
     let (status, got) = call(
         &srv,
         Method::POST,
@@ -861,14 +870,14 @@ async fn sponsorship(engine: Engine) {
         429,
         "too many accounts sponsored; try again tomorrow",
     );
-    let (_, other) = srv.login().await;
+    let other = common::signin::by_sms(&srv, "+14155550102").await;
     assert_eq!(
         call(&srv, Method::POST, "/sponsor/new", &other, Some(&again))
             .await
             .0,
         200
     );
-    let (_, third) = srv.login().await;
+    let third = common::signin::by_sms(&srv, "+14155550103").await;
     assert_error(
         call(&srv, Method::POST, "/sponsor/new", &third, Some(&again)).await,
         429,
@@ -913,8 +922,8 @@ async fn sponsorship(engine: Engine) {
     srv.stop().await;
 
     // Not configured: not offered.
-    let plain = TestServer::start(engine).await;
-    let (_, token) = plain.login().await;
+    let plain = TestServer::start_with(engine, |c| c.sep30.sms.enabled = true).await;
+    let token = common::signin::by_sms(&plain, "+14155550104").await;
     assert_error(
         call(&plain, Method::POST, "/sponsor/new", &token, Some(&again)).await,
         404,

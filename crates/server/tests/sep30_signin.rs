@@ -85,6 +85,12 @@ async fn email_code_sign_in(engine: Engine) {
     let page = res.text().await.unwrap();
     assert!(page.contains(r#"action="/authorize/code""#), "{page}");
     assert!(page.contains("Text me a code"));
+    // The page repeats the code the wallet shows, with a warning.
+    assert!(page.contains(&format!(
+        "<strong>{}</strong>",
+        mooring_server::recovery::authorize::user_code(&token)
+    )));
+    assert!(page.contains("someone may be trying to reach your accounts"));
 
     // A code by email, through SMTP.
     let (status, page) = form(

@@ -210,6 +210,8 @@ impl From<SponsorError> for ApiError {
         match e {
             SponsorError::Disabled => ApiError::not_found(e.to_string()),
             SponsorError::Invalid(_) => ApiError::bad_request(e.to_string()),
+            SponsorError::NeedsSignIn => ApiError::unauthorized(e.to_string()),
+            SponsorError::NoSponsor => ApiError::unavailable(e.to_string()),
             SponsorError::Exists => ApiError::new(StatusCode::CONFLICT, e.to_string()),
             SponsorError::Limited => ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string()),
             SponsorError::Ledger(ref err) => {

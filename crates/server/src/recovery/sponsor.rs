@@ -33,6 +33,14 @@ pub enum SponsorError {
     /// 400.
     #[error("{0}")]
     Invalid(&'static str),
+    /// 401: a SEP-10 token (free to make for any fresh key) is not enough.
+    #[error(
+        "sponsorship needs a sign-in token (POST /authorize/token): an email address or phone number, not a SEP-10 token"
+    )]
+    NeedsSignIn,
+    /// 503: the sponsor account is not on the network (a setup problem).
+    #[error("sponsorship is unavailable right now; try again later")]
+    NoSponsor,
     /// 409.
     #[error("the account already exists on the network")]
     Exists,
@@ -99,6 +107,11 @@ impl Sponsor {
         caller: &Caller,
         account: &PublicKey,
     ) -> Result<Sponsored, SponsorError> {
+        // Per-identity limits mean something only for identities that cost
+        // something to make: an email address or phone number.
+        if caller.account.is_some() || caller.methods.is_empty() {
+            return Err(SponsorError::NeedsSignIn);
+        }
         let sponsor = self.key.public_key();
         if *account == sponsor {
             return Err(SponsorError::Invalid("the sponsor cannot sponsor itself"));
@@ -106,13 +119,10 @@ impl Sponsor {
         if self.ledger.account_sequence(account).await?.is_some() {
             return Err(SponsorError::Exists);
         }
-        let sequence =
-            self.ledger
-                .account_sequence(&sponsor)
-                .await?
-                .ok_or(LedgerError::BadBody(
-                    "the sponsor account does not exist".into(),
-                ))?;
+        let Some(sequence) = self.ledger.account_sequence(&sponsor).await? else {
+            tracing::error!(sponsor = %sponsor, "sep30.sponsor: the sponsor account does not exist on the network");
+            return Err(SponsorError::NoSponsor);
+        };
         let who = caller
             .methods
             .first()

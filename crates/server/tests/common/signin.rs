@@ -10,6 +10,12 @@ use super::smtp::{Mail, SmtpServer, code_in};
 pub async fn new_request(srv: &TestServer) -> (String, String, String) {
     let (status, got) = TestServer::send(srv.http.post(srv.url("/authorize/token"))).await;
     assert_eq!(status, 201, "{got}");
+    // The code the wallet shows: `ABC-DEF`.
+    let user_code = got["user_code"].as_str().unwrap();
+    assert!(
+        user_code.len() == 7 && user_code.as_bytes()[3] == b'-',
+        "{got}"
+    );
     (
         got["id"].as_str().unwrap().into(),
         got["token"].as_str().unwrap().into(),
@@ -79,6 +85,35 @@ pub async fn by_oidc(srv: &TestServer, provider: &str) -> String {
     }
     let res = browser.get(&url).send().await.unwrap();
     assert_eq!(res.status(), 200);
+    let (status, got) = poll(srv, &id).await;
+    assert_eq!(status, 200, "{got}");
+    got["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Signs in with a code "texted" to `phone` (the test server's SMS
+/// stand-in keeps texts); the access token. Needs `sep30.sms.enabled`.
+pub async fn by_sms(srv: &TestServer, phone: &str) -> String {
+    let (id, token, _) = new_request(srv).await;
+    let before = srv.texts.lock().unwrap().len();
+    let (status, page) = form(
+        srv,
+        "/authorize/code",
+        &[
+            ("token", &token),
+            ("type", "phone_number"),
+            ("value", phone),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let text = srv.texts.lock().unwrap()[before].1.clone();
+    let (status, page) = form(
+        srv,
+        "/authorize/code/verify",
+        &[("token", &token), ("code", &code_in(&text))],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
     let (status, got) = poll(srv, &id).await;
     assert_eq!(status, 200, "{got}");
     got["access_token"].as_str().unwrap().to_owned()

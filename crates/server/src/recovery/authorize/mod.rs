@@ -75,6 +75,10 @@ pub struct NewRequest {
     pub token: String,
     /// The page to open.
     pub url: String,
+    /// A short code the wallet shows and the page repeats, so that the
+    /// person can tell a sign-in their wallet asked for from one sent to
+    /// them by someone else (RFC 8628 §5.4's remote-phishing risk).
+    pub user_code: String,
     /// Seconds the request waits.
     pub expires_in: u64,
 }
@@ -169,6 +173,33 @@ fn random_token() -> String {
 
 fn hashed(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// What an IP address is counted as: itself (IPv4), or its /64 (IPv6,
+/// where one subscriber holds a whole /64).
+fn client_network(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// The short code both the wallet and the page show for a request:
+/// `ABC-DEF`, six letters and digits a person can compare (no 0/O, 1/I).
+pub fn user_code(token: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let digest = Sha256::digest(format!("mooring:user-code:{token}").as_bytes());
+    let chars: String = digest[..6]
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect();
+    format!("{}-{}", &chars[..3], &chars[3..])
 }
 
 /// Random tokens are 43 base64url characters; anything else is refused
@@ -271,7 +302,7 @@ impl Authorize {
 
     async fn limit_ip(&self, ip: Option<IpAddr>) -> Result<(), AuthorizeError> {
         match ip {
-            Some(ip) => self.limit("ip", &ip.to_string(), self.per_ip).await,
+            Some(ip) => self.limit("ip", &client_network(ip), self.per_ip).await,
             None => Ok(()),
         }
     }
@@ -305,6 +336,7 @@ impl Authorize {
         .await?;
         Ok(NewRequest {
             url: format!("{}/authorize?token={token}", self.public_url),
+            user_code: user_code(&token),
             id,
             token,
             expires_in: self.request_ttl,
@@ -393,8 +425,12 @@ impl Authorize {
             _ => "that is not a valid phone number: use international format, like +14155550100",
         }))?;
         self.limit_ip(ip).await?;
-        self.limit(kind.as_str(), &method.value, self.per_identity)
-            .await?;
+        self.limit(
+            &format!("code:{}", kind.as_str()),
+            &method.value,
+            self.per_identity,
+        )
+        .await?;
         let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
         let code_hash = self
             .key
@@ -561,5 +597,31 @@ impl Authorize {
     /// Deletes expired requests and old rate-limit windows.
     pub async fn purge(&self) -> Result<u64, DbError> {
         store::purge(&self.db, self.now()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_is_counted_by_its_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        assert_eq!(client_network(a), client_network(b));
+        assert_eq!(
+            client_network("::ffff:192.0.2.1".parse().unwrap()),
+            "192.0.2.1"
+        );
+        assert_eq!(client_network("192.0.2.1".parse().unwrap()), "192.0.2.1");
+    }
+
+    #[test]
+    fn user_codes_are_short_and_unambiguous() {
+        let c = user_code("some-token");
+        assert_eq!(c.len(), 7);
+        assert!(!c.contains(['0', 'O', '1', 'I']));
+        assert_eq!(c, user_code("some-token"));
+        assert_ne!(c, user_code("another-token"));
     }
 }

@@ -37,7 +37,12 @@ input[type=email],input[type=tel],input[type=text]{{width:100%;box-sizing:border
 /// The choice of ways to sign in.
 pub fn sign_in(token: &str, offer: &Offer, error: Option<&str>) -> String {
     let t = escape(token);
-    let mut body = String::from("<p>Sign in to let your wallet recover your Stellar account.</p>");
+    let mut body = format!(
+        "<p>Sign in to let your wallet recover your Stellar account.</p>\
+<p>Your wallet shows the code <strong>{}</strong>. If it does not, or you did not just ask a wallet to \
+recover or protect an account, close this page: someone may be trying to reach your accounts.</p>",
+        escape(&super::user_code(token))
+    );
     if let Some(e) = error {
         body.push_str(&format!(
             r#"<p class="error" role="alert">{}</p>"#,

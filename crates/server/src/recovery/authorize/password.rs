@@ -114,13 +114,13 @@ impl Authorize {
         }
     }
 
-    async fn mail_link(
+    /// Stores a new link of `kind`; the mail that carries it: (subject, body).
+    async fn new_link(
         &self,
         kind: &str,
         lookup: &[u8],
         password: Option<&str>,
-        to: &str,
-    ) -> Result<(), AuthorizeError> {
+    ) -> Result<(&'static str, String), AuthorizeError> {
         let link = random_token();
         let (ttl, path, subject, text) = match kind {
             CONFIRM => (
@@ -150,6 +150,18 @@ impl Authorize {
             self.public_url,
             ttl.div_euclid(3600)
         );
+        Ok((subject, body))
+    }
+
+    /// Stores a new link of `kind` and mails it to `to`.
+    async fn mail_link(
+        &self,
+        kind: &str,
+        lookup: &[u8],
+        password: Option<&str>,
+        to: &str,
+    ) -> Result<(), AuthorizeError> {
+        let (subject, body) = self.new_link(kind, lookup, password).await?;
         self.mailer
             .send(to, subject, &body)
             .await
@@ -236,7 +248,7 @@ impl Authorize {
         let method = email(address)?;
         check_password(password)?;
         self.limit_ip(ip).await?;
-        self.limit(MethodType::Email.as_str(), &method.value, self.per_identity)
+        self.limit("signup", &method.value, self.per_identity)
             .await?;
         let lookup = self.login_key(&method);
         let hashed_password = hash(password.to_owned()).await?;
@@ -310,11 +322,19 @@ impl Authorize {
         self.passwords_offered()?;
         let method = email(address)?;
         self.limit_ip(ip).await?;
-        self.limit(MethodType::Email.as_str(), &method.value, self.per_identity)
+        self.limit("reset", &method.value, self.per_identity)
             .await?;
         let lookup = self.login_key(&method);
         if store::login(&self.db, &lookup).await?.is_some() {
-            self.mail_link(RESET, &lookup, None, &method.value).await?;
+            // Sent after answering: how long the answer takes must not tell
+            // whether the address has a login.
+            let link = self.new_link(RESET, &lookup, None).await?;
+            let (mailer, to) = (self.mailer.clone(), method.value.clone());
+            tokio::spawn(async move {
+                if let Err(e) = mailer.send(&to, &link.0, &link.1).await {
+                    tracing::warn!(error = %e, "could not mail a password reset link");
+                }
+            });
         }
         Ok(send::mask(&method.value))
     }
