@@ -331,7 +331,7 @@ impl Authorize {
             let link = self.new_link(RESET, &lookup, None).await?;
             let (mailer, to) = (self.mailer.clone(), method.value.clone());
             tokio::spawn(async move {
-                if let Err(e) = mailer.send(&to, &link.0, &link.1).await {
+                if let Err(e) = mailer.send(&to, link.0, &link.1).await {
                     tracing::warn!(error = %e, "could not mail a password reset link");
                 }
             });
