@@ -400,6 +400,13 @@ impl Server {
                 Arc::new(LogDelivery)
             }
         };
+        if config.sep30.enabled && config.sep10.threshold != crate::config::ThresholdSetting::High {
+            // SEP-30 §Authentication: the SEP-10 server "should be configured
+            // to only issue JWTs if signers prove they meet the high threshold".
+            warnings.push(
+                "sep30 is enabled but sep10.threshold is not \"high\": a signer with medium weight can register the account's recovery and have it sign (SEP-30 asks for high)".into(),
+            );
+        }
         if config.sep30.enabled && config.sep30.sms.enabled && options.sms.is_none() {
             warnings.push(
                 "sep30.sms.sender is \"log\": sign-in codes by SMS go to the log, not to people (development only)".into(),

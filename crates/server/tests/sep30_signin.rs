@@ -993,18 +993,23 @@ async fn authenticator_app(engine: Engine) {
     assert_eq!(app.get_secret_base32(), secret);
     let code_at = |t: u64| app.generate(t);
     let now = srv.clock.now();
-    let (status, _) = form(
+    // A wrong code shows the page again, from what is stored: values
+    // slipped into the form are not echoed.
+    let (status, again) = form(
         &srv,
         "/authorize/totp/confirm",
         &[
             ("link", &link),
             ("code", "000000"),
-            ("secret", &secret),
-            ("url", &url),
+            ("secret", "FORGEDSECRET"),
+            ("url", "https://evil.example/"),
         ],
     )
     .await;
     assert_eq!(status, 400);
+    assert!(
+        again.contains(&secret) && !again.contains("FORGED") && !again.contains("evil.example")
+    );
     let (status, page) = form(
         &srv,
         "/authorize/totp/confirm",

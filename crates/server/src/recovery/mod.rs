@@ -215,6 +215,15 @@ impl Recovery {
             .map(trusted::TrustedSep10::new)
             .collect::<Result<Vec<_>, _>>()
             .map_err(RecoveryError::Invalid)?;
+        if let Some(t) = trusted
+            .iter()
+            .find(|t| t.issuer == sep10_issuer || t.issuer == provider_issuer)
+        {
+            return Err(RecoveryError::Invalid(format!(
+                "sep30.trusted_sep10 lists this server's own issuer {}; its tokens are trusted already",
+                t.issuer
+            )));
+        }
         Ok(Recovery {
             db: parts.db,
             vault: parts.vault,
@@ -404,6 +413,7 @@ impl Recovery {
         identities: &[Identity],
     ) -> Result<AccountView, RecoveryError> {
         let mut tx = self.db.begin().await?;
+        store::lock_account(&mut tx, address).await?;
         self.reachable(Conn::Tx(&mut tx), caller, address).await?;
         store::replace_identities(
             &mut tx,
@@ -426,6 +436,7 @@ impl Recovery {
         address: &str,
     ) -> Result<AccountView, RecoveryError> {
         let mut tx = self.db.begin().await?;
+        store::lock_account(&mut tx, address).await?;
         let proven = self.reachable(Conn::Tx(&mut tx), caller, address).await?;
         let view = self.view(Conn::Tx(&mut tx), address, &proven).await?;
         store::delete_account(&mut tx, address).await?;
@@ -511,6 +522,7 @@ impl Recovery {
         address: &str,
     ) -> Result<AccountView, RecoveryError> {
         let mut tx = self.db.begin().await?;
+        store::lock_account(&mut tx, address).await?;
         let Some(account) = store::account(&mut tx, address).await? else {
             return Err(RecoveryError::NotFound(NOT_FOUND));
         };
@@ -544,6 +556,7 @@ impl Recovery {
         signer: &str,
     ) -> Result<AccountView, RecoveryError> {
         let mut tx = self.db.begin().await?;
+        store::lock_account(&mut tx, address).await?;
         let proven = self.reachable(Conn::Tx(&mut tx), caller, address).await?;
         if caller.account.is_none_or(|a| a.to_string() != address) {
             return Err(RecoveryError::Unauthorized(

@@ -236,3 +236,16 @@ pub async fn delete_account(tx: &mut Tx, address: &str) -> Result<u64, DbError> 
         .rows_affected()),
     )
 }
+
+/// Holds the account's row until the transaction ends, so that writes to
+/// one account follow each other (PostgreSQL, READ COMMITTED). SQLite
+/// transactions here begin IMMEDIATE and hold the whole database already.
+pub async fn lock_account(tx: &mut Tx, address: &str) -> Result<(), DbError> {
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT address FROM recovery_accounts WHERE address = $1 FOR UPDATE")
+            .bind(address)
+            .fetch_optional(&mut **t)
+            .await?;
+    }
+    Ok(())
+}

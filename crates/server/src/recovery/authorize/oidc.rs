@@ -240,11 +240,12 @@ impl OidcProvider {
             .client_secret
             .as_ref()
             .map(|s| s.expose_secret().to_owned());
-        let basic = !metadata
-            .token_endpoint_auth_methods_supported
-            .iter()
-            .any(|m| m == "client_secret_post")
-            && !metadata.token_endpoint_auth_methods_supported.is_empty();
+        // RFC 8414 §2: without a list, client_secret_basic is the default;
+        // the body is used only for a provider that offers nothing else.
+        let methods = &metadata.token_endpoint_auth_methods_supported;
+        let basic = methods.is_empty()
+            || methods.iter().any(|m| m == "client_secret_basic")
+            || !methods.iter().any(|m| m == "client_secret_post");
         let mut req = self.http.post(metadata.token_endpoint.clone());
         if let Some(secret) = secret.as_deref() {
             if basic {

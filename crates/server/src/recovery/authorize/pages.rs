@@ -230,15 +230,12 @@ pub fn totp_secret(link: &str, secret: &str, url: &str, error: Option<&str>) -> 
             r#"{}<p>In your authenticator app, add an account with this key:</p>
 <p><code>{}</code></p><p>or open <a href="{}">this link</a> on the device with the app.</p>
 <form method="post" action="/authorize/totp/confirm"><input type="hidden" name="link" value="{}">
-<input type="hidden" name="secret" value="{}"><input type="hidden" name="url" value="{}">
 <label>The code the app shows<br><input type="text" name="code" inputmode="numeric" autocomplete="one-time-code" required></label><br>
 <button type="submit">Finish</button></form>"#,
             error_line(error),
             escape(secret),
             escape(url),
-            escape(link),
-            escape(secret),
-            escape(url)
+            escape(link)
         ),
     )
 }

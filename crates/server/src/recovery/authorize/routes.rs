@@ -484,10 +484,20 @@ async fn totp_confirm(State(state): State<AppState>, f: Fields) -> Response {
                 "From now on, signing in with your password also asks for a code from the app.",
             ),
         ),
-        Err(e @ AuthorizeError::WrongCode) => html(
-            StatusCode::BAD_REQUEST,
-            pages::totp_secret(link, f.get("secret"), f.get("url"), Some(&e.to_string())),
-        ),
+        Err(e @ AuthorizeError::WrongCode) => {
+            match state.recovery().authorize().totp_setup_again(link).await {
+                Ok(setup) => html(
+                    StatusCode::BAD_REQUEST,
+                    pages::totp_secret(
+                        &setup.link,
+                        &setup.secret,
+                        &setup.url,
+                        Some(&e.to_string()),
+                    ),
+                ),
+                Err(e) => problem(e),
+            }
+        }
         Err(e) => problem(e),
     }
 }

@@ -136,6 +136,27 @@ impl Authorize {
         })
     }
 
+    /// The setup under way that `link` carries, shown again (after a wrong
+    /// code): rebuilt from what is stored, never from the form.
+    pub async fn totp_setup_again(&self, link: &str) -> Result<Setup, AuthorizeError> {
+        if !well_formed(link) {
+            return Err(AuthorizeError::NotFound);
+        }
+        let (lookup, _) = store::peek_link(&self.db, &hashed(link), SETUP, self.now())
+            .await?
+            .ok_or(AuthorizeError::NotFound)?;
+        let login = store::login(&self.db, &lookup)
+            .await?
+            .ok_or(AuthorizeError::NotFound)?;
+        let sealed = login.totp_pending.ok_or(AuthorizeError::NotFound)?;
+        let totp = self.totp(self.open_secret(&lookup, "totp_pending", &sealed)?, "")?;
+        Ok(Setup {
+            link: link.to_owned(),
+            secret: totp.get_secret_base32(),
+            url: totp.get_url(),
+        })
+    }
+
     /// Finishes a setup with a first code from the app.
     pub async fn totp_confirm(&self, link: &str, code: &str) -> Result<(), AuthorizeError> {
         if !well_formed(link) {
