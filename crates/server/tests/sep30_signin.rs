@@ -1127,7 +1127,122 @@ async fn authenticator_app(engine: Engine) {
     srv.stop().await;
 }
 
+/// A published OpenID Connect provider (`oidc-provider-mock` from PyPI, in
+/// the throwaway virtualenv), run as a process of its own: RS256 ID tokens,
+/// its own consent form, nonce required.
+struct PublishedProvider {
+    child: std::process::Child,
+    issuer: String,
+}
+
+impl Drop for PublishedProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn published_provider(python: &str) -> PublishedProvider {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(python)
+        .args([
+            "-m",
+            "oidc_provider_mock",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .args(["--require-nonce", "--user-claims"])
+        .arg(r#"{"sub": "alice", "email": "Alice.Mock@Example.com", "email_verified": true}"#)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("oidc-provider-mock starts");
+    let provider = PublishedProvider {
+        child,
+        issuer: format!("http://127.0.0.1:{port}"),
+    };
+    let discovery = format!("{}/.well-known/openid-configuration", provider.issuer);
+    for _ in 0..200 {
+        if reqwest::get(&discovery)
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return provider;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("oidc-provider-mock did not start on port {port}");
+}
+
+async fn published_openid_connect_provider(engine: Engine) {
+    let Some(python) = common::python() else {
+        return;
+    };
+    let provider = published_provider(&python).await;
+    let issuer = provider.issuer.clone();
+    let srv = TestServer::start_with(engine, move |c| {
+        c.sep30.oidc.push(OidcConfig {
+            name: "mock".into(),
+            label: Some("Mock ID".into()),
+            kind: Default::default(),
+            issuer: Some(issuer.parse().unwrap()),
+            api_url: None,
+            client_id: "mooring-test".into(),
+            client_secret: Some("a client secret".to_owned().into()),
+            client_secret_file: None,
+            scopes: vec!["openid".into(), "email".into()],
+        });
+    })
+    .await;
+    let browser = no_redirects();
+    let (id, token, _) = new_request(&srv).await;
+    let res = browser
+        .get(srv.url(&format!("/authorize/oidc/mock?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let to_provider = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        to_provider.starts_with(&format!("{}/oauth2/authorize?", provider.issuer)),
+        "{to_provider}"
+    );
+    // The provider's consent page, then its form, as the person clicks it.
+    let page = browser.get(&to_provider).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains(r#"name="sub""#));
+    let res = browser
+        .post(&to_provider)
+        .form(&[("sub", "alice")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let back = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        back.starts_with(&srv.url("/authorize/oidc/callback?")),
+        "{back}"
+    );
+    let res = browser.get(&back).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let (status, got) = poll(&srv, &id).await;
+    assert_eq!(status, 200, "{got}");
+    let claims = common::claims(got["access_token"].as_str().unwrap());
+    assert_eq!(claims["auth_method_type"], "email");
+    assert_eq!(claims["auth_method_value"], "alice.mock@example.com");
+    // The code it issued works once.
+    assert_eq!(browser.get(&back).send().await.unwrap().status(), 404);
+    srv.stop().await;
+}
+
 on_both_engines!(
+    published_openid_connect_provider,
     confirmation_links_cannot_be_hijacked,
     authenticator_app,
     github_sign_in,
