@@ -72,6 +72,7 @@ struct Inner {
     customers: Customers,
     recovery: Recovery,
     sep30_enabled: bool,
+    trusted_proxies: Vec<crate::client_ip::IpNet>,
     deliverer: Deliverer,
     sep12: Arc<Sep12Config>,
     admin_token: AdminToken,
@@ -100,6 +101,11 @@ impl AppState {
     /// Whether SEP-30 is served.
     pub fn sep30_enabled(&self) -> bool {
         self.0.sep30_enabled
+    }
+
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub fn trusted_proxies(&self) -> &[crate::client_ip::IpNet] {
+        &self.0.trusted_proxies
     }
 
     /// SEP-12 settings.
@@ -439,6 +445,12 @@ impl Server {
             customers,
             recovery,
             sep30_enabled: config.sep30.enabled,
+            trusted_proxies: config
+                .http
+                .trusted_proxies
+                .iter()
+                .filter_map(|p| crate::client_ip::IpNet::parse(p))
+                .collect(),
             deliverer,
             sep12,
             admin_token: AdminToken::new(&secrets.admin_token),

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod blobs;
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod customers;

@@ -396,7 +396,34 @@ async fn codes_are_limited(engine: Engine) {
             TestServer::send(limited.http.post(limited.url("/authorize/token"))).await;
         assert_eq!(status, expect, "{got}");
     }
+    // A client cannot step around it by claiming to be forwarded…
+    let spoofed = limited
+        .http
+        .post(limited.url("/authorize/token"))
+        .header("x-forwarded-for", "198.51.100.1");
+    assert_eq!(TestServer::send(spoofed).await.0, 429);
     limited.stop().await;
+    // … but behind a trusted proxy, each forwarded client counts alone.
+    let proxied = TestServer::start_with(engine, |c| {
+        c.sep30.requests_per_ip_per_hour = 2;
+        c.http.trusted_proxies = vec!["127.0.0.0/8".into()];
+    })
+    .await;
+    let from = |client: &'static str| {
+        proxied
+            .http
+            .post(proxied.url("/authorize/token"))
+            .header("x-forwarded-for", format!("203.0.113.50, {client}"))
+    };
+    for (client, expect) in [
+        ("198.51.100.1", 201),
+        ("198.51.100.1", 201),
+        ("198.51.100.1", 429),
+        ("198.51.100.2", 201),
+    ] {
+        assert_eq!(TestServer::send(from(client)).await.0, expect, "{client}");
+    }
+    proxied.stop().await;
     srv.stop().await;
 }
 

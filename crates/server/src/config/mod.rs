@@ -408,6 +408,17 @@ impl Config {
             }
         }
         self.validate_kyc()?;
+        if self
+            .http
+            .trusted_proxies
+            .iter()
+            .any(|p| crate::client_ip::IpNet::parse(p).is_none())
+        {
+            return Err(invalid(
+                "http.trusted_proxies",
+                "every entry must be an IP address or a range like 10.0.0.0/8",
+            ));
+        }
         for a in &self.stellar_toml.accounts {
             if mooring_stellar::PublicKey::parse(a).is_err() {
                 return Err(invalid(

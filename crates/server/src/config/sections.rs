@@ -22,6 +22,10 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// Proxies (addresses or ranges, `10.0.0.0/8`) whose `X-Forwarded-For`
+    /// names the client, for per-IP rate limits. Empty: the peer is the
+    /// client.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -31,6 +35,7 @@ impl Default for HttpConfig {
             public_url: None,
             max_body_bytes: 64 * 1024,
             shutdown_grace_secs: 10,
+            trusted_proxies: vec![],
         }
     }
 }

@@ -1,10 +1,7 @@
 //! HTTP for the sign-in: JSON for the wallet, HTML for the person.
 
-use std::net::{IpAddr, SocketAddr};
-
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, RawQuery, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{FromRequest, Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,6 +9,7 @@ use axum::{Json, Router};
 
 use super::{AuthorizeError, SignIn, pages};
 use crate::app::AppState;
+use crate::client_ip::ClientIp;
 use crate::error::ApiError;
 
 /// The sign-in routes.
@@ -38,22 +36,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/authorize/oidc/callback", get(oidc_callback))
         .route("/authorize/oidc/{provider}", get(oidc_start))
-}
-
-/// The peer's IP address, when the server knows it.
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
-    }
 }
 
 impl From<AuthorizeError> for ApiError {
