@@ -89,6 +89,7 @@ async fn wallet_sdk_recovers_with_two_servers(engine: Engine) {
             client_id: oidc::CLIENT_ID.into(),
             client_secret: Some(oidc::CLIENT_SECRET.to_owned().into()),
             client_secret_file: None,
+            allowed_email_domains: vec![],
             scopes: vec!["openid".into(), "email".into()],
         });
     })

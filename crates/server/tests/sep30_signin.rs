@@ -41,6 +41,7 @@ async fn start(engine: Engine, smtp: &SmtpServer, provider: Option<&OidcProvider
                 client_id: oidc::CLIENT_ID.into(),
                 client_secret: Some(oidc::CLIENT_SECRET.to_owned().into()),
                 client_secret_file: None,
+                allowed_email_domains: vec![],
                 scopes: vec!["openid".into(), "email".into()],
             });
         }
@@ -587,6 +588,48 @@ async fn openid_connect_sign_in(engine: Engine) {
         .unwrap();
     assert_eq!(res.status(), 400);
     srv.stop().await;
+
+    // A provider limited to its own domain vouches for nobody else.
+    let issuer = provider.issuer.clone();
+    let corp = TestServer::start_with(engine, move |c| {
+        c.sep30.oidc.push(OidcConfig {
+            name: "corp".into(),
+            label: None,
+            kind: Default::default(),
+            issuer: Some(issuer.parse().unwrap()),
+            api_url: None,
+            client_id: oidc::CLIENT_ID.into(),
+            client_secret: Some(oidc::CLIENT_SECRET.to_owned().into()),
+            client_secret_file: None,
+            allowed_email_domains: vec!["Corp.Example".into()],
+            scopes: vec!["openid".into(), "email".into()],
+        });
+    })
+    .await;
+    provider.sign_in_as(Person {
+        email: "someone@elsewhere.example".into(),
+        email_verified: true,
+        wrong_nonce: false,
+    });
+    let (id, token, _) = new_request(&corp).await;
+    let mut url = corp.url(&format!("/authorize/oidc/corp?token={token}"));
+    for _ in 0..2 {
+        let res = browser.get(&url).send().await.unwrap();
+        url = res.headers()["location"].to_str().unwrap().to_owned();
+    }
+    assert_eq!(browser.get(&url).send().await.unwrap().status(), 503);
+    assert_eq!(poll(&corp, &id).await.1, json!({ "status": "pending" }));
+    provider.sign_in_as(Person {
+        email: "staff@corp.example".into(),
+        email_verified: true,
+        wrong_nonce: false,
+    });
+    let access = common::signin::by_oidc(&corp, "corp").await;
+    assert_eq!(
+        common::claims(&access)["auth_method_value"],
+        "staff@corp.example"
+    );
+    corp.stop().await;
 }
 
 /// The link in a mail that goes to `path`.
@@ -824,6 +867,7 @@ async fn github_sign_in(engine: Engine) {
             client_id: oidc::CLIENT_ID.into(),
             client_secret: Some(oidc::CLIENT_SECRET.to_owned().into()),
             client_secret_file: None,
+            allowed_email_domains: vec![],
             scopes: vec![],
         });
         // As at load: GitHub needs only `user:email`.
@@ -1223,6 +1267,7 @@ async fn published_openid_connect_provider(engine: Engine) {
             client_id: "mooring-test".into(),
             client_secret: Some("a client secret".to_owned().into()),
             client_secret_file: None,
+            allowed_email_domains: vec![],
             scopes: vec!["openid".into(), "email".into()],
         });
     })

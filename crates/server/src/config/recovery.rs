@@ -194,6 +194,11 @@ pub struct OidcConfig {
     /// Scopes asked for; `openid` and `email` at least.
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
+    /// If set, only addresses at these domains are accepted from this
+    /// provider (a company's own identity provider vouches for its own
+    /// addresses, not for the world's).
+    #[serde(default)]
+    pub allowed_email_domains: Vec<String>,
 }
 
 fn default_scopes() -> Vec<String> {

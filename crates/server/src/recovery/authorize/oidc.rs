@@ -62,6 +62,7 @@ pub struct OidcProvider {
     client_id: String,
     client_secret: Option<SecretString>,
     scopes: String,
+    allowed_domains: Vec<String>,
     http: reqwest::Client,
     discovered: RwLock<Option<Discovered>>,
 }
@@ -81,6 +82,8 @@ struct TokenResponse {
 struct IdClaims {
     #[serde(default)]
     nonce: Option<String>,
+    #[serde(default)]
+    azp: Option<String>,
     #[serde(default)]
     email: Option<String>,
     #[serde(default)]
@@ -133,6 +136,11 @@ impl OidcProvider {
             client_id: cfg.client_id.clone(),
             client_secret: cfg.client_secret.clone(),
             scopes: cfg.scopes.join(" "),
+            allowed_domains: cfg
+                .allowed_email_domains
+                .iter()
+                .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+                .collect(),
             http,
             discovered: RwLock::new(None),
         })
@@ -216,9 +224,33 @@ impl OidcProvider {
         Ok(url)
     }
 
-    /// Exchanges an authorization code for an ID token and returns the
-    /// verified email address it names.
+    /// Exchanges an authorization code for the verified email address the
+    /// provider vouches for, within its allowed domains if any are set.
     pub async fn email(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        verifier: &str,
+        nonce: &str,
+    ) -> Result<String, OidcError> {
+        let email = self
+            .fetch_email(code, redirect_uri, verifier, nonce)
+            .await?;
+        let domain = email
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_ascii_lowercase())
+            .unwrap_or_default();
+        if !self.allowed_domains.is_empty() && !self.allowed_domains.contains(&domain) {
+            return Err(OidcError::Token(
+                "the address is not at a domain this provider may vouch for",
+            ));
+        }
+        Ok(email)
+    }
+
+    /// Exchanges an authorization code for an ID token (or, for GitHub, an
+    /// access token) and returns the verified email address it names.
+    async fn fetch_email(
         &self,
         code: &str,
         redirect_uri: &str,
@@ -382,6 +414,10 @@ impl OidcProvider {
             .claims;
         if claims.nonce.as_deref() != Some(nonce) {
             return Err(OidcError::Token("nonce does not match"));
+        }
+        // OpenID Connect Core §3.1.3.7: an `azp` must be this client.
+        if claims.azp.as_deref().is_some_and(|a| a != self.client_id) {
+            return Err(OidcError::Token("issued to another client (azp)"));
         }
         let verified = matches!(claims.email_verified, Some(serde_json::Value::Bool(true)))
             || matches!(claims.email_verified, Some(serde_json::Value::String(ref s)) if s == "true");
