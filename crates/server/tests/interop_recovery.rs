@@ -81,16 +81,8 @@ async fn wallet_sdk_recovers_with_two_servers(engine: Engine) {
         c.stellar.horizon_url = Some(h2);
         c.sep30.email.enabled = false;
         c.sep30.oidc.push(OidcConfig {
-            name: "id".into(),
             label: Some("ID".into()),
-            kind: Default::default(),
-            issuer: Some(issuer.parse().unwrap()),
-            api_url: None,
-            client_id: oidc::CLIENT_ID.into(),
-            client_secret: Some(oidc::CLIENT_SECRET.to_owned().into()),
-            client_secret_file: None,
-            allowed_email_domains: vec![],
-            scopes: vec!["openid".into(), "email".into()],
+            ..oidc::config("id", &issuer)
         });
     })
     .await;

@@ -33,16 +33,8 @@ async fn start(engine: Engine, smtp: &SmtpServer, provider: Option<&OidcProvider
         c.sep30.codes_per_identity_per_hour = 3;
         if let Some(issuer) = issuer {
             c.sep30.oidc.push(OidcConfig {
-                name: "test".into(),
                 label: Some("Test ID".into()),
-                kind: Default::default(),
-                issuer: Some(issuer.parse().unwrap()),
-                api_url: None,
-                client_id: oidc::CLIENT_ID.into(),
-                client_secret: Some(oidc::CLIENT_SECRET.to_owned().into()),
-                client_secret_file: None,
-                allowed_email_domains: vec![],
-                scopes: vec!["openid".into(), "email".into()],
+                ..oidc::config("test", &issuer)
             });
         }
     })
@@ -593,16 +585,8 @@ async fn openid_connect_sign_in(engine: Engine) {
     let issuer = provider.issuer.clone();
     let corp = TestServer::start_with(engine, move |c| {
         c.sep30.oidc.push(OidcConfig {
-            name: "corp".into(),
-            label: None,
-            kind: Default::default(),
-            issuer: Some(issuer.parse().unwrap()),
-            api_url: None,
-            client_id: oidc::CLIENT_ID.into(),
-            client_secret: Some(oidc::CLIENT_SECRET.to_owned().into()),
-            client_secret_file: None,
             allowed_email_domains: vec!["Corp.Example".into()],
-            scopes: vec!["openid".into(), "email".into()],
+            ..oidc::config("corp", &issuer)
         });
     })
     .await;
@@ -859,19 +843,13 @@ async fn github_sign_in(engine: Engine) {
     let (web, api) = (github.url.clone(), github.url.clone());
     let srv = TestServer::start_with(engine, move |c| {
         c.sep30.oidc.push(OidcConfig {
-            name: "github".into(),
             label: Some("GitHub".into()),
             kind: mooring_server::config::ProviderKind::Github,
-            issuer: Some(web.parse().unwrap()),
             api_url: Some(api.parse().unwrap()),
-            client_id: oidc::CLIENT_ID.into(),
-            client_secret: Some(oidc::CLIENT_SECRET.to_owned().into()),
-            client_secret_file: None,
-            allowed_email_domains: vec![],
-            scopes: vec![],
+            // As at load: GitHub needs only `user:email`.
+            scopes: vec!["user:email".into()],
+            ..oidc::config("github", &web)
         });
-        // As at load: GitHub needs only `user:email`.
-        c.sep30.oidc[0].scopes = vec!["user:email".into()];
     })
     .await;
     github.set_emails(json!([
@@ -1259,16 +1237,10 @@ async fn published_openid_connect_provider(engine: Engine) {
     let issuer = provider.issuer.clone();
     let srv = TestServer::start_with(engine, move |c| {
         c.sep30.oidc.push(OidcConfig {
-            name: "mock".into(),
             label: Some("Mock ID".into()),
-            kind: Default::default(),
-            issuer: Some(issuer.parse().unwrap()),
-            api_url: None,
             client_id: "mooring-test".into(),
             client_secret: Some("a client secret".to_owned().into()),
-            client_secret_file: None,
-            allowed_email_domains: vec![],
-            scopes: vec!["openid".into(), "email".into()],
+            ..oidc::config("mock", &issuer)
         });
     })
     .await;

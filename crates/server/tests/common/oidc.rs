@@ -21,6 +21,23 @@ use sha2::{Digest, Sha256};
 pub const CLIENT_ID: &str = "mooring-test-client";
 pub const CLIENT_SECRET: &str = "test-client-secret";
 
+/// Mooring's configuration for an OpenID Connect provider at `issuer`
+/// (the test client's id and secret); tests adjust the rest.
+pub fn config(name: &str, issuer: &str) -> mooring_server::config::OidcConfig {
+    mooring_server::config::OidcConfig {
+        name: name.into(),
+        label: None,
+        kind: Default::default(),
+        issuer: Some(issuer.parse().unwrap()),
+        api_url: None,
+        client_id: CLIENT_ID.into(),
+        client_secret: Some(CLIENT_SECRET.to_owned().into()),
+        client_secret_file: None,
+        allowed_email_domains: vec![],
+        scopes: vec!["openid".into(), "email".into()],
+    }
+}
+
 /// Who signs in next, and how the provider should misbehave.
 #[derive(Debug, Clone)]
 pub struct Person {
