@@ -386,17 +386,15 @@ async fn a_too_large_body_is_refused_and_the_server_stays_healthy(engine: Engine
     let (_, token) = srv.login().await;
     // Declared too large: answered 413 before a byte of the body is sent.
     {
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let mut tcp = tokio::net::TcpStream::connect(srv.base.socket_addrs(|| None).unwrap()[0])
-            .await
-            .unwrap();
-        let head = format!(
-            "PUT /customer HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary=X\r\nContent-Length: 500000000\r\n\r\n"
-        );
-        tcp.write_all(head.as_bytes()).await.unwrap();
-        let mut buf = vec![0u8; 4096];
-        let n = tcp.read(&mut buf).await.unwrap();
-        let answer = String::from_utf8_lossy(&buf[..n]);
+        let answer = srv
+            .declared_body(
+                "PUT",
+                "/customer",
+                &token,
+                "multipart/form-data; boundary=X",
+                500_000_000,
+            )
+            .await;
         assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
         assert!(
             answer.contains("larger than the 131072-byte limit"),

@@ -381,17 +381,9 @@ async fn bodies_and_addresses_are_validated(engine: Engine) {
     // Declared too large: 413 before a byte of the body is sent (on a
     // connection of its own: the server closes it, the body unread).
     {
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let mut tcp = tokio::net::TcpStream::connect(srv.base.socket_addrs(|| None).unwrap()[0])
-            .await
-            .unwrap();
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n"
-        );
-        tcp.write_all(head.as_bytes()).await.unwrap();
-        let mut buf = vec![0u8; 4096];
-        let n = tcp.read(&mut buf).await.unwrap();
-        let answer = String::from_utf8_lossy(&buf[..n]);
+        let answer = srv
+            .declared_body("POST", &path, &token, "application/json", 200_000)
+            .await;
         assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
         assert!(
             answer.ends_with(r#"{"error":"request body is too large"}"#),

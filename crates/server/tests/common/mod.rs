@@ -557,6 +557,30 @@ impl TestServer {
         )
     }
 
+    /// Sends only the head of a request that declares a `length`-byte body,
+    /// on a connection of its own (the server may close it, the body
+    /// unread); the raw answer.
+    pub async fn declared_body(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        length: u64,
+    ) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut tcp = tokio::net::TcpStream::connect(self.base.socket_addrs(|| None).unwrap()[0])
+            .await
+            .unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n"
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = tcp.read(&mut buf).await.unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
     /// A request to the admin API with the admin token.
     pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http

@@ -274,7 +274,9 @@ impl Authorize {
     /// Whether `link` is a live link of `kind` (`confirm` or `reset`).
     pub async fn link_is_live(&self, link: &str, kind: &str) -> Result<bool, AuthorizeError> {
         Ok(well_formed(link)
-            && store::link_exists(&self.db, &hashed(link), kind, self.now()).await?)
+            && store::peek_link(&self.db, &hashed(link), kind, self.now())
+                .await?
+                .is_some())
     }
 
     /// Confirms the address a confirmation link was mailed to. The

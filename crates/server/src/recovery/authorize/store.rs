@@ -306,19 +306,6 @@ pub async fn insert_link(
     Ok(())
 }
 
-/// Whether a live link of `kind` has this id.
-pub async fn link_exists(db: &Db, id: &str, kind: &str, now: i64) -> Result<bool, DbError> {
-    let row: Option<(String,)> = with_pool!(db, p => sqlx::query_as(
-        "SELECT id FROM email_links WHERE id = $1 AND kind = $2 AND expires_at > $3",
-    )
-    .bind(id)
-    .bind(kind)
-    .bind(now)
-    .fetch_optional(p)
-    .await?);
-    Ok(row.is_some())
-}
-
 /// Uses up a link: the login it is for, and the password hash it
 /// confirms (confirmation links).
 pub async fn take_link(

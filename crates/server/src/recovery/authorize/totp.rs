@@ -136,9 +136,8 @@ impl Authorize {
         })
     }
 
-    /// The setup under way that `link` carries, shown again (after a wrong
-    /// code): rebuilt from what is stored, never from the form.
-    pub async fn totp_setup_again(&self, link: &str) -> Result<Setup, AuthorizeError> {
+    /// The login and secret of the setup under way that `link` carries.
+    async fn pending_setup(&self, link: &str) -> Result<(Vec<u8>, Vec<u8>), AuthorizeError> {
         if !well_formed(link) {
             return Err(AuthorizeError::NotFound);
         }
@@ -149,7 +148,15 @@ impl Authorize {
             .await?
             .ok_or(AuthorizeError::NotFound)?;
         let sealed = login.totp_pending.ok_or(AuthorizeError::NotFound)?;
-        let totp = self.totp(self.open_secret(&lookup, "totp_pending", &sealed)?, "")?;
+        let secret = self.open_secret(&lookup, "totp_pending", &sealed)?;
+        Ok((lookup, secret))
+    }
+
+    /// The setup under way that `link` carries, shown again (after a wrong
+    /// code): rebuilt from what is stored, never from the form.
+    pub async fn totp_setup_again(&self, link: &str) -> Result<Setup, AuthorizeError> {
+        let (_, secret) = self.pending_setup(link).await?;
+        let totp = self.totp(secret, "")?;
         Ok(Setup {
             link: link.to_owned(),
             secret: totp.get_secret_base32(),
@@ -159,22 +166,9 @@ impl Authorize {
 
     /// Finishes a setup with a first code from the app.
     pub async fn totp_confirm(&self, link: &str, code: &str) -> Result<(), AuthorizeError> {
-        if !well_formed(link) {
-            return Err(AuthorizeError::NotFound);
-        }
-        if !store::link_exists(&self.db, &hashed(link), SETUP, self.now()).await? {
-            return Err(AuthorizeError::NotFound);
-        }
+        let (lookup, secret) = self.pending_setup(link).await?;
         // Rate limited like any code: the link is the subject.
         self.limit("totp-setup", link, self.max_attempts).await?;
-        let (lookup, _) = store::peek_link(&self.db, &hashed(link), SETUP, self.now())
-            .await?
-            .ok_or(AuthorizeError::NotFound)?;
-        let login = store::login(&self.db, &lookup)
-            .await?
-            .ok_or(AuthorizeError::NotFound)?;
-        let sealed = login.totp_pending.ok_or(AuthorizeError::NotFound)?;
-        let secret = self.open_secret(&lookup, "totp_pending", &sealed)?;
         let totp = self.totp(secret.clone(), "")?;
         let step = self
             .matching_step(&totp, code)
