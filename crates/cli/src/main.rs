@@ -201,7 +201,7 @@ async fn serve(config: Config) -> Result<()> {
     println!("  stellar.toml  {public}/.well-known/stellar.toml");
     println!("  SEP-10 auth   {public}/auth");
     println!("  SEP-12 KYC    {public}/customer");
-    if server.state().sep30_enabled() {
+    if server.sep30_enabled() {
         println!("  SEP-30        {public}/accounts");
         println!("  sign-in       {public}/authorize");
     }

@@ -1,13 +1,70 @@
 //! SEP-1: the `stellar.toml` this server publishes, generated once at start
 //! from the configuration.
 
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use mooring_stellar::PublicKey;
 use toml::{Table, Value};
 
 use crate::config::Config;
+use crate::error::ApiError;
+use crate::state::{AppState, With};
 
 /// The SEP-1 version the generated file follows.
 pub const SEP1_VERSION: &str = "2.7.0";
+
+/// `/.well-known/stellar.toml`, the JWKS and `/health`; the state holds
+/// the rendered stellar.toml.
+pub fn router() -> Router<With<String>> {
+    Router::new()
+        .route("/.well-known/stellar.toml", get(stellar_toml_file))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/health", get(health))
+}
+
+/// SEP-1: `GET /.well-known/stellar.toml`.
+async fn stellar_toml_file(State(toml): State<With<String>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        toml.service.as_str().to_owned(),
+    )
+        .into_response()
+}
+
+/// The public key(s) session JWTs are signed with, as a JWKS.
+async fn jwks(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        state.jwt().jwks().to_owned(),
+    )
+        .into_response()
+}
+
+/// Liveness and readiness: 200 when the database answers.
+async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
+    state
+        .db()
+        .ping()
+        .await
+        .map_err(|_| ApiError::unavailable("database unavailable"))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        r#"{"status":"ok"}"#,
+    )
+        .into_response())
+}
 
 /// Renders stellar.toml: the fields Mooring serves (SEP-1 §General
 /// Information), then the operator's ACCOUNTS, DOCUMENTATION, PRINCIPALS and

@@ -1,13 +1,21 @@
 //! The one error type of the HTTP layer and the only place statuses are
-//! chosen. Every error body is `{"error": "<text>"}` (the shape every SEP
-//! uses), including the framework's own rejections (malformed bodies, wrong
-//! content types, unknown routes), which would otherwise be plain text.
+//! chosen: every capability's error enum is mapped to a status here, by a
+//! `From` impl below, and nowhere else. Every error body is
+//! `{"error": "<text>"}` (the shape every SEP uses), including the
+//! framework's own rejections (malformed bodies, wrong content types,
+//! unknown routes), which would otherwise be plain text.
 
 use std::borrow::Cow;
 
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+
+use crate::auth::{AuthError, ChallengeAuthError};
+use crate::customers::CustomerError;
+use crate::recovery::RecoveryError;
+use crate::recovery::authorize::AuthorizeError;
+use crate::recovery::sponsor::SponsorError;
 
 /// An error answered to the client: a status and a message safe to show
 /// (no PII, secrets, tokens or database text).
@@ -34,6 +42,11 @@ impl ApiError {
     /// 401: no credentials, or credentials not accepted.
     pub fn unauthorized(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    /// 413: the body is over a limit.
+    pub fn too_large(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, message)
     }
 
     /// 404.
@@ -79,7 +92,7 @@ impl IntoResponse for ApiError {
 impl From<BytesRejection> for ApiError {
     fn from(r: BytesRejection) -> Self {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body is too large")
+            ApiError::too_large("request body is too large")
         } else {
             ApiError::bad_request("request body could not be read")
         }
@@ -106,9 +119,9 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
 }
 
-impl From<crate::auth::AuthError> for ApiError {
-    fn from(e: crate::auth::AuthError) -> Self {
-        use crate::auth::AuthError as E;
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        use AuthError as E;
         match e {
             // SEP-10 §Token: a challenge failing any check "must be rejected —
             // that is, treated by the Server as an invalid input"; §Verifying
@@ -122,7 +135,7 @@ impl From<crate::auth::AuthError> for ApiError {
             // SEP-10 §Challenge §Error: missing header 401, invalid 400,
             // application not allowed 403.
             E::ChallengeAuth(ref a) => {
-                use crate::auth::ChallengeAuthError as A;
+                use ChallengeAuthError as A;
                 let status = match a {
                     A::Missing => StatusCode::UNAUTHORIZED,
                     A::Invalid(_) | A::Expired => StatusCode::BAD_REQUEST,
@@ -140,21 +153,70 @@ impl From<crate::auth::AuthError> for ApiError {
     }
 }
 
-impl From<crate::customers::CustomerError> for ApiError {
-    fn from(e: crate::customers::CustomerError) -> Self {
+impl From<CustomerError> for ApiError {
+    fn from(e: CustomerError) -> Self {
         match e {
-            crate::customers::CustomerError::NotFound(m) => ApiError::not_found(m),
-            crate::customers::CustomerError::Invalid(m) => ApiError::bad_request(m),
-            crate::customers::CustomerError::Forbidden(m) => {
-                ApiError::new(StatusCode::FORBIDDEN, m)
+            CustomerError::NotFound(m) => ApiError::not_found(m),
+            CustomerError::Invalid(m) => ApiError::bad_request(m),
+            CustomerError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
+            CustomerError::TooLarge(m) => ApiError::too_large(m),
+            CustomerError::InvalidCode => ApiError::bad_request(e.to_string()),
+            CustomerError::Db(err) => ApiError::internal(err),
+            CustomerError::Blob(err) => ApiError::internal(err),
+            CustomerError::Vault(err) => ApiError::internal(err),
+        }
+    }
+}
+
+impl From<RecoveryError> for ApiError {
+    fn from(e: RecoveryError) -> Self {
+        match e {
+            RecoveryError::Invalid(m) => ApiError::bad_request(m),
+            RecoveryError::Unauthorized(m) => ApiError::unauthorized(m),
+            RecoveryError::NotFound(m) => ApiError::not_found(m),
+            RecoveryError::Conflict => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            RecoveryError::Db(err) => ApiError::internal(err),
+            RecoveryError::Vault(err) => ApiError::internal(err),
+        }
+    }
+}
+
+impl From<SponsorError> for ApiError {
+    fn from(e: SponsorError) -> Self {
+        match e {
+            SponsorError::Disabled => ApiError::not_found(e.to_string()),
+            SponsorError::Invalid(_) => ApiError::bad_request(e.to_string()),
+            SponsorError::NeedsSignIn => ApiError::unauthorized(e.to_string()),
+            SponsorError::NoSponsor => ApiError::unavailable(e.to_string()),
+            SponsorError::Exists => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            SponsorError::Limited => ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+            SponsorError::Ledger(ref err) => {
+                tracing::warn!(error = %err, "sponsorship: the ledger could not be read");
+                ApiError::unavailable(e.to_string())
             }
-            crate::customers::CustomerError::TooLarge(m) => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, m)
+            SponsorError::Store(err) => err.into(),
+        }
+    }
+}
+
+impl From<AuthorizeError> for ApiError {
+    fn from(e: AuthorizeError) -> Self {
+        match e {
+            AuthorizeError::NotFound => ApiError::not_found(e.to_string()),
+            AuthorizeError::Invalid(_) | AuthorizeError::WrongCode => {
+                ApiError::bad_request(e.to_string())
             }
-            crate::customers::CustomerError::InvalidCode => ApiError::bad_request(e.to_string()),
-            crate::customers::CustomerError::Db(err) => ApiError::internal(err),
-            crate::customers::CustomerError::Blob(err) => ApiError::internal(err),
-            crate::customers::CustomerError::Vault(err) => ApiError::internal(err),
+            AuthorizeError::RateLimited => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string())
+            }
+            AuthorizeError::Unavailable(detail) => {
+                tracing::warn!(detail, "sign-in provider or sender failed");
+                ApiError::unavailable(
+                    "the sign-in service is unavailable right now; try again later",
+                )
+            }
+            AuthorizeError::Db(err) => ApiError::internal(err),
+            AuthorizeError::Vault(err) => ApiError::internal(err),
         }
     }
 }

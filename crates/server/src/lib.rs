@@ -1,25 +1,35 @@
-//! The Mooring server: SEP-1 discovery and SEP-10 authentication today, the
-//! identity capabilities (SEP-12, SEP-30, SEP-31, SEP-38) on top of them.
+//! The Mooring server: SEP-1 discovery, SEP-10 authentication, and the
+//! identity capabilities built on them (SEP-12 customers, SEP-30 recovery).
 //!
-//! A request flows: route (HTTP only) → service (the rules) → store (SQL) →
-//! back out through [`error::ApiError`], the one place statuses are chosen.
+//! Every capability has the same shape (`mod.rs`, `routes.rs`, `service.rs`,
+//! `store.rs`, `admin.rs`), stands beside the others without importing
+//! them, and builds on the shared modules below it. A request flows: edge
+//! extractor ([`http`]) → route (HTTP only) → service (the rules) → store
+//! (SQL) → back out through [`error::ApiError`], the one place statuses are
+//! chosen.
 
-pub mod admin;
-pub mod app;
+// Capabilities.
 pub mod auth;
+pub mod customers;
+pub mod discovery;
+pub mod recovery;
+
+// What capabilities share.
+pub mod app;
+pub mod audit;
 pub mod blobs;
-pub mod client_ip;
 pub mod clock;
 pub mod config;
-pub mod customers;
 pub mod db;
-pub mod discovery;
 pub mod error;
 pub mod horizon;
+pub mod http;
+pub mod jwt;
 pub mod net;
-pub mod recovery;
 pub mod rotate;
 pub mod secrets;
+pub mod sep9;
+pub mod state;
 pub mod telemetry;
 pub mod vault;
 

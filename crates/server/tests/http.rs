@@ -8,7 +8,7 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use common::{Engine, TestServer, assert_error};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use mooring_server::auth::{Authenticated, Principal};
+use mooring_server::http::{Authenticated, Principal};
 use mooring_stellar::stellar_toml::StellarToml;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::service::ChallengeParams;
+use crate::http::Bearer;
 
 /// Why a challenge request's authorization was refused. Statuses are the
 /// spec's: missing 401, invalid 400, not allowed 403.
@@ -101,14 +102,11 @@ pub fn verify(
     Ok(())
 }
 
-/// The bearer token of an `Authorization` header value.
-pub fn bearer(header: Option<&str>) -> Result<&str, ChallengeAuthError> {
-    let value = header.ok_or(ChallengeAuthError::Missing)?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or(ChallengeAuthError::Invalid("expected `Bearer <jwt>`"))?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ChallengeAuthError::Invalid("expected `Bearer <jwt>`"));
+/// The token of the request's `Authorization` header.
+pub fn token(header: Bearer) -> Result<String, ChallengeAuthError> {
+    match header {
+        Bearer::Token(t) => Ok(t),
+        Bearer::Missing => Err(ChallengeAuthError::Missing),
+        Bearer::Malformed => Err(ChallengeAuthError::Invalid("expected `Bearer <jwt>`")),
     }
-    Ok(token.trim())
 }

@@ -2,36 +2,29 @@
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::routing::get;
 use serde::Deserialize;
 
+use super::WebAuth;
 use super::service::{ChallengeParams, ChallengeResponse, TokenResponse};
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::http::{JsonOrForm, QueryAs, bearer};
+use crate::state::With;
 
 /// The SEP-10 routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<With<WebAuth>> {
     Router::new().route("/auth", get(challenge).post(token))
 }
 
 /// SEP-10 §Challenge: `GET /auth?account=…[&memo=…][&home_domain=…][&client_domain=…]`.
 async fn challenge(
-    State(state): State<AppState>,
+    State(web_auth): State<With<WebAuth>>,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    QueryAs(params): QueryAs<ChallengeParams>,
 ) -> Result<Json<ChallengeResponse>, ApiError> {
-    let params: ChallengeParams = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(format!("query string could not be read: {e}")))?;
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    Ok(Json(
-        state.web_auth().challenge(params, authorization).await?,
-    ))
+    Ok(Json(web_auth.challenge(params, bearer(&headers)).await?))
 }
 
 #[derive(Deserialize)]
@@ -42,35 +35,25 @@ struct TokenRequest {
 /// SEP-10 §Token: `POST /auth` with `{"transaction": "<signed XDR>"}` as JSON
 /// or `transaction=<signed XDR>` as a form.
 async fn token(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    State(web_auth): State<With<WebAuth>>,
+    body: JsonOrForm,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let body = body?;
-    let request: TokenRequest = match content_type(&headers) {
-        Some("application/json") => serde_json::from_slice(&body).map_err(|e| {
-            ApiError::bad_request(if e.is_data() {
-                "request body must be a JSON object with a string field `transaction`"
-            } else {
-                "request body is not valid JSON"
-            })
-        })?,
-        Some("application/x-www-form-urlencoded") => serde_urlencoded::from_bytes(&body)
-            .map_err(|_| ApiError::bad_request("form body must have a `transaction` field"))?,
-        _ => {
-            return Err(ApiError::bad_request(
-                "Content-Type must be application/json or application/x-www-form-urlencoded",
-            ));
+    let transaction = match body {
+        JsonOrForm::Json(body) => {
+            serde_json::from_slice::<TokenRequest>(&body)
+                .map_err(|e| {
+                    ApiError::bad_request(if e.is_data() {
+                        "request body must be a JSON object with a string field `transaction`"
+                    } else {
+                        "request body is not valid JSON"
+                    })
+                })?
+                .transaction
         }
+        JsonOrForm::Form(pairs) => pairs
+            .first("transaction")
+            .ok_or_else(|| ApiError::bad_request("form body must have a `transaction` field"))?
+            .to_owned(),
     };
-    Ok(Json(state.web_auth().token(&request.transaction).await?))
-}
-
-/// The media type of the request, lowercased, without parameters.
-fn content_type(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    let mime = value.split(';').next()?.trim();
-    ["application/json", "application/x-www-form-urlencoded"]
-        .into_iter()
-        .find(|known| mime.eq_ignore_ascii_case(known))
+    Ok(Json(web_auth.token(&transaction).await?))
 }

@@ -12,12 +12,13 @@ use serde::{Deserialize, Serialize};
 
 use super::challenge_auth::{self, ChallengeAuthError};
 use super::client_domain::{ClientDomainError, ClientDomains};
-use super::jwt::{Claims, Jwt, JwtError};
 use super::store;
 use crate::clock::Clock;
 use crate::config::{Config, ThresholdSetting};
 use crate::db::{Db, DbError};
 use crate::horizon::{Ledger, LedgerError};
+use crate::http::Bearer;
+use crate::jwt::{Claims, Jwt, JwtError};
 
 /// Why a SEP-10 request failed.
 #[derive(Debug, thiserror::Error)]
@@ -173,10 +174,10 @@ impl WebAuth {
     pub async fn challenge(
         &self,
         p: ChallengeParams,
-        authorization: Option<&str>,
+        authorization: Bearer,
     ) -> Result<ChallengeResponse, AuthError> {
         let token = if self.challenge_auth_required {
-            Some(challenge_auth::bearer(authorization)?)
+            Some(challenge_auth::token(authorization)?)
         } else {
             None
         };
@@ -240,7 +241,7 @@ impl WebAuth {
             let key = client_domain
                 .as_ref()
                 .map_or(account.account(), |cd| cd.key);
-            challenge_auth::verify(token, &key, &self.issuer, &p, self.clock.now())?;
+            challenge_auth::verify(&token, &key, &self.issuer, &p, self.clock.now())?;
             if !self.allowed_client_domains.is_empty() {
                 let domain = client_domain.as_ref().map(|cd| cd.domain.clone());
                 if !domain

@@ -412,7 +412,7 @@ impl Config {
             .http
             .trusted_proxies
             .iter()
-            .any(|p| crate::client_ip::IpNet::parse(p).is_none())
+            .any(|p| crate::http::parse_range(p).is_none())
         {
             return Err(invalid(
                 "http.trusted_proxies",
@@ -460,7 +460,7 @@ impl Config {
                 return Err(invalid("sep12.types", "type names are 1 to 64 characters"));
             }
             for f in t.required.iter().chain(&t.optional) {
-                if crate::customers::fields::lookup(f).is_none() {
+                if crate::sep9::lookup(f).is_none() {
                     return Err(invalid(
                         "sep12.types",
                         format!("type `{name}` names `{f}`, which is not a SEP-9 field"),

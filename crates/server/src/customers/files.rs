@@ -3,12 +3,12 @@
 
 use serde::Serialize;
 
-use super::fields::{Field, Kind};
 use super::owner;
 use super::service::{CustomerError, Customers, owner_of_uploads};
 use super::store::{self, FileRow};
 use super::upload::Stored;
-use crate::auth::Principal;
+use crate::http::Principal;
+use crate::sep9::{Field, Kind};
 
 /// A file as SEP-12 describes it (§POST Response).
 #[derive(Debug, Serialize)]
@@ -29,7 +29,7 @@ pub struct FileView {
 /// `POST /customer/files` accepts any document a SEP-9 binary field may hold.
 pub const ANY_DOCUMENT: Field = Field {
     name: "file",
-    kind: Kind::Binary(super::fields::Accept::Any),
+    kind: Kind::Binary(crate::sep9::Accept::Any),
     description: "A document",
 };
 

@@ -1,10 +1,9 @@
 //! SEP-12: customers, their SEP-9 fields and documents, stored sealed;
 //! erasure; verification codes; status-change callbacks.
 
+pub mod admin;
 mod callbacks;
-pub mod fields;
 mod files;
-mod iso;
 pub mod owner;
 pub mod request;
 mod review;
@@ -17,6 +16,6 @@ pub mod view;
 mod writer;
 
 pub use callbacks::{Deliverer, signature as callback_signature};
-pub use review::{AuditEntry, Decision, Detail, FieldDetail, Summary};
+pub use review::{Decision, Detail, FieldDetail, Summary};
 pub use routes::router;
 pub use service::{CodeSender, CustomerError, Customers, CustomersParts, LogSender};

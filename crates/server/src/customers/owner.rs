@@ -10,7 +10,7 @@
 use base64::Engine as _;
 use mooring_stellar::{ClientAccount, IdMemo, PublicKey};
 
-use crate::auth::Principal;
+use crate::http::Principal;
 
 /// The kind of a customer's memo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

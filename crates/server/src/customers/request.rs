@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::fields::{self, Field};
+use crate::http::Pairs;
+use crate::sep9::{self, Field};
 
 /// Identity and context parameters common to the SEP-12 endpoints.
 #[derive(Debug, Default, Clone)]
@@ -68,11 +69,11 @@ impl Params {
         Ok(true)
     }
 
-    /// From a query string.
-    pub fn from_query(query: Option<&str>) -> Result<Params, BadParam> {
+    /// From a query string's pairs.
+    pub fn from_pairs(query: &Pairs) -> Result<Params, BadParam> {
         let mut p = Params::default();
-        for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            p.take(&k, v.into_owned())?;
+        for (k, v) in query.iter() {
+            p.take(k, v.to_owned())?;
         }
         Ok(p)
     }
@@ -100,7 +101,7 @@ impl PutBody {
         }
         let field = known(key, key)?;
         let normalised =
-            fields::validate(&field, &value, phone_is_hash).map_err(|e| BadParam(e.to_string()))?;
+            sep9::validate(&field, &value, phone_is_hash).map_err(|e| BadParam(e.to_string()))?;
         self.fields.push((field, normalised));
         Ok(())
     }
@@ -128,11 +129,7 @@ impl PutBody {
 
     /// From `application/x-www-form-urlencoded`.
     pub fn from_form(body: &[u8]) -> Result<PutBody, BadParam> {
-        Self::from_pairs(
-            url::form_urlencoded::parse(body)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+        Self::from_pairs(Pairs::parse(body).into_vec())
     }
 
     /// From key/value pairs in any order: `mobile_number_format` is read
@@ -156,7 +153,7 @@ pub fn phone_is_hash(pairs: &[(String, String)]) -> bool {
 }
 
 fn known(name: &str, key: &str) -> Result<Field, BadParam> {
-    fields::lookup(name).ok_or_else(|| {
+    sep9::lookup(name).ok_or_else(|| {
         BadParam(format!(
             "unknown field '{key}': not a SEP-9 field this server accepts"
         ))

@@ -11,9 +11,13 @@ use serde::Serialize;
 use super::service::{CustomerError, Customers};
 use super::store::{self, CustomerRow, DecisionRow};
 use super::view::{self, CustomerView, field_status};
+use crate::audit::{self, AuditEntry};
 use crate::db::Tx;
 use crate::vault::Place;
-use crate::{with_conn, with_pool};
+use crate::with_pool;
+
+/// Longest reason staff may give with a decision.
+const MAX_REASON: usize = 1000;
 
 /// A customer in a list: no personal data.
 #[derive(Debug, Serialize)]
@@ -149,7 +153,7 @@ impl Customers {
                 updated_at: r.updated_at,
             });
         }
-        store::audit(
+        audit::record(
             self.db(),
             actor,
             "customer.list",
@@ -202,7 +206,7 @@ impl Customers {
                 view::compute(Some(id), &rows, decision.as_ref(), req),
             );
         }
-        store::audit(
+        audit::record(
             self.db(),
             actor,
             "customer.read",
@@ -245,7 +249,7 @@ impl Customers {
             super::upload::ReadError::Store(b) => CustomerError::Blob(b),
             super::upload::ReadError::Vault(v) => CustomerError::Vault(v),
         })?;
-        store::audit(
+        audit::record(
             self.db(),
             actor,
             "customer.file_read",
@@ -266,6 +270,11 @@ impl Customers {
         decision: Decision,
         reason: Option<&str>,
     ) -> Result<CustomerView, CustomerError> {
+        if reason.is_some_and(|r| r.len() > MAX_REASON) {
+            return Err(CustomerError::Invalid(format!(
+                "reason is longer than {MAX_REASON} characters"
+            )));
+        }
         let now = self.now();
         let mut tx = self.db().begin().await?;
         let row = self.row_or_404(Some(&mut tx), id).await?;
@@ -313,7 +322,7 @@ impl Customers {
                     ));
                 }
                 for name in names {
-                    if super::fields::lookup(name).is_none() {
+                    if crate::sep9::lookup(name).is_none() {
                         return Err(CustomerError::Invalid(format!("unknown field '{name}'")));
                     }
                     if !store::set_field_status(
@@ -361,7 +370,7 @@ impl Customers {
         self.on_status_change(&mut tx, &row, &before, &after, now)
             .await?;
         store::bump_version(&mut tx, id).await?;
-        store::audit(
+        audit::record(
             &mut tx,
             actor,
             decision.action(),
@@ -380,32 +389,6 @@ impl Customers {
         customer_id: Option<&str>,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, CustomerError> {
-        Ok(
-            with_conn!(crate::db::Conn::Db(self.db()), e => sqlx::query_as(
-            "SELECT id, at, actor, action, customer_id, detail FROM audit_log WHERE ($1 = '' OR customer_id = $1) ORDER BY id DESC LIMIT $2",
-        )
-        .bind(customer_id.unwrap_or(""))
-        .bind(limit.clamp(1, 1000))
-        .fetch_all(e)
-        .await
-        .map_err(crate::db::DbError::from)?),
-        )
+        Ok(audit::list(self.db(), customer_id, limit).await?)
     }
-}
-
-/// One audit log entry.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-pub struct AuditEntry {
-    /// Sequence number.
-    pub id: i64,
-    /// Unix seconds.
-    pub at: i64,
-    /// Who.
-    pub actor: String,
-    /// What.
-    pub action: String,
-    /// Which customer.
-    pub customer_id: Option<String>,
-    /// Details (never personal data).
-    pub detail: Option<String>,
 }

@@ -5,18 +5,18 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use super::fields::Field;
 use super::owner::{self, CustomerKey, OwnerError};
 use super::request::{Params, PutBody};
 use super::store::{self, CustomerRow, FieldRow};
 use super::upload::{self, Stored, UploadError};
 use super::view::{self, CustomerView, field_status};
 use super::writer::{Applied, Callback, NewCustomer, PutJob, Writer};
-use crate::auth::Principal;
 use crate::blobs::{BlobError, Blobs};
 use crate::clock::Clock;
 use crate::config::{Sep12Config, TypeConfig};
 use crate::db::{Db, DbError, Tx};
+use crate::http::Principal;
+use crate::sep9::Field;
 use crate::vault::{DataKey, Place, Vault, VaultError};
 
 /// Why a SEP-12 request failed.
@@ -194,7 +194,8 @@ impl Customers {
         &self.db
     }
 
-    pub(super) fn cfg(&self) -> &Sep12Config {
+    /// SEP-12 settings.
+    pub fn cfg(&self) -> &Sep12Config {
         &self.cfg
     }
 
@@ -317,7 +318,7 @@ impl Customers {
         match params.lang.as_deref() {
             // Descriptions exist in English only; any valid language code is
             // accepted and answered in English.
-            Some(l) if !super::iso::is_language(l) => Err(CustomerError::Invalid(
+            Some(l) if !crate::sep9::iso::is_language(l) => Err(CustomerError::Invalid(
                 "lang must be an ISO 639-1 language code, e.g. en".into(),
             )),
             _ => Ok(()),
@@ -451,8 +452,8 @@ impl Customers {
                     field.name
                 )));
             };
-            if let super::fields::Kind::Binary(accept) = field.kind {
-                super::fields::check_content_type(field.name, accept, &file.content_type)
+            if let crate::sep9::Kind::Binary(accept) = field.kind {
+                crate::sep9::check_content_type(field.name, accept, &file.content_type)
                     .map_err(|e| CustomerError::Invalid(e.to_string()))?;
             }
             files.push((*field, file_id.clone()));
@@ -825,7 +826,7 @@ impl Customers {
         if key.memo.is_none() || memo == key.memo_value() {
             store::delete_unattached_files(&mut tx, &acct, &memo, now).await?;
         }
-        store::audit(
+        crate::audit::record(
             &mut tx,
             "customer",
             "customer.erase",
@@ -908,7 +909,7 @@ impl Customers {
         S: futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
         E: Into<upload::BodyError>,
     {
-        let super::fields::Kind::Binary(accept) = field.kind else {
+        let crate::sep9::Kind::Binary(accept) = field.kind else {
             return Err(CustomerError::Invalid(format!(
                 "'{}' is not a binary field",
                 field.name

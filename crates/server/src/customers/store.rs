@@ -623,26 +623,3 @@ pub async fn blob_deleted(c: impl Into<Conn<'_>>, blob: &str) -> Result<(), DbEr
     with_conn!(c.into(), e => sqlx::query("DELETE FROM blob_deletions WHERE blob = $1").bind(blob).execute(e).await?.rows_affected());
     Ok(())
 }
-
-/// Appends to the audit log (never any personal data).
-pub async fn audit(
-    c: impl Into<Conn<'_>>,
-    actor: &str,
-    action: &str,
-    customer_id: Option<&str>,
-    detail: Option<&str>,
-    now: i64,
-) -> Result<(), DbError> {
-    with_conn!(c.into(), e => sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, customer_id, detail) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(now)
-    .bind(actor)
-    .bind(action)
-    .bind(customer_id)
-    .bind(detail)
-    .execute(e)
-    .await?
-    .rows_affected());
-    Ok(())
-}

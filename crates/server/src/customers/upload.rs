@@ -6,8 +6,8 @@
 use bytes::Bytes;
 use futures::{Stream, StreamExt as _};
 
-use super::fields::{self, Accept, FileFormat};
 use crate::blobs::{BlobError, Blobs};
+use crate::sep9::{self, Accept, FileFormat};
 use crate::vault::{CHUNK, STREAM_HEADER, TAG, Vault, VaultError};
 
 /// A document stored, not yet recorded in the database.
@@ -30,7 +30,7 @@ pub struct Stored {
 pub enum UploadError {
     /// Not a format the field accepts (400).
     #[error("{0}")]
-    Format(#[from] fields::Invalid),
+    Format(#[from] sep9::Invalid),
     /// Larger than allowed (413).
     #[error("'{0}' is larger than the {1}-byte limit")]
     TooLarge(String, u64),
@@ -84,8 +84,8 @@ where
                 return Err(UploadError::TooLarge(field.to_owned(), max));
             }
             pending.extend_from_slice(&chunk);
-            if format.is_none() && pending.len() >= fields::SNIFF_LEN {
-                format = Some(fields::check_file(field, accept, &pending)?);
+            if format.is_none() && pending.len() >= sep9::SNIFF_LEN {
+                format = Some(sep9::check_file(field, accept, &pending)?);
             }
             // Seal every full chunk but keep at least one byte back: the
             // last chunk must be sealed as the last.
@@ -96,7 +96,7 @@ where
             }
         }
         if format.is_none() {
-            format = Some(fields::check_file(field, accept, &pending)?);
+            format = Some(sep9::check_file(field, accept, &pending)?);
         }
         Ok(())
     }

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::fields;
 use super::store::{DecisionRow, FieldRow};
 use crate::config::TypeConfig;
+use crate::sep9;
 
 /// A field status (§Provided Field Statuses).
 pub mod field_status {
@@ -76,7 +76,7 @@ pub struct CustomerView {
 }
 
 fn describe(name: &str, optional: bool) -> FieldView {
-    let f = fields::lookup(name).expect("types name only SEP-9 fields (checked at load)");
+    let f = sep9::lookup(name).expect("types name only SEP-9 fields (checked at load)");
     FieldView {
         kind: f.sep12_type(),
         description: f.description,

@@ -10,12 +10,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mooring_stellar::{ClientAccount, PublicKey};
 use serde::{Deserialize, Serialize};
 
+use super::Recovery;
 use super::model::{AuthMethod, MethodType};
-use crate::app::AppState;
-use crate::auth::Principal;
-use crate::auth::extract::bearer;
-use crate::auth::jwt::JwtError;
 use crate::error::ApiError;
+use crate::http::{Principal, bearer};
+use crate::jwt::JwtError;
+use crate::state::With;
 
 /// The claims of an identity-provider token (the seed's access token: a
 /// JWT naming `auth_method_type` and `auth_method_value`).
@@ -66,14 +66,18 @@ fn claimed_issuer(token: &str) -> Option<String> {
     serde_json::from_slice::<Iss>(&bytes).ok().map(|i| i.iss)
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl FromRequestParts<With<Recovery>> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or_else(|| {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &With<Recovery>,
+    ) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers).token().ok_or_else(|| {
             refuse("missing authentication: send Authorization: Bearer <SEP-10 or identity-provider JWT>")
         })?;
-        let recovery = state.recovery();
+        let recovery = &state.service;
+        let state = &state.app;
         let now = state.clock().now();
         let expired = |e: JwtError| match e {
             JwtError::Expired => refuse("authentication token has expired; authenticate again"),

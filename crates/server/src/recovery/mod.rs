@@ -6,6 +6,7 @@
 //! (the key wrapped by the master key, in `server_keys`), signing keys only
 //! sealed by the account's own data key (wrapped by the master key).
 
+pub mod admin;
 pub mod authorize;
 mod caller;
 pub mod model;
@@ -22,12 +23,12 @@ use serde::Serialize;
 
 pub use caller::{Caller, ProviderClaims};
 
-use crate::auth::jwt::Jwt;
 use crate::config::Sep30Config;
+use crate::jwt::Jwt;
 use authorize::{Authorize, AuthorizeParts, Mailer, SmsSender};
 
 /// The SEP-30 routes and the sign-in that gives its `External` tokens.
-pub fn router() -> axum::Router<crate::app::AppState> {
+pub fn router() -> axum::Router<crate::state::With<Recovery>> {
     routes::router().merge(authorize::routes::router())
 }
 
@@ -533,7 +534,7 @@ impl Recovery {
         let key = signer.public_key().to_string();
         let sealed = dek.seal(seed_place(&key), signer.seed_bytes().as_slice());
         store::insert_signer(&mut tx, address, &key, &sealed, self.now()).await?;
-        crate::customers::store::audit(
+        crate::audit::record(
             &mut tx,
             actor,
             "recovery.add_signer",

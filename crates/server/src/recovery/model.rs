@@ -4,7 +4,7 @@
 use mooring_stellar::PublicKey;
 use serde_json::Value;
 
-use crate::customers::fields::{is_e164, is_email};
+use crate::sep9::{is_e164, is_email};
 
 /// Identities per account, at most.
 pub const MAX_IDENTITIES: usize = 10;

@@ -223,7 +223,7 @@ pub struct TestServer {
     pub horizon: HorizonStub,
     pub db: Arc<TestDb>,
     pub report: StartupReport,
-    pub state: mooring_server::app::AppState,
+    pub state: mooring_server::state::AppState,
     pub dir: Arc<tempfile::TempDir>,
     /// The server's clock: real time until a test moves it.
     pub clock: Arc<ManualClock>,

@@ -33,10 +33,10 @@ pub use send::{LogDelivery, Mailer, SmsSender, SmtpMailer};
 
 use super::caller::ProviderClaims;
 use super::model::{AuthMethod, MethodType};
-use crate::auth::jwt::Jwt;
 use crate::clock::Clock;
 use crate::config::Sep30Config;
 use crate::db::{Db, DbError};
+use crate::jwt::Jwt;
 use crate::vault::{DataKey, Place, VaultError};
 
 /// Why a sign-in step failed. Shown to the person (pages) or the wallet

@@ -1,19 +1,19 @@
 //! HTTP for the sign-in: JSON for the wallet, HTML for the person.
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, RawQuery, Request, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::{AuthorizeError, SignIn, pages};
-use crate::app::AppState;
-use crate::client_ip::ClientIp;
 use crate::error::ApiError;
+use crate::http::{ClientIp, Form, Pairs, Query};
+use crate::recovery::Recovery;
+use crate::state::With;
 
 /// The sign-in routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<With<Recovery>> {
     Router::new()
         .route("/authorize/token", post(create))
         .route("/authorize/token/{id}", get(poll))
@@ -36,28 +36,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/authorize/oidc/callback", get(oidc_callback))
         .route("/authorize/oidc/{provider}", get(oidc_start))
-}
-
-impl From<AuthorizeError> for ApiError {
-    fn from(e: AuthorizeError) -> Self {
-        match e {
-            AuthorizeError::NotFound => ApiError::not_found(e.to_string()),
-            AuthorizeError::Invalid(_) | AuthorizeError::WrongCode => {
-                ApiError::bad_request(e.to_string())
-            }
-            AuthorizeError::RateLimited => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string())
-            }
-            AuthorizeError::Unavailable(detail) => {
-                tracing::warn!(detail, "sign-in provider or sender failed");
-                ApiError::unavailable(
-                    "the sign-in service is unavailable right now; try again later",
-                )
-            }
-            AuthorizeError::Db(err) => ApiError::internal(err),
-            AuthorizeError::Vault(err) => ApiError::internal(err),
-        }
-    }
 }
 
 /// An HTML page with headers that keep the token in it to this page: not
@@ -90,61 +68,50 @@ fn problem(e: AuthorizeError) -> Response {
     html(api.status(), pages::problem(api.message()))
 }
 
-fn query(raw: Option<&str>, key: &str) -> String {
-    url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
-}
-
 /// A submitted form (`application/x-www-form-urlencoded`); one that cannot
 /// be read is answered with the problem page.
-pub struct Fields(Vec<(String, String)>);
+pub struct Fields(Pairs);
 
 impl<S: Send + Sync> FromRequest<S> for Fields {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
-        let body = Bytes::from_request(req, state)
+        let Form(pairs) = Form::from_request(req, state)
             .await
             .map_err(|_| problem(AuthorizeError::Invalid("the form could not be read")))?;
-        Ok(Fields(
-            url::form_urlencoded::parse(&body)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        ))
+        Ok(Fields(pairs))
     }
 }
 
 impl Fields {
     /// The field's value, or "" when it is missing.
     fn get(&self, key: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map_or("", |(_, v)| v.as_str())
+        self.0.text(key)
     }
 }
 
 /// `POST /authorize/token`: a sign-in request for a wallet.
 async fn create(
-    State(state): State<AppState>,
+    State(recovery): State<With<Recovery>>,
     ClientIp(ip): ClientIp,
 ) -> Result<Response, ApiError> {
-    let req = state.recovery().authorize().create(ip).await?;
+    let req = recovery.authorize().create(ip).await?;
     Ok((StatusCode::CREATED, Json(req)).into_response())
 }
 
 /// `GET /authorize/token/{id}`: `pending` until the person signs in, then
 /// the access token, once.
-async fn poll(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    Ok(Json(state.recovery().authorize().poll(&id).await?).into_response())
+async fn poll(
+    State(recovery): State<With<Recovery>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(recovery.authorize().poll(&id).await?).into_response())
 }
 
 /// `GET /authorize?token=…`.
-async fn sign_in_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    let token = query(q.as_deref(), "token");
-    let a = state.recovery().authorize();
+async fn sign_in_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
+    let token = q.text("token");
+    let a = recovery.authorize();
     match a.check(&token).await {
         Ok(()) => html(StatusCode::OK, pages::sign_in(&token, &a.offer(), None)),
         Err(e) => problem(e),
@@ -152,9 +119,13 @@ async fn sign_in_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> R
 }
 
 /// `POST /authorize/code` (form: token, type, value).
-async fn send_code(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fields) -> Response {
+async fn send_code(
+    State(recovery): State<With<Recovery>>,
+    ClientIp(ip): ClientIp,
+    f: Fields,
+) -> Response {
     let token = f.get("token");
-    let a = state.recovery().authorize();
+    let a = recovery.authorize();
     match a.send_code(token, f.get("type"), f.get("value"), ip).await {
         Ok(to) => html(StatusCode::OK, pages::enter_code(token, &to, None)),
         Err(AuthorizeError::Invalid(m)) => html(
@@ -166,10 +137,13 @@ async fn send_code(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fie
 }
 
 /// `POST /authorize/code/verify` (form: token, code).
-async fn verify_code(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fields) -> Response {
+async fn verify_code(
+    State(recovery): State<With<Recovery>>,
+    ClientIp(ip): ClientIp,
+    f: Fields,
+) -> Response {
     let token = f.get("token");
-    match state
-        .recovery()
+    match recovery
         .authorize()
         .verify_code(token, f.get("code"), ip)
         .await
@@ -186,17 +160,12 @@ async fn verify_code(State(state): State<AppState>, ClientIp(ip): ClientIp, f: F
 
 /// `GET /authorize/oidc/{provider}?token=…`: off to the provider.
 async fn oidc_start(
-    State(state): State<AppState>,
+    State(recovery): State<With<Recovery>>,
     Path(provider): Path<String>,
-    RawQuery(q): RawQuery,
+    Query(q): Query,
 ) -> Response {
-    let token = query(q.as_deref(), "token");
-    match state
-        .recovery()
-        .authorize()
-        .oidc_start(&provider, &token)
-        .await
-    {
+    let token = q.text("token");
+    match recovery.authorize().oidc_start(&provider, &token).await {
         Ok(url) => {
             let mut res = StatusCode::SEE_OTHER.into_response();
             if let Ok(v) = HeaderValue::from_str(&url) {
@@ -213,9 +182,8 @@ async fn oidc_start(
 }
 
 /// `GET /authorize/oidc/callback?code=…&state=…` (or `error=…`).
-async fn oidc_callback(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    let q = q.as_deref();
-    if !query(q, "error").is_empty() {
+async fn oidc_callback(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
+    if !q.text("error").is_empty() {
         return html(
             StatusCode::BAD_REQUEST,
             pages::problem(
@@ -223,10 +191,9 @@ async fn oidc_callback(State(state): State<AppState>, RawQuery(q): RawQuery) -> 
             ),
         );
     }
-    match state
-        .recovery()
+    match recovery
         .authorize()
-        .oidc_finish(&query(q, "state"), &query(q, "code"))
+        .oidc_finish(q.text("state"), q.text("code"))
         .await
     {
         Ok(()) => html(StatusCode::OK, pages::done()),
@@ -236,12 +203,12 @@ async fn oidc_callback(State(state): State<AppState>, RawQuery(q): RawQuery) -> 
 
 /// `POST /authorize/password` (form: token, email, password).
 async fn password_sign_in(
-    State(state): State<AppState>,
+    State(recovery): State<With<Recovery>>,
     ClientIp(ip): ClientIp,
     f: Fields,
 ) -> Response {
     let token = f.get("token");
-    let a = state.recovery().authorize();
+    let a = recovery.authorize();
     match a
         .password_sign_in(token, f.get("email"), f.get("password"), ip)
         .await
@@ -257,10 +224,10 @@ async fn password_sign_in(
 }
 
 /// `GET /authorize/signup?token=…`.
-async fn sign_up_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    let token = query(q.as_deref(), "token");
-    match state.recovery().authorize().check(&token).await {
-        Ok(()) if state.recovery().authorize().offer().passwords => {
+async fn sign_up_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
+    let token = q.text("token");
+    match recovery.authorize().check(&token).await {
+        Ok(()) if recovery.authorize().offer().passwords => {
             html(StatusCode::OK, pages::sign_up(&token, None))
         }
         Ok(()) => problem(AuthorizeError::Invalid(
@@ -271,10 +238,13 @@ async fn sign_up_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> R
 }
 
 /// `POST /authorize/signup` (form: token, email, password).
-async fn sign_up(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fields) -> Response {
+async fn sign_up(
+    State(recovery): State<With<Recovery>>,
+    ClientIp(ip): ClientIp,
+    f: Fields,
+) -> Response {
     let token = f.get("token");
-    match state
-        .recovery()
+    match recovery
         .authorize()
         .sign_up(token, f.get("email"), f.get("password"), ip)
         .await
@@ -291,14 +261,9 @@ async fn sign_up(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Field
 }
 
 /// `GET /authorize/confirm?link=…`: a form, not an action.
-async fn confirm_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    let link = query(q.as_deref(), "link");
-    match state
-        .recovery()
-        .authorize()
-        .link_is_live(&link, "confirm")
-        .await
-    {
+async fn confirm_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
+    let link = q.text("link");
+    match recovery.authorize().link_is_live(&link, "confirm").await {
         Ok(true) => html(StatusCode::OK, pages::confirm(&link, None)),
         Ok(false) => problem(AuthorizeError::NotFound),
         Err(e) => problem(e),
@@ -306,10 +271,13 @@ async fn confirm_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> R
 }
 
 /// `POST /authorize/confirm` (form: link, password).
-async fn confirm(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fields) -> Response {
+async fn confirm(
+    State(recovery): State<With<Recovery>>,
+    ClientIp(ip): ClientIp,
+    f: Fields,
+) -> Response {
     let link = f.get("link");
-    match state
-        .recovery()
+    match recovery
         .authorize()
         .confirm(link, f.get("password"), ip)
         .await
@@ -329,23 +297,22 @@ async fn confirm(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Field
 }
 
 /// `GET /authorize/reset?token=…`.
-async fn reset_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    let token = query(q.as_deref(), "token");
-    match state.recovery().authorize().check(&token).await {
+async fn reset_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
+    let token = q.text("token");
+    match recovery.authorize().check(&token).await {
         Ok(()) => html(StatusCode::OK, pages::reset(&token, None)),
         Err(e) => problem(e),
     }
 }
 
 /// `POST /authorize/reset` (form: token, email).
-async fn reset(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fields) -> Response {
+async fn reset(
+    State(recovery): State<With<Recovery>>,
+    ClientIp(ip): ClientIp,
+    f: Fields,
+) -> Response {
     let token = f.get("token");
-    match state
-        .recovery()
-        .authorize()
-        .start_reset(f.get("email"), ip)
-        .await
-    {
+    match recovery.authorize().start_reset(f.get("email"), ip).await {
         Ok(to) => html(
             StatusCode::OK,
             pages::check_mail(Some(token), &to, "with a link to choose a new password"),
@@ -358,14 +325,9 @@ async fn reset(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fields)
 }
 
 /// `GET /authorize/reset/new?link=…`.
-async fn new_password_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    let link = query(q.as_deref(), "link");
-    match state
-        .recovery()
-        .authorize()
-        .link_is_live(&link, "reset")
-        .await
-    {
+async fn new_password_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
+    let link = q.text("link");
+    match recovery.authorize().link_is_live(&link, "reset").await {
         Ok(true) => html(StatusCode::OK, pages::new_password(&link, None)),
         Ok(false) => problem(AuthorizeError::NotFound),
         Err(e) => problem(e),
@@ -373,10 +335,9 @@ async fn new_password_page(State(state): State<AppState>, RawQuery(q): RawQuery)
 }
 
 /// `POST /authorize/reset/new` (form: link, password).
-async fn new_password(State(state): State<AppState>, f: Fields) -> Response {
+async fn new_password(State(recovery): State<With<Recovery>>, f: Fields) -> Response {
     let link = f.get("link");
-    match state
-        .recovery()
+    match recovery
         .authorize()
         .finish_reset(link, f.get("password"))
         .await
@@ -397,13 +358,12 @@ async fn new_password(State(state): State<AppState>, f: Fields) -> Response {
 
 /// `POST /authorize/totp` (form: token, code): the second step.
 async fn totp_sign_in(
-    State(state): State<AppState>,
+    State(recovery): State<With<Recovery>>,
     ClientIp(ip): ClientIp,
     f: Fields,
 ) -> Response {
     let token = f.get("token");
-    match state
-        .recovery()
+    match recovery
         .authorize()
         .totp_sign_in(token, f.get("code"), ip)
         .await
@@ -418,9 +378,9 @@ async fn totp_sign_in(
 }
 
 /// `GET /authorize/totp/setup?token=…`.
-async fn totp_setup_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    let token = query(q.as_deref(), "token");
-    let a = state.recovery().authorize();
+async fn totp_setup_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
+    let token = q.text("token");
+    let a = recovery.authorize();
     match a.check(&token).await {
         Ok(()) if a.offer().passwords => html(StatusCode::OK, pages::totp_setup(&token, None)),
         Ok(()) => problem(AuthorizeError::Invalid(
@@ -431,10 +391,13 @@ async fn totp_setup_page(State(state): State<AppState>, RawQuery(q): RawQuery) -
 }
 
 /// `POST /authorize/totp/setup` (form: token, email, password).
-async fn totp_setup(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fields) -> Response {
+async fn totp_setup(
+    State(recovery): State<With<Recovery>>,
+    ClientIp(ip): ClientIp,
+    f: Fields,
+) -> Response {
     let token = f.get("token");
-    match state
-        .recovery()
+    match recovery
         .authorize()
         .totp_setup(f.get("email"), f.get("password"), ip)
         .await
@@ -451,14 +414,9 @@ async fn totp_setup(State(state): State<AppState>, ClientIp(ip): ClientIp, f: Fi
 }
 
 /// `POST /authorize/totp/confirm` (form: link, code).
-async fn totp_confirm(State(state): State<AppState>, f: Fields) -> Response {
+async fn totp_confirm(State(recovery): State<With<Recovery>>, f: Fields) -> Response {
     let link = f.get("link");
-    match state
-        .recovery()
-        .authorize()
-        .totp_confirm(link, f.get("code"))
-        .await
-    {
+    match recovery.authorize().totp_confirm(link, f.get("code")).await {
         Ok(()) => html(
             StatusCode::OK,
             pages::message(
@@ -467,7 +425,7 @@ async fn totp_confirm(State(state): State<AppState>, f: Fields) -> Response {
             ),
         ),
         Err(e @ AuthorizeError::WrongCode) => {
-            match state.recovery().authorize().totp_setup_again(link).await {
+            match recovery.authorize().totp_setup_again(link).await {
                 Ok(setup) => html(
                     StatusCode::BAD_REQUEST,
                     pages::totp_secret(

@@ -5,56 +5,33 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
+use ipnet::IpNet;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
-/// An address range: an address and a prefix length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
+/// Reads a trusted proxy entry: `192.0.2.7`, `10.0.0.0/8`, `2001:db8::/32`.
+pub fn parse_range(s: &str) -> Option<IpNet> {
+    let s = s.trim();
+    s.parse::<IpNet>()
+        .ok()
+        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
-impl IpNet {
-    /// Reads `192.0.2.7`, `10.0.0.0/8`, `2001:db8::/32`.
-    pub fn parse(s: &str) -> Option<IpNet> {
-        let (addr, prefix) = match s.trim().split_once('/') {
-            Some((a, p)) => (a.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?),
-            None => {
-                let a = s.trim().parse::<IpAddr>().ok()?;
-                (a, if a.is_ipv4() { 32 } else { 128 })
-            }
-        };
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        (prefix <= max).then_some(IpNet { addr, prefix })
-    }
-
-    /// Whether `ip` is in the range.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        let (a, b, bits) = match (self.addr, ip) {
-            (IpAddr::V4(a), IpAddr::V4(b)) => {
-                (u128::from(u32::from(a)), u128::from(u32::from(b)), 32)
-            }
-            (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
-            _ => return false,
-        };
-        if self.prefix == 0 {
-            return true;
-        }
-        let shift = bits - u32::from(self.prefix);
-        (a >> shift) == (b >> shift)
-    }
+/// Whether `ip` is in `range`, an IPv4-mapped IPv6 address counting as
+/// its IPv4 address.
+fn in_range(range: &IpNet, ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    range.contains(&ip)
 }
 
 /// The client's address, as far as the server can tell.
 pub fn client_of(peer: IpAddr, forwarded: &[&str], trusted: &[IpNet]) -> IpAddr {
-    let trusts = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let trusts = |ip: IpAddr| trusted.iter().any(|n| in_range(n, ip));
     if !trusts(peer) {
         return peer;
     }
@@ -83,13 +60,14 @@ pub fn client_of(peer: IpAddr, forwarded: &[&str], trusted: &[IpNet]) -> IpAddr 
 /// The client's IP address, when the server knows it.
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl FromRequestParts<AppState> for ClientIp {
+impl<S> FromRequestParts<S> for ClientIp
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Some(peer) = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -106,7 +84,7 @@ impl FromRequestParts<AppState> for ClientIp {
         Ok(ClientIp(Some(client_of(
             peer,
             &forwarded,
-            state.trusted_proxies(),
+            AppState::from_ref(state).trusted_proxies(),
         ))))
     }
 }
@@ -121,27 +99,19 @@ mod tests {
 
     #[test]
     fn ranges() {
-        let n = IpNet::parse("10.0.0.0/8").unwrap();
-        assert!(n.contains(ip("10.1.2.3")) && !n.contains(ip("11.0.0.1")));
-        assert!(n.contains(ip("::ffff:10.9.9.9")));
-        assert!(IpNet::parse("127.0.0.1").unwrap().contains(ip("127.0.0.1")));
-        assert!(
-            IpNet::parse("2001:db8::/32")
-                .unwrap()
-                .contains(ip("2001:db8:1::5"))
-        );
-        assert!(
-            IpNet::parse("0.0.0.0/0")
-                .unwrap()
-                .contains(ip("203.0.113.9"))
-        );
-        assert!(IpNet::parse("10.0.0.0/33").is_none());
-        assert!(IpNet::parse("proxy.internal").is_none());
+        let has = |range: &str, addr: &str| in_range(&parse_range(range).unwrap(), ip(addr));
+        assert!(has("10.0.0.0/8", "10.1.2.3") && !has("10.0.0.0/8", "11.0.0.1"));
+        assert!(has("10.0.0.0/8", "::ffff:10.9.9.9"));
+        assert!(has("127.0.0.1", "127.0.0.1"));
+        assert!(has("2001:db8::/32", "2001:db8:1::5"));
+        assert!(has("0.0.0.0/0", "203.0.113.9"));
+        assert!(parse_range("10.0.0.0/33").is_none());
+        assert!(parse_range("proxy.internal").is_none());
     }
 
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let trusted = [IpNet::parse("10.0.0.0/8").unwrap()];
+        let trusted = [parse_range("10.0.0.0/8").unwrap()];
         // An untrusted peer: its header is ignored.
         assert_eq!(
             client_of(ip("203.0.113.9"), &["1.2.3.4"], &trusted),

@@ -2,14 +2,15 @@
 //! JWT from `Authorization: Bearer <jwt>` or, as SEP-12 v1.1.0 clients send
 //! it, a `?jwt=` query parameter.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use mooring_stellar::{ClientAccount, IdMemo, PublicKey};
 
-use super::jwt::JwtError;
-use crate::app::AppState;
+use super::{Query, bearer};
 use crate::error::ApiError;
+use crate::jwt::JwtError;
+use crate::state::AppState;
 
 /// Who a valid session token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,15 +46,23 @@ impl Principal {
 #[derive(Debug, Clone)]
 pub struct Authenticated<const STATUS: u16 = 401>(pub Principal);
 
-impl<const STATUS: u16> FromRequestParts<AppState> for Authenticated<STATUS> {
+impl<S, const STATUS: u16> FromRequestParts<S> for Authenticated<STATUS>
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let state = AppState::from_ref(state);
         let status = StatusCode::from_u16(STATUS).unwrap_or(StatusCode::UNAUTHORIZED);
         let refuse = |msg: &'static str| ApiError::new(status, msg);
-        let token = bearer(parts).or_else(|| query_jwt(parts)).ok_or_else(|| {
-            refuse("missing authentication: send Authorization: Bearer <SEP-10 JWT>")
-        })?;
+        let token = bearer(&parts.headers)
+            .token()
+            .or_else(|| Query::of(parts.uri.query()).0.get("jwt").map(str::to_owned))
+            .ok_or_else(|| {
+                refuse("missing authentication: send Authorization: Bearer <SEP-10 JWT>")
+            })?;
         let claims = state
             .jwt()
             .verify(&token, state.clock().now())
@@ -73,27 +82,6 @@ impl<const STATUS: u16> FromRequestParts<AppState> for Authenticated<STATUS> {
             token_id: claims.jti,
         }))
     }
-}
-
-pub(crate) fn bearer(parts: &Parts) -> Option<String> {
-    let value = parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
-        .filter(|t| !t.is_empty())
-}
-
-fn query_jwt(parts: &Parts) -> Option<String> {
-    let query = parts.uri.query()?;
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "jwt")
-        .map(|(_, v)| v.into_owned())
-        .filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]

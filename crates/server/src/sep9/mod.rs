@@ -2,7 +2,7 @@
 //! account, organization and card field, with its SEP-12 type and the
 //! validation its encoding calls for (SEP-9 §Encodings).
 
-use super::iso;
+pub mod iso;
 
 /// How a field's value is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,273 @@
+//! Building a server from its configuration: listeners, secrets, the
+//! database, the outside world (Horizon, mail, SMS) and each capability's
+//! service. Nothing is served until [`Server::run`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mooring_stellar::Keypair;
+use tokio::net::TcpListener;
+
+use super::{Server, ServerOptions, Services, StartError, StartupReport};
+use crate::auth::{WebAuth, WebAuthParts};
+use crate::blobs::Blobs;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ThresholdSetting};
+use crate::customers::{Customers, CustomersParts, Deliverer, LogSender};
+use crate::db::{Db, redact_url};
+use crate::horizon::{Horizon, Ledger};
+use crate::http::{AdminToken, parse_range};
+use crate::jwt::Jwt;
+use crate::recovery::authorize::{LogDelivery, Mailer, SmtpMailer};
+use crate::recovery::{Recovery, RecoveryParts};
+use crate::state::AppState;
+use crate::vault::Vault;
+use crate::{discovery, secrets, telemetry};
+
+fn io(what: String) -> impl FnOnce(std::io::Error) -> StartError {
+    move |e| StartError::Io(what, e)
+}
+
+/// The public, admin and metrics listeners.
+struct Listeners {
+    public: TcpListener,
+    admin: Option<TcpListener>,
+    metrics: Option<TcpListener>,
+}
+
+/// Binds the listeners; the public one's port becomes the configuration's
+/// (`http.bind` may ask for port 0).
+async fn listen(
+    config: &mut Config,
+    given: Option<std::net::TcpListener>,
+) -> Result<Listeners, StartError> {
+    let public = match given {
+        Some(l) => l
+            .set_nonblocking(true)
+            .and_then(|()| TcpListener::from_std(l))
+            .map_err(io("cannot use the given listener".into()))?,
+        None => TcpListener::bind(config.http.bind)
+            .await
+            .map_err(io(format!("cannot listen on {}", config.http.bind)))?,
+    };
+    let port = public
+        .local_addr()
+        .map_err(io("cannot read the listener's address".into()))?
+        .port();
+    config.use_bound_port(port);
+    let admin = if config.admin.enabled {
+        Some(
+            TcpListener::bind(config.admin.bind)
+                .await
+                .map_err(io(format!(
+                    "cannot listen on {} for the admin API",
+                    config.admin.bind
+                )))?,
+        )
+    } else {
+        None
+    };
+    let metrics = if config.metrics.enabled {
+        telemetry::prometheus();
+        Some(
+            TcpListener::bind(config.metrics.bind)
+                .await
+                .map_err(io(format!(
+                    "cannot listen on {} for metrics",
+                    config.metrics.bind
+                )))?,
+        )
+    } else {
+        None
+    };
+    Ok(Listeners {
+        public,
+        admin,
+        metrics,
+    })
+}
+
+/// Horizon at `stellar.horizon_url`. A Horizon of another network would
+/// make every account look unfunded (or not ours): refuse to start. One
+/// that cannot be reached now only delays authentication (503 until it can).
+async fn horizon(
+    config: &Config,
+    warnings: &mut Vec<String>,
+) -> Result<Arc<dyn Ledger>, StartError> {
+    let horizon = Horizon::new(
+        config.horizon_url().clone(),
+        Duration::from_secs(config.stellar.horizon_timeout_secs),
+    )
+    .map_err(|e| StartError::Http(e.to_string()))?;
+    match horizon.network_passphrase().await {
+        Ok(p) if p == config.stellar.network_passphrase => {}
+        Ok(p) => {
+            return Err(StartError::Config(format!(
+                "stellar.horizon_url serves the network \"{p}\", but stellar.network_passphrase is \"{}\"",
+                config.stellar.network_passphrase
+            )));
+        }
+        Err(e) => warnings.push(format!(
+            "could not check which network stellar.horizon_url serves ({e}); SEP-10 answers 503 while Horizon is unreachable"
+        )),
+    }
+    Ok(Arc::new(horizon))
+}
+
+/// Where SEP-30 sign-in mail goes, and the operator's warnings about it
+/// and about SEP-30's other settings.
+fn sep30_mail(
+    config: &Config,
+    given: Option<Arc<dyn Mailer>>,
+    sms_given: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Arc<dyn Mailer>, StartError> {
+    let sep30 = &config.sep30;
+    let mailer: Arc<dyn Mailer> = match given {
+        Some(m) => m,
+        None if sep30.email.sender == "smtp" => {
+            Arc::new(SmtpMailer::new(&sep30.email).map_err(StartError::Config)?)
+        }
+        None => {
+            if sep30.enabled && sep30.email.enabled {
+                warnings.push(
+                    "sep30.email.sender is \"log\": sign-in codes go to the log, not to people (development only)".into(),
+                );
+            }
+            Arc::new(LogDelivery)
+        }
+    };
+    if sep30.enabled && config.sep10.threshold != ThresholdSetting::High {
+        // SEP-30 §Authentication: the SEP-10 server "should be configured
+        // to only issue JWTs if signers prove they meet the high threshold".
+        warnings.push(
+            "sep30 is enabled but sep10.threshold is not \"high\": a signer with medium weight can register the account's recovery and have it sign (SEP-30 asks for high)".into(),
+        );
+    }
+    if sep30.enabled && sep30.sms.enabled && !sms_given {
+        warnings.push(
+            "sep30.sms.sender is \"log\": sign-in codes by SMS go to the log, not to people (development only)".into(),
+        );
+    }
+    Ok(mailer)
+}
+
+impl Server {
+    /// Prepares everything: data directory, secrets, database and
+    /// migrations, listeners. Nothing is served until [`Server::run`].
+    pub async fn build(mut config: Config, options: ServerOptions) -> Result<Server, StartError> {
+        let listeners = listen(&mut config, options.listener).await?;
+        secrets::create_private_dir(&config.data_dir.join("blobs")).map_err(io(format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )))?;
+        let (secrets, keys_report) = secrets::load(&config)?;
+        let database = redact_url(&config.database_url());
+        let db = Db::connect(&config.database_url(), config.database_max_connections)
+            .await
+            .map_err(|e| StartError::Db(e, database.clone()))?;
+        db.migrate()
+            .await
+            .map_err(|e| StartError::Db(e, database.clone()))?;
+
+        let clock: Arc<dyn Clock> = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let mut warnings = keys_report.warnings;
+        let ledger = match options.ledger {
+            Some(l) => l,
+            None => horizon(&config, &mut warnings).await?,
+        };
+        let jwt = Arc::new(Jwt::new(&secrets.jwt, &config.endpoint("/auth")));
+        let signing: Arc<Keypair> = Arc::new(secrets.signing);
+        let signing_key = signing.public_key();
+        let web_auth = WebAuth::new(
+            &config,
+            WebAuthParts {
+                signing: signing.clone(),
+                jwt: jwt.clone(),
+                ledger: ledger.clone(),
+                db: db.clone(),
+                clock: clock.clone(),
+            },
+        )
+        .map_err(|e| StartError::Http(e.to_string()))?;
+        let vault = Arc::new(Vault::new(
+            secrets.master_key.expose(),
+            &secrets
+                .previous_master_keys
+                .iter()
+                .map(|k| *k.expose())
+                .collect::<Vec<_>>(),
+        ));
+        let blobs = Blobs::from_config(&config).map_err(StartError::Config)?;
+        let stellar_toml = discovery::render(&config, &signing_key);
+        let sep12 = Arc::new(std::mem::take(&mut config.sep12));
+        let deliverer =
+            Deliverer::new(db.clone(), &sep12.callbacks, signing.clone(), clock.clone())
+                .map_err(|e| StartError::Http(e.to_string()))?;
+        let mailer = sep30_mail(
+            &config,
+            options.mailer,
+            options.sms.is_some(),
+            &mut warnings,
+        )?;
+        let recovery = Recovery::new(RecoveryParts {
+            db: db.clone(),
+            vault: vault.clone(),
+            clock: clock.clone(),
+            network: mooring_stellar::Network::new(config.stellar.network_passphrase.clone()),
+            cfg: &config.sep30,
+            jwt: jwt.clone(),
+            public_url: config.endpoint(""),
+            mailer,
+            sms: options.sms.unwrap_or_else(|| Arc::new(LogDelivery)),
+            ledger,
+        })
+        .await
+        .map_err(|e| StartError::Config(format!("cannot set up SEP-30: {e}")))?;
+        let customers = Customers::new(CustomersParts {
+            db: db.clone(),
+            vault,
+            blobs,
+            clock: clock.clone(),
+            cfg: sep12.clone(),
+            sender: options.code_sender.unwrap_or_else(|| Arc::new(LogSender)),
+        });
+        let state = AppState::new(
+            jwt,
+            clock,
+            db,
+            config
+                .http
+                .trusted_proxies
+                .iter()
+                .filter_map(|p| parse_range(p))
+                .collect(),
+            AdminToken::new(&secrets.admin_token),
+        );
+        let services = Services {
+            web_auth: Arc::new(web_auth),
+            customers: Arc::new(customers),
+            recovery: Arc::new(recovery),
+            deliverer,
+            sep12_enabled: sep12.enabled,
+            sep30_enabled: config.sep30.enabled,
+            stellar_toml: Arc::new(stellar_toml),
+        };
+        Ok(Server {
+            state,
+            services,
+            listener: listeners.public,
+            metrics_listener: listeners.metrics,
+            admin_listener: listeners.admin,
+            max_body_bytes: config.http.max_body_bytes,
+            grace: Duration::from_secs(config.http.shutdown_grace_secs),
+            signing_key,
+            public_url: config.endpoint(""),
+            report: StartupReport {
+                generated_keys: keys_report.generated,
+                warnings,
+                database,
+            },
+        })
+    }
+}

@@ -1,0 +1,307 @@
+//! The server: building it from the configuration ([`build`]), its routers
+//! ([`router`]), the listeners, background tasks and graceful shutdown.
+
+mod build;
+mod router;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use axum::serve::ListenerExt as _;
+use mooring_stellar::PublicKey;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::WebAuth;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::customers::{CodeSender, Customers, Deliverer};
+use crate::db::{Db, DbError, redact_url};
+use crate::horizon::Ledger;
+use crate::recovery::Recovery;
+use crate::recovery::authorize::{Mailer, SmsSender};
+use crate::secrets::{self, SecretsError};
+use crate::state::AppState;
+use crate::telemetry;
+
+/// How often expired used-challenge records are purged.
+const PURGE_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Secrets could not be loaded or generated.
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    /// The database could not be opened or migrated.
+    #[error("{0} (database: {1})")]
+    Db(DbError, String),
+    /// A directory or listener could not be set up.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    /// The configuration contradicts what the outside world says.
+    #[error("{0}")]
+    Config(String),
+    /// An HTTP client could not be built.
+    #[error("could not set up an HTTP client: {0}")]
+    Http(String),
+}
+
+/// The capabilities' services, built once and shared by their routers and
+/// the background tasks.
+pub(crate) struct Services {
+    web_auth: Arc<WebAuth>,
+    customers: Arc<Customers>,
+    recovery: Arc<Recovery>,
+    deliverer: Deliverer,
+    sep12_enabled: bool,
+    sep30_enabled: bool,
+    stellar_toml: Arc<String>,
+}
+
+/// What can be substituted when building a server (tests move the clock).
+#[derive(Default)]
+pub struct ServerOptions {
+    /// The clock; the system clock by default.
+    pub clock: Option<Arc<dyn Clock>>,
+    /// The ledger; Horizon at `stellar.horizon_url` by default.
+    pub ledger: Option<Arc<dyn Ledger>>,
+    /// An already-bound public listener, used instead of `http.bind`.
+    pub listener: Option<std::net::TcpListener>,
+    /// Where verification codes go; the log by default.
+    pub code_sender: Option<Arc<dyn CodeSender>>,
+    /// Where SEP-30 sign-in mail goes; `sep30.email` by default.
+    pub mailer: Option<Arc<dyn Mailer>>,
+    /// Where SEP-30 sign-in texts go; the log by default.
+    pub sms: Option<Arc<dyn SmsSender>>,
+}
+
+/// What happened while starting, for the operator.
+#[derive(Debug, Default)]
+pub struct StartupReport {
+    /// Secrets were generated into this file.
+    pub generated_keys: Option<PathBuf>,
+    /// Things to fix.
+    pub warnings: Vec<String>,
+    /// The database, password redacted.
+    pub database: String,
+}
+
+/// A server with its listeners bound, ready to run.
+pub struct Server {
+    state: AppState,
+    services: Services,
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    admin_listener: Option<TcpListener>,
+    max_body_bytes: usize,
+    grace: Duration,
+    signing_key: PublicKey,
+    public_url: String,
+    /// What happened while starting.
+    pub report: StartupReport,
+}
+
+impl Server {
+    /// The public listener's address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The metrics listener's address, if enabled.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
+    /// The admin listener's address, if enabled.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
+    /// The state handlers share, for router-level tests.
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Whether SEP-30 is served.
+    pub fn sep30_enabled(&self) -> bool {
+        self.services.sep30_enabled
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The server's SEP-10 signing key (stellar.toml SIGNING_KEY).
+    pub fn signing_key(&self) -> PublicKey {
+        self.signing_key
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests
+    /// finish for up to the grace period.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.changed().await;
+        };
+        let app = router::public(&self.state, &self.services, self.max_body_bytes);
+        // Responses are small and written at once: never wait for Nagle.
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let mut main = tokio::spawn(
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(stopped(stop_rx.clone()))
+            .into_future(),
+        );
+        let metrics = self.metrics_listener.map(|l| {
+            let app = Router::new().route(
+                "/metrics",
+                get(|| async { telemetry::prometheus().render() }),
+            );
+            tokio::spawn(
+                axum::serve(l, app)
+                    .with_graceful_shutdown(stopped(stop_rx.clone()))
+                    .into_future(),
+            )
+        });
+        let admin = self.admin_listener.map(|l| {
+            let app = router::admin(&self.state, &self.services);
+            tokio::spawn(
+                axum::serve(l, app)
+                    .with_graceful_shutdown(stopped(stop_rx.clone()))
+                    .into_future(),
+            )
+        });
+        let background = tokio::spawn(background_tasks(self.services, stop_rx.clone()));
+
+        // Either a signal, or the server stopping on its own (an error):
+        // both end the same way, with every task stopped and the pool closed.
+        let ended = tokio::select! {
+            () = shutdown => None,
+            res = &mut main => Some(res),
+        };
+        let _ = stop_tx.send(true);
+        let result = match ended {
+            Some(res) => res
+                .map_err(|e| StartError::Io("server task failed".into(), std::io::Error::other(e)))
+                .and_then(|r| r.map_err(|e| StartError::Io("server failed".into(), e))),
+            None => {
+                tracing::info!("shutting down: finishing in-flight requests");
+                if tokio::time::timeout(self.grace, &mut main).await.is_err() {
+                    tracing::warn!(
+                        grace_secs = self.grace.as_secs(),
+                        "requests still running after the grace period; stopping anyway"
+                    );
+                    main.abort();
+                }
+                Ok(())
+            }
+        };
+        for task in [metrics, admin].into_iter().flatten() {
+            task.abort();
+        }
+        let _ = background.await;
+        self.state.db().close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+async fn background_tasks(s: Services, mut stop: watch::Receiver<bool>) {
+    let mut purge = tokio::time::interval(PURGE_INTERVAL);
+    let mut upkeep = tokio::time::interval(Duration::from_secs(5));
+    let mut callbacks = tokio::time::interval(Duration::from_secs(1));
+    let mut janitor = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = callbacks.tick() => {
+                if let Err(e) = s.deliverer.run_once().await {
+                    tracing::warn!(error = %e, "could not deliver customer callbacks");
+                }
+            }
+            _ = janitor.tick() => {
+                match s.customers.expire_files().await {
+                    Ok(n) if n > 0 => tracing::info!(expired = n, "discarded unreferenced uploads"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not discard expired uploads"),
+                }
+                s.customers.remove_deleted_blobs().await;
+            }
+            _ = purge.tick() => {
+                if s.sep30_enabled {
+                    match s.recovery.authorize().purge().await {
+                        Ok(n) if n > 0 => tracing::debug!(purged = n, "purged expired sign-in requests"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "could not purge expired sign-in requests"),
+                    }
+                }
+                match s.web_auth.purge().await {
+                    Ok(n) if n > 0 => tracing::debug!(purged = n, "purged expired SEP-10 challenge records"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not purge expired SEP-10 challenge records"),
+                }
+            }
+            _ = upkeep.tick() => telemetry::prometheus().run_upkeep(),
+        }
+    }
+}
+
+/// Resolves when the process receives SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// Applies migrations and exits (`mooring migrate`).
+pub async fn migrate(config: &Config) -> Result<String, StartError> {
+    let database = redact_url(&config.database_url());
+    if config.uses_default_database() {
+        secrets::create_private_dir(&config.data_dir).map_err(|e| {
+            StartError::Io(format!("cannot create {}", config.data_dir.display()), e)
+        })?;
+    }
+    let db = Db::connect(&config.database_url(), 1)
+        .await
+        .map_err(|e| StartError::Db(e, database.clone()))?;
+    db.migrate()
+        .await
+        .map_err(|e| StartError::Db(e, database.clone()))?;
+    db.close().await;
+    Ok(database)
+}

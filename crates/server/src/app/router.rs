@@ -1,0 +1,103 @@
+//! The public and admin routers: each capability's routes with its state,
+//! and the layers every response goes through.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{Method, header};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use super::Services;
+use crate::error;
+use crate::http::require_admin;
+use crate::state::AppState;
+use crate::{auth, customers, discovery, recovery, telemetry};
+
+/// The public router: every endpoint, with CORS, request ids, tracing,
+/// metrics, a body limit and panic recovery.
+pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> Router {
+    let mut app = Router::new()
+        .merge(discovery::router().with_state(state.with(services.stellar_toml.clone())))
+        .merge(auth::router().with_state(state.with(services.web_auth.clone())));
+    if services.sep12_enabled {
+        let max_request =
+            usize::try_from(services.customers.cfg().max_request_bytes).unwrap_or(usize::MAX);
+        app = app.merge(
+            customers::router(max_request).with_state(state.with(services.customers.clone())),
+        );
+    }
+    if services.sep30_enabled {
+        app = app.merge(recovery::router().with_state(state.with(services.recovery.clone())));
+    }
+    let make_span = |req: &Request| {
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", |p| p.as_str());
+        let id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::info_span!("request", method = %req.method(), route, request_id = id)
+    };
+    // SEP-1 and SEP-10 §Cross-Origin Headers: `Access-Control-Allow-Origin: *`
+    // on every response, errors included, and preflight answered.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::PATCH,
+        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(86_400));
+    app.fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(
+            ServiceBuilder::new()
+                .layer(CatchPanicLayer::custom(error::panic_response))
+                .layer(axum::middleware::from_fn(telemetry::sanitize_request_id))
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(make_span)
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(axum::middleware::from_fn(telemetry::track_metrics))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(cors)
+                .layer(DefaultBodyLimit::max(max_body_bytes)),
+        )
+}
+
+/// The admin router: each capability's admin routes, every one behind the
+/// admin token.
+pub fn admin(state: &AppState, services: &Services) -> Router {
+    Router::new()
+        .merge(customers::admin::router().with_state(state.with(services.customers.clone())))
+        .merge(recovery::admin::router().with_state(state.with(services.recovery.clone())))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_admin,
+        ))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(
+            ServiceBuilder::new()
+                .layer(CatchPanicLayer::custom(error::panic_response))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(DefaultBodyLimit::max(64 * 1024)),
+        )
+}

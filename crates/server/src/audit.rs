@@ -1,0 +1,62 @@
+//! The append-only audit log every capability writes to: who did what,
+//! when, to which customer or account. It never holds personal data.
+
+use serde::Serialize;
+
+use crate::db::{Conn, DbError};
+use crate::with_conn;
+
+/// One audit log entry.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct AuditEntry {
+    /// Sequence number.
+    pub id: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// Which customer (or account).
+    pub customer_id: Option<String>,
+    /// Details (never personal data).
+    pub detail: Option<String>,
+}
+
+/// Appends an entry, in the caller's transaction when it has one.
+pub async fn record(
+    c: impl Into<Conn<'_>>,
+    actor: &str,
+    action: &str,
+    subject: Option<&str>,
+    detail: Option<&str>,
+    now: i64,
+) -> Result<(), DbError> {
+    with_conn!(c.into(), e => sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, customer_id, detail) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(now)
+    .bind(actor)
+    .bind(action)
+    .bind(subject)
+    .bind(detail)
+    .execute(e)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// The newest `limit` entries (1 to 1000), for one subject or all.
+pub async fn list(
+    c: impl Into<Conn<'_>>,
+    subject: Option<&str>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, DbError> {
+    Ok(with_conn!(c.into(), e => sqlx::query_as(
+        "SELECT id, at, actor, action, customer_id, detail FROM audit_log WHERE ($1 = '' OR customer_id = $1) ORDER BY id DESC LIMIT $2",
+    )
+    .bind(subject.unwrap_or(""))
+    .bind(limit.clamp(1, 1000))
+    .fetch_all(e)
+    .await?))
+}

@@ -1,0 +1,118 @@
+//! Query strings and `application/x-www-form-urlencoded` bodies, decoded
+//! into their key/value pairs in order.
+
+use std::convert::Infallible;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Decoded key/value pairs, in the order they were sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pairs(Vec<(String, String)>);
+
+impl Pairs {
+    /// Decodes `a=1&b=2` (a query string, or a form body).
+    pub fn parse(raw: &[u8]) -> Pairs {
+        Pairs(
+            url::form_urlencoded::parse(raw)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first value of `key`, as sent (possibly empty).
+    pub fn first(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of `key`, when it is not empty.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.first(key).filter(|v| !v.is_empty())
+    }
+
+    /// The first value of `key`, or `""`.
+    pub fn text(&self, key: &str) -> &str {
+        self.first(key).unwrap_or("")
+    }
+
+    /// Every pair.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The pairs themselves.
+    pub fn into_vec(self) -> Vec<(String, String)> {
+        self.0
+    }
+}
+
+/// The query string's pairs (none when there is no query).
+#[derive(Debug, Clone, Default)]
+pub struct Query(pub Pairs);
+
+impl Query {
+    /// From a request URI's query.
+    pub fn of(query: Option<&str>) -> Query {
+        Query(Pairs::parse(query.unwrap_or("").as_bytes()))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Query::of(parts.uri.query()))
+    }
+}
+
+/// The query string read into `T` (its fields by name); 400 when it
+/// cannot be.
+#[derive(Debug, Clone, Default)]
+pub struct QueryAs<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryAs<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+            .map(QueryAs)
+            .map_err(|e| ApiError::bad_request(format!("query string could not be read: {e}")))
+    }
+}
+
+/// A form body's pairs, read within the route's body limit.
+#[derive(Debug, Clone, Default)]
+pub struct Form(pub Pairs);
+
+impl<S: Send + Sync> FromRequest<S> for Form {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let body = Bytes::from_request(req, state).await?;
+        Ok(Form(Pairs::parse(&body)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_in_order() {
+        let p = Pairs::parse(b"a=1&b=x%20y&a=2&c=&d+e=f+g");
+        assert_eq!(p.first("a"), Some("1"));
+        assert_eq!(p.first("b"), Some("x y"));
+        assert_eq!(p.first("c"), Some(""));
+        assert_eq!(p.get("c"), None);
+        assert_eq!(p.text("zz"), "");
+        assert_eq!(p.first("d e"), Some("f g"));
+        assert_eq!(p.iter().filter(|(k, _)| *k == "a").count(), 2);
+    }
+}
