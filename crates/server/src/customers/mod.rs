@@ -3,8 +3,10 @@
 
 pub mod admin;
 mod callbacks;
+mod erase;
 mod files;
 pub mod owner;
+mod put;
 pub mod request;
 mod review;
 mod routes;
@@ -18,4 +20,5 @@ mod writer;
 pub use callbacks::{Deliverer, signature as callback_signature};
 pub use review::{Decision, Detail, FieldDetail, Summary};
 pub use routes::router;
-pub use service::{CodeSender, CustomerError, Customers, CustomersParts, LogSender};
+pub use service::{CustomerError, Customers, CustomersParts};
+pub use verification::{CodeSender, LogSender};

@@ -3,14 +3,15 @@
 
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
-
+use super::callbacks;
 use super::owner::{self, CustomerKey, OwnerError};
+use super::put::{self, Current, NewCode, key_owner};
 use super::request::{Params, PutBody};
 use super::store::{self, CustomerRow, FieldRow};
-use super::upload::{self, Stored, UploadError};
+use super::upload::{Stored, UploadError};
+use super::verification::CodeSender;
 use super::view::{self, CustomerView, field_status};
-use super::writer::{Applied, Callback, NewCustomer, PutJob, Writer};
+use super::writer::{Applied, PutJob, Writer};
 use crate::blobs::{BlobError, Blobs};
 use crate::clock::Clock;
 use crate::config::{Sep12Config, TypeConfig};
@@ -70,51 +71,6 @@ impl From<UploadError> for CustomerError {
     }
 }
 
-/// Sends verification codes (SEP-12 §Verification) to a phone or mailbox.
-pub trait CodeSender: Send + Sync {
-    /// Sends `code` for `field` of customer `customer_id` to `destination`.
-    fn send<'a>(
-        &'a self,
-        customer_id: &'a str,
-        field: &'a str,
-        destination: &'a str,
-        code: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>>;
-}
-
-/// Development sender: the code goes to the log (the destination does not).
-#[derive(Debug, Default)]
-pub struct LogSender;
-
-impl CodeSender for LogSender {
-    fn send<'a>(
-        &'a self,
-        customer_id: &'a str,
-        field: &'a str,
-        _destination: &'a str,
-        code: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            tracing::info!(
-                customer = customer_id,
-                field,
-                code,
-                "verification code (log sender: development only)"
-            );
-            Ok(())
-        })
-    }
-}
-
-/// A verification code to store and send.
-struct NewCode {
-    field: &'static str,
-    destination: String,
-    code: String,
-    hash: Vec<u8>,
-    expires: i64,
-}
-
 /// The SEP-12 service.
 pub struct Customers {
     db: Db,
@@ -146,19 +102,6 @@ pub struct CustomersParts {
     pub cfg: Arc<Sep12Config>,
     /// Verification code sender.
     pub sender: Arc<dyn CodeSender>,
-}
-
-/// The wrapped-key owner of a customer's data key.
-fn key_owner(id: &str) -> String {
-    format!("customer:{id}")
-}
-
-fn place<'a>(id: &'a str, field: &'a str) -> Place<'a> {
-    Place {
-        table: "customer_fields",
-        column: field,
-        row: id,
-    }
 }
 
 /// The owner recorded on uploaded files: the token's account and memo.
@@ -361,6 +304,8 @@ impl Customers {
         result
     }
 
+    /// A PUT with documents or codes, in one transaction: the text fields
+    /// as [`put::plan`] works them out, then the codes, then the documents.
     async fn put_inner(
         &self,
         p: &Principal,
@@ -371,51 +316,30 @@ impl Customers {
         let now = self.now();
         let (owner_account, owner_memo) = owner_of_uploads(p);
         let mut tx = self.db.begin().await?;
-        let (key, existing) = self
+        let (key, snap) = self
             .find_snapshot((&mut tx).into(), p, &body.params, kind, store::Detail::Full)
             .await?;
-        let (row, before_rows, decision, dek) = match existing {
-            Some(snap) => {
-                let dek = self
-                    .vault
-                    .unwrap(&snap.customer.data_key, &key_owner(&snap.customer.id))?;
-                (snap.customer, snap.fields, snap.decision, dek)
-            }
-            None => {
-                let id = uuid::Uuid::new_v4().to_string();
-                let dek = self.vault.new_data_key();
-                let wrapped = self.vault.wrap(&dek, &key_owner(&id));
-                store::insert_customer(&mut tx, &id, &key, &wrapped, now).await?;
-                let row = CustomerRow {
-                    id,
-                    account: key.account.to_string(),
-                    memo: key.memo_value().to_owned(),
-                    memo_type: key.memo_kind().to_owned(),
-                    data_key: wrapped,
-                    last_type: None,
-                    callback_url: None,
-                    updated_at: now,
-                    version: 0,
-                };
-                (row, Vec::new(), None, dek)
-            }
-        };
-        let id = row.id.clone();
-        let before = view::compute(Some(&id), &before_rows, decision.as_ref(), req);
+        let current = Current::of(&self.vault, &key, snap)?;
+        if let Some(new) = &current.new {
+            store::insert_customer(&mut tx, &current.id, &key, &new.data_key, now).await?;
+        }
+        let id = current.id.clone();
+        let dek = &current.dek;
+        let before = current.view(&current.rows, req);
 
         // Codes first: a wrong one refuses the whole request (but counts).
         for (field, code) in &body.verifications {
             if !self
-                .check_code(&mut tx, &id, &dek, field.name, code, now)
+                .check_code(&mut tx, &id, dek, field.name, code, now)
                 .await?
             {
                 tx.commit().await?;
                 return Err(CustomerError::InvalidCode);
             }
         }
-        let (mut writes, codes_to_send) =
-            self.field_writes(&id, &dek, &before_rows, &body.fields, now);
-        for c in &codes_to_send {
+        let plan = put::plan(&self.cfg, &current, &body.fields, now);
+        let mut writes = plan.writes;
+        for c in &plan.codes {
             super::verification::put_code(&mut tx, &id, c.field, &c.hash, c.expires).await?;
         }
         let mut files: Vec<(Field, String)> = Vec::new();
@@ -459,7 +383,8 @@ impl Customers {
             files.push((*field, file_id.clone()));
         }
         for (field, file_id) in files {
-            let previous = before_rows
+            let previous = current
+                .rows
                 .iter()
                 .find(|r| r.name == field.name)
                 .and_then(|r| r.file_id.clone());
@@ -474,54 +399,27 @@ impl Customers {
                 name: field.name.to_owned(),
                 value: None,
                 fingerprint: dek
-                    .fingerprint(place(&id, field.name), file_id.as_bytes())
+                    .fingerprint(put::place(&id, field.name), file_id.as_bytes())
                     .to_vec(),
                 file_id: Some(file_id),
-                status: self.initial_status(field.name).to_owned(),
+                status: put::initial_status(&self.cfg, field.name).to_owned(),
                 error: None,
             });
         }
         store::put_fields(&mut tx, &id, &writes, now).await?;
-        // The fields after this request, without reading them back (unless
-        // codes changed statuses above).
-        let mut after_rows = if body.verifications.is_empty() {
-            before_rows
-        } else {
-            store::fields(&mut tx, &id).await?
-        };
-        for w in writes {
-            match after_rows.iter_mut().find(|r| r.name == w.name) {
-                Some(r) => *r = w,
-                None => after_rows.push(w),
-            }
-        }
         store::touch_customer(&mut tx, &id, kind, now).await?;
-        let after = view::compute(
-            Some(&id),
-            &store::fields(&mut tx, &id).await?,
-            decision.as_ref(),
-            req,
-        );
-        self.on_status_change(&mut tx, &row, &before, &after, now)
-            .await?;
+        // Read back: codes above may have changed statuses too.
+        let after = current.view(&store::fields(&mut tx, &id).await?, req);
+        if let Some(cb) = callbacks::for_change(current.callback_url.as_deref(), &before, &after) {
+            callbacks::record(&mut tx, &id, &cb, now).await?;
+        }
         tx.commit().await?;
-        self.send_codes(&id, codes_to_send).await;
+        self.send_codes(&id, plan.codes).await;
         Ok(id)
     }
 
-    fn initial_status(&self, field: &str) -> &'static str {
-        if self.cfg.verification.fields.iter().any(|f| f == field) {
-            field_status::VERIFICATION_REQUIRED
-        } else if self.cfg.auto_accept {
-            field_status::ACCEPTED
-        } else {
-            field_status::PROCESSING
-        }
-    }
-
-    /// Enqueues a callback if the status changed and a URL is set
-    /// (SEP-12 §Customer callback PUT), in the caller's transaction, so a
-    /// change is never recorded without its callback.
+    /// Enqueues a callback if the status changed and a URL is set, in the
+    /// caller's transaction (see [`callbacks::for_change`]).
     pub(super) async fn on_status_change(
         &self,
         tx: &mut Tx,
@@ -530,87 +428,10 @@ impl Customers {
         after: &CustomerView,
         now: i64,
     ) -> Result<(), CustomerError> {
-        if before.status == after.status {
-            return Ok(());
-        }
-        let Some(url) = &row.callback_url else {
-            return Ok(());
-        };
-        let body = serde_json::to_string(after).expect("a view always serialises");
-        super::callbacks::enqueue(tx, &row.id, url, &body, now).await?;
-        // "Anchors will submit POST requests until the user's status changes
-        // to ACCEPTED or REJECTED."
-        if matches!(after.status, "ACCEPTED" | "REJECTED") {
-            store::set_callback(tx, &row.id, None).await?;
+        if let Some(cb) = callbacks::for_change(row.callback_url.as_deref(), before, after) {
+            callbacks::record(tx, &row.id, &cb, now).await?;
         }
         Ok(())
-    }
-
-    /// A fresh verification code for `field`, and its keyed hash.
-    fn make_code(
-        &self,
-        id: &str,
-        dek: &DataKey,
-        field: &'static str,
-        destination: &str,
-        now: i64,
-    ) -> NewCode {
-        use rand::Rng as _;
-        let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32));
-        let hash = dek
-            .fingerprint(
-                Place {
-                    table: "verification_codes",
-                    column: field,
-                    row: id,
-                },
-                code.as_bytes(),
-            )
-            .to_vec();
-        NewCode {
-            field,
-            destination: destination.to_owned(),
-            code,
-            hash,
-            expires: now + i64::try_from(self.cfg.verification.code_ttl_secs).unwrap_or(600),
-        }
-    }
-
-    /// The rows a PUT's text fields write — fields sent again unchanged are
-    /// left as they are, status included — and the codes to send.
-    fn field_writes(
-        &self,
-        id: &str,
-        dek: &DataKey,
-        before: &[FieldRow],
-        fields: &[(Field, String)],
-        now: i64,
-    ) -> (Vec<FieldRow>, Vec<NewCode>) {
-        let mut writes = Vec::new();
-        let mut codes = Vec::new();
-        for (field, value) in fields {
-            let at = place(id, field.name);
-            let fingerprint = dek.fingerprint(at, value.as_bytes()).to_vec();
-            if before
-                .iter()
-                .any(|r| r.name == field.name && r.fingerprint == fingerprint)
-            {
-                continue;
-            }
-            let status = self.initial_status(field.name);
-            if status == field_status::VERIFICATION_REQUIRED {
-                codes.push(self.make_code(id, dek, field.name, value, now));
-            }
-            writes.push(FieldRow {
-                name: field.name.to_owned(),
-                value: Some(dek.seal(at, value.as_bytes())),
-                file_id: None,
-                fingerprint,
-                status: status.to_owned(),
-                error: None,
-            });
-        }
-        (writes, codes)
     }
 
     async fn send_codes(&self, id: &str, codes: Vec<NewCode>) {
@@ -621,9 +442,10 @@ impl Customers {
         }
     }
 
-    /// The fast path of a PUT of text fields: worked out from a read on
-    /// the readers, applied by the group-commit writer if the customer did
-    /// not change meanwhile. `None` after repeated conflicts.
+    /// The fast path of a PUT of text fields: [`put::plan`] worked out
+    /// from a read on the readers, applied by the group-commit writer if
+    /// the customer did not change meanwhile. `None` after repeated
+    /// conflicts.
     async fn put_text(
         &self,
         p: &Principal,
@@ -635,64 +457,20 @@ impl Customers {
             let (key, snap) = self
                 .find_snapshot(self.db.reader(), p, &body.params, kind, store::Detail::Full)
                 .await?;
-            let (id, new, version, before_rows, decision, callback_url, dek) = match snap {
-                Some(s) => {
-                    let dek = self
-                        .vault
-                        .unwrap(&s.customer.data_key, &key_owner(&s.customer.id))?;
-                    (
-                        s.customer.id,
-                        None,
-                        s.customer.version,
-                        s.fields,
-                        s.decision,
-                        s.customer.callback_url,
-                        dek,
-                    )
-                }
-                None => {
-                    let id = uuid::Uuid::new_v4().to_string();
-                    let dek = self.vault.new_data_key();
-                    let data_key = self.vault.wrap(&dek, &key_owner(&id));
-                    (
-                        id,
-                        Some(NewCustomer {
-                            key: key.clone(),
-                            data_key,
-                        }),
-                        0,
-                        Vec::new(),
-                        None,
-                        None,
-                        dek,
-                    )
-                }
-            };
-            let before = view::compute(Some(&id), &before_rows, decision.as_ref(), req);
-            let (writes, codes) = self.field_writes(&id, &dek, &before_rows, &body.fields, now);
-            let mut after_rows = before_rows;
-            for w in &writes {
-                match after_rows.iter_mut().find(|r| r.name == w.name) {
-                    Some(r) => *r = w.clone(),
-                    None => after_rows.push(w.clone()),
-                }
-            }
-            let after = view::compute(Some(&id), &after_rows, decision.as_ref(), req);
-            let callback = match (&callback_url, before.status != after.status) {
-                (Some(url), true) => Some(Callback {
-                    url: url.clone(),
-                    body: serde_json::to_string(&after).expect("a view always serialises"),
-                    last: matches!(after.status, "ACCEPTED" | "REJECTED"),
-                }),
-                _ => None,
-            };
+            let current = Current::of(&self.vault, &key, snap)?;
+            let plan = put::plan(&self.cfg, &current, &body.fields, now);
+            let before = current.view(&current.rows, req);
+            let after = current.view(&put::merged(current.rows.clone(), &plan.writes), req);
+            let callback = callbacks::for_change(current.callback_url.as_deref(), &before, &after);
+            let id = current.id;
             let job = PutJob {
                 customer_id: id.clone(),
-                new,
-                version,
+                new: current.new,
+                version: current.version,
                 last_type: kind.to_owned(),
-                fields: writes,
-                codes: codes
+                fields: plan.writes,
+                codes: plan
+                    .codes
                     .iter()
                     .map(|c| (c.field.to_owned(), c.hash.clone(), c.expires))
                     .collect(),
@@ -700,7 +478,7 @@ impl Customers {
                 now,
             };
             if self.writer.submit(job).await? == Applied::Yes {
-                self.send_codes(&id, codes).await;
+                self.send_codes(&id, plan.codes).await;
                 return Ok(Some(id));
             }
         }
@@ -792,92 +570,6 @@ impl Customers {
         Ok(after)
     }
 
-    /// SEP-12 §Customer DELETE: erases the customer the token names under
-    /// `account` — rows, documents and data key, in one transaction.
-    pub async fn delete(
-        &self,
-        p: &Principal,
-        account: &str,
-        params: &Params,
-    ) -> Result<(), CustomerError> {
-        let not_found = || CustomerError::NotFound("customer not found".into());
-        // Another account's customers are "not found", not "forbidden".
-        let named = mooring_stellar::ClientAccount::parse(account).map_err(|_| not_found())?;
-        if named.account() != p.account.account() {
-            return Err(not_found());
-        }
-        let key = owner::resolve(
-            p,
-            Some(account),
-            params.memo.as_deref(),
-            params.memo_type.as_deref(),
-        )
-        .map_err(|e| match e {
-            OwnerError::Forbidden(_) => not_found(),
-            other => other.into(),
-        })?;
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let row = store::customer_by_key(&mut tx, &key)
-            .await?
-            .ok_or_else(not_found)?;
-        let files = store::delete_customer(&mut tx, &row.id, now).await?;
-        let (acct, memo) = owner_of_uploads(p);
-        if key.memo.is_none() || memo == key.memo_value() {
-            store::delete_unattached_files(&mut tx, &acct, &memo, now).await?;
-        }
-        crate::audit::record(
-            &mut tx,
-            "customer",
-            "customer.erase",
-            Some(&row.id),
-            Some(&format!("{files} files")),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        self.remove_deleted_blobs().await;
-        self.db.flush_deleted().await;
-        Ok(())
-    }
-
-    /// Removes documents scheduled for deletion from the store.
-    pub async fn remove_deleted_blobs(&self) {
-        loop {
-            let batch = match store::blob_deletions(self.db.reader(), 100).await {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not list documents to delete");
-                    return;
-                }
-            };
-            if batch.is_empty() {
-                return;
-            }
-            for blob in &batch {
-                if let Err(e) = self.blobs.delete(blob).await {
-                    tracing::warn!(error = %e, "could not delete a document; will retry");
-                    return;
-                }
-                if let Err(e) = store::blob_deleted(&self.db, blob).await {
-                    tracing::warn!(error = %e, "could not record a document deletion");
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Deletes uploads no customer referenced before their expiry.
-    pub async fn expire_files(&self) -> Result<u64, CustomerError> {
-        let mut tx = self.db.begin().await?;
-        let n = store::expire_files(&mut tx, self.now()).await?;
-        tx.commit().await?;
-        if n > 0 {
-            self.remove_deleted_blobs().await;
-        }
-        Ok(n)
-    }
-
     /// SEP-12 §Customer callback PUT.
     pub async fn set_callback(&self, p: &Principal, params: &Params) -> Result<(), CustomerError> {
         let url = params
@@ -892,37 +584,5 @@ impl Customers {
         store::set_callback(&mut tx, &row.id, Some(url.as_str())).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Removes the documents of a request that failed before they were recorded.
-    pub async fn discard(&self, uploads: Vec<(Field, Stored)>) {
-        for (_, s) in uploads {
-            if let Err(e) = self.blobs.delete(&s.blob).await {
-                tracing::warn!(error = %e, "could not remove the document of a refused upload");
-            }
-        }
-    }
-
-    /// Stores an upload for `POST /customer/files` (or a multipart PUT).
-    pub async fn upload<S, E>(&self, field: &Field, body: S) -> Result<Stored, CustomerError>
-    where
-        S: futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
-        E: Into<upload::BodyError>,
-    {
-        let crate::sep9::Kind::Binary(accept) = field.kind else {
-            return Err(CustomerError::Invalid(format!(
-                "'{}' is not a binary field",
-                field.name
-            )));
-        };
-        Ok(upload::store(
-            &self.blobs,
-            &self.vault,
-            field.name,
-            accept,
-            self.cfg.max_file_bytes,
-            body,
-        )
-        .await?)
     }
 }

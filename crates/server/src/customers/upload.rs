@@ -6,7 +6,9 @@
 use bytes::Bytes;
 use futures::{Stream, StreamExt as _};
 
+use super::service::{CustomerError, Customers};
 use crate::blobs::{BlobError, Blobs};
+use crate::sep9::Field;
 use crate::sep9::{self, Accept, FileFormat};
 use crate::vault::{CHUNK, STREAM_HEADER, TAG, Vault, VaultError};
 
@@ -182,4 +184,38 @@ pub enum ReadError {
     /// The document or its key failed to authenticate.
     #[error(transparent)]
     Vault(#[from] VaultError),
+}
+
+impl Customers {
+    /// Removes the documents of a request that failed before they were recorded.
+    pub async fn discard(&self, uploads: Vec<(Field, Stored)>) {
+        for (_, s) in uploads {
+            if let Err(e) = self.blobs().delete(&s.blob).await {
+                tracing::warn!(error = %e, "could not remove the document of a refused upload");
+            }
+        }
+    }
+
+    /// Stores an upload for `POST /customer/files` (or a multipart PUT).
+    pub async fn upload<S, E>(&self, field: &Field, body: S) -> Result<Stored, CustomerError>
+    where
+        S: futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+        E: Into<BodyError>,
+    {
+        let crate::sep9::Kind::Binary(accept) = field.kind else {
+            return Err(CustomerError::Invalid(format!(
+                "'{}' is not a binary field",
+                field.name
+            )));
+        };
+        Ok(store(
+            &self.blobs(),
+            &self.vault(),
+            field.name,
+            accept,
+            self.cfg().max_file_bytes,
+            body,
+        )
+        .await?)
+    }
 }

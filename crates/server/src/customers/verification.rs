@@ -1,8 +1,46 @@
 //! Verification codes (SEP-12 §Verification): stored only as keyed hashes,
 //! single-use, expiring, with a bounded number of attempts.
 
+use futures::future::BoxFuture;
+
 use crate::db::{DbError, Tx};
 use crate::with_tx;
+
+/// Sends verification codes (SEP-12 §Verification) to a phone or mailbox.
+pub trait CodeSender: Send + Sync {
+    /// Sends `code` for `field` of customer `customer_id` to `destination`.
+    fn send<'a>(
+        &'a self,
+        customer_id: &'a str,
+        field: &'a str,
+        destination: &'a str,
+        code: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// Development sender: the code goes to the log (the destination does not).
+#[derive(Debug, Default)]
+pub struct LogSender;
+
+impl CodeSender for LogSender {
+    fn send<'a>(
+        &'a self,
+        customer_id: &'a str,
+        field: &'a str,
+        _destination: &'a str,
+        code: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            tracing::info!(
+                customer = customer_id,
+                field,
+                code,
+                "verification code (log sender: development only)"
+            );
+            Ok(())
+        })
+    }
+}
 
 /// Stores (or replaces) the code for a field.
 pub async fn put_code(

@@ -12,6 +12,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::callbacks::Callback;
 use super::owner::CustomerKey;
 use super::store::{self, FieldRow};
 use crate::db::{Db, DbError, Tx};
@@ -26,17 +27,6 @@ pub struct NewCustomer {
     pub key: CustomerKey,
     /// Its wrapped data key.
     pub data_key: Vec<u8>,
-}
-
-/// A callback to enqueue with the change.
-#[derive(Debug)]
-pub struct Callback {
-    /// Where.
-    pub url: String,
-    /// The new status, as GET answers it.
-    pub body: String,
-    /// The status is final: forget the URL after this one.
-    pub last: bool,
 }
 
 /// Everything a PUT of text fields writes.
@@ -172,10 +162,7 @@ async fn apply(tx: &mut Tx, job: &PutJob) -> Result<Applied, DbError> {
         super::verification::put_code(tx, &job.customer_id, field, hash, *expires).await?;
     }
     if let Some(cb) = &job.callback {
-        super::callbacks::enqueue(tx, &job.customer_id, &cb.url, &cb.body, job.now).await?;
-        if cb.last {
-            store::set_callback(tx, &job.customer_id, None).await?;
-        }
+        super::callbacks::record(tx, &job.customer_id, cb, job.now).await?;
     }
     Ok(Applied::Yes)
 }
