@@ -12,11 +12,12 @@ use super::{Server, ServerOptions, Services, StartError, StartupReport};
 use crate::auth::{WebAuth, WebAuthParts};
 use crate::blobs::Blobs;
 use crate::clock::{Clock, SystemClock};
+use crate::config::parse_ip_range;
 use crate::config::{Config, ThresholdSetting};
 use crate::customers::{Customers, CustomersParts, Deliverer, LogSender};
 use crate::db::{Db, redact_url};
 use crate::horizon::{Horizon, Ledger};
-use crate::http::{AdminToken, parse_range};
+use crate::http::AdminToken;
 use crate::jwt::Jwt;
 use crate::recovery::authorize::{LogDelivery, Mailer, SmtpMailer};
 use crate::recovery::{Recovery, RecoveryParts};
@@ -240,7 +241,7 @@ impl Server {
                 .http
                 .trusted_proxies
                 .iter()
-                .filter_map(|p| parse_range(p))
+                .filter_map(|p| parse_ip_range(p))
                 .collect(),
             AdminToken::new(&secrets.admin_token),
         );

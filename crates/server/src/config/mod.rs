@@ -16,6 +16,7 @@ use crate::db::DatabaseUrl;
 mod kyc;
 mod recovery;
 mod sections;
+mod validate;
 pub use kyc::*;
 pub use recovery::{
     EmailConfig, OidcConfig, ProviderKind, Sep30Config, SmsConfig, SponsorConfig,
@@ -315,202 +316,9 @@ impl Config {
         })
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
-        let data = self.data_dir.to_string_lossy();
-        if data.contains(['?', '#']) {
-            return Err(invalid("data_dir", "must not contain '?' or '#'"));
-        }
-        let url = self.public_url();
-        if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
-            return Err(invalid(
-                "http.public_url",
-                "must be an http:// or https:// URL without a query, e.g. https://anchor.example.com",
-            ));
-        }
-        if let Some(url) = &self.database_url {
-            DatabaseUrl::parse(secrecy::ExposeSecret::expose_secret(url))?;
-        }
-        if self.database_max_connections == 0 {
-            return Err(invalid("database_max_connections", "must be at least 1"));
-        }
-        if self.stellar.network_passphrase.trim().is_empty() {
-            return Err(invalid(
-                "stellar.network_passphrase",
-                "must not be empty (Testnet: \"Test SDF Network ; September 2015\")",
-            ));
-        }
-        if !matches!(self.horizon_url().scheme(), "http" | "https") {
-            return Err(invalid(
-                "stellar.horizon_url",
-                "must be an http:// or https:// URL",
-            ));
-        }
-        if self.stellar.horizon_timeout_secs == 0 {
-            return Err(invalid(
-                "stellar.horizon_timeout_secs",
-                "must be at least 1",
-            ));
-        }
-        for d in &self.sep10.home_domains {
-            // SEP-10 §Challenge: "<home domain> auth" is at most 64 characters.
-            if !is_domain(d) || d.len() > 59 {
-                return Err(invalid(
-                    "sep10.home_domains",
-                    format!("`{d}` is not a domain (host or host:port, at most 59 characters)"),
-                ));
-            }
-        }
-        let web = self.web_auth_domain();
-        if !is_domain(web) || web.len() > 64 {
-            return Err(invalid(
-                "sep10.web_auth_domain",
-                "must be a domain (host or host:port, at most 64 characters)",
-            ));
-        }
-        if !(1..=86_400).contains(&self.sep10.challenge_expiry_secs) {
-            return Err(invalid(
-                "sep10.challenge_expiry_secs",
-                "must be between 1 and 86400 seconds (SEP-10 recommends 900)",
-            ));
-        }
-        if !(1..=30 * 86_400).contains(&self.sep10.jwt_expiry_secs) {
-            return Err(invalid(
-                "sep10.jwt_expiry_secs",
-                "must be between 1 second and 30 days",
-            ));
-        }
-        if self.sep10.client_domain.timeout_secs == 0 {
-            return Err(invalid(
-                "sep10.client_domain.timeout_secs",
-                "must be at least 1",
-            ));
-        }
-        let ca = &self.sep10.challenge_auth;
-        if !ca.allowed_client_domains.is_empty() && !ca.required {
-            return Err(invalid(
-                "sep10.challenge_auth.allowed_client_domains",
-                "only applies with sep10.challenge_auth.required = true",
-            ));
-        }
-        if ca.required && !ca.allowed_client_domains.is_empty() && !self.sep10.client_domain.enabled
-        {
-            return Err(invalid(
-                "sep10.challenge_auth.allowed_client_domains",
-                "needs sep10.client_domain.enabled = true to know an application's key",
-            ));
-        }
-        for h in &self.sep10.client_domain.allow_http_hosts {
-            if !is_domain(h) {
-                return Err(invalid(
-                    "sep10.client_domain.allow_http_hosts",
-                    format!("`{h}` is not a host or host:port"),
-                ));
-            }
-        }
-        self.validate_kyc()?;
-        if self
-            .http
-            .trusted_proxies
-            .iter()
-            .any(|p| crate::http::parse_range(p).is_none())
-        {
-            return Err(invalid(
-                "http.trusted_proxies",
-                "every entry must be an IP address or a range like 10.0.0.0/8",
-            ));
-        }
-        for a in &self.stellar_toml.accounts {
-            if mooring_stellar::PublicKey::parse(a).is_err() {
-                return Err(invalid(
-                    "stellar_toml.accounts",
-                    format!("`{a}` is not a G… account"),
-                ));
-            }
-        }
-        for c in &self.stellar_toml.currencies {
-            if !matches!(c.get("code"), Some(toml::Value::String(s)) if !s.is_empty() && s.len() <= 12)
-            {
-                return Err(invalid(
-                    "stellar_toml.currencies",
-                    "every currency needs a `code` of 1 to 12 characters (SEP-1 §Currency Documentation)",
-                ));
-            }
-        }
-        Ok(())
-    }
-
     /// Horizon's base URL (resolved at load).
     pub fn horizon_url(&self) -> &Url {
         self.stellar.horizon_url.as_ref().expect("resolved at load")
-    }
-
-    fn validate_kyc(&self) -> Result<(), ConfigError> {
-        let k = &self.sep12;
-        if !k.types.contains_key(&k.default_type) {
-            return Err(invalid(
-                "sep12.default_type",
-                format!(
-                    "`{}` is not one of the configured [sep12.types]",
-                    k.default_type
-                ),
-            ));
-        }
-        for (name, t) in &k.types {
-            if name.is_empty() || name.len() > 64 {
-                return Err(invalid("sep12.types", "type names are 1 to 64 characters"));
-            }
-            for f in t.required.iter().chain(&t.optional) {
-                if crate::sep9::lookup(f).is_none() {
-                    return Err(invalid(
-                        "sep12.types",
-                        format!("type `{name}` names `{f}`, which is not a SEP-9 field"),
-                    ));
-                }
-            }
-        }
-        for f in &k.verification.fields {
-            if f != "mobile_number" && f != "email_address" {
-                return Err(invalid(
-                    "sep12.verification.fields",
-                    format!("`{f}` cannot be verified; use mobile_number and/or email_address"),
-                ));
-            }
-        }
-        if k.verification.sender != "log" {
-            return Err(invalid(
-                "sep12.verification.sender",
-                "the only sender so far is `log` (development: codes go to the log)",
-            ));
-        }
-        if k.max_file_bytes == 0 || k.max_file_bytes > k.max_request_bytes {
-            return Err(invalid(
-                "sep12.max_file_bytes",
-                "must be at least 1 and at most sep12.max_request_bytes",
-            ));
-        }
-        for h in &k.callbacks.allow_http_hosts {
-            if !is_domain(h) {
-                return Err(invalid(
-                    "sep12.callbacks.allow_http_hosts",
-                    format!("`{h}` is not a host or host:port"),
-                ));
-            }
-        }
-        if self.blobs.store == BlobStoreKind::S3 && self.blobs.s3.bucket.is_empty() {
-            return Err(invalid(
-                "blobs.s3.bucket",
-                "is required with blobs.store = \"s3\"",
-            ));
-        }
-        if self.blobs.s3.secret_access_key.is_some()
-            && self.blobs.s3.secret_access_key_file.is_some()
-        {
-            return Err(invalid(
-                "blobs.s3.secret_access_key",
-                "give only one of the value and its _file, not both",
-            ));
-        }
-        Ok(())
     }
 
     /// The folder of the local document store.
@@ -555,6 +363,15 @@ impl Config {
     pub fn uses_default_database(&self) -> bool {
         self.database_url.is_none()
     }
+}
+
+/// Reads an IP range as `http.trusted_proxies` takes it: `192.0.2.7`,
+/// `10.0.0.0/8`, `2001:db8::/32`.
+pub fn parse_ip_range(s: &str) -> Option<ipnet::IpNet> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 /// `host` or `host:port`: labels of letters, digits and hyphens.

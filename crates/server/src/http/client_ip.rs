@@ -9,15 +9,9 @@ use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use ipnet::IpNet;
 
+#[cfg(test)]
+use crate::config::parse_ip_range as parse_range;
 use crate::state::AppState;
-
-/// Reads a trusted proxy entry: `192.0.2.7`, `10.0.0.0/8`, `2001:db8::/32`.
-pub fn parse_range(s: &str) -> Option<IpNet> {
-    let s = s.trim();
-    s.parse::<IpNet>()
-        .ok()
-        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
-}
 
 /// Whether `ip` is in `range`, an IPv4-mapped IPv6 address counting as
 /// its IPv4 address.

@@ -18,6 +18,6 @@ pub use body::{
     JsonBody, JsonOrForm, Media, declared_over, has_body, media_type, multipart, multipart_error,
     read_limited, read_text_part,
 };
-pub use client_ip::{ClientIp, client_of, parse_range};
+pub use client_ip::{ClientIp, client_of};
 pub use pairs::{Form, Pairs, Query, QueryAs};
 pub use principal::{Authenticated, Principal};
