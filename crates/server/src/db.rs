@@ -255,14 +255,47 @@ impl Drop for Reader {
 
 /// What went wrong talking to the database. The text may name the engine's
 /// error and is for logs only, never for a response body.
+///
+/// Store functions say what happened: a lookup answers `Option` (absence
+/// is an answer, not an error); a write whose row is not there fails with
+/// [`DbError::NotFound`], one that collides with a unique key or with a
+/// change made since the read with [`DbError::Conflict`]. Services turn
+/// those two into their own named errors.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    /// The row a write needed is not there.
+    #[error("no such row")]
+    NotFound,
+    /// A unique key is already taken, or the row changed since it was read.
+    #[error("conflicting row")]
+    Conflict,
     /// Connecting or running a statement failed.
     #[error("database error: {0}")]
-    Sqlx(#[from] sqlx::Error),
+    Sqlx(sqlx::Error),
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => DbError::Conflict,
+            _ => DbError::Sqlx(e),
+        }
+    }
+}
+
+impl DbError {
+    /// `Ok` when a write touched a row, else `otherwise` (NotFound or
+    /// Conflict, as the write means it).
+    pub fn one_row(rows_affected: u64, otherwise: DbError) -> Result<(), DbError> {
+        if rows_affected == 0 {
+            Err(otherwise)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// A database URL Mooring recognises.

@@ -312,8 +312,9 @@ impl WebAuth {
         // challenge transaction." Recorded last, so a failed attempt does not
         // burn the challenge; the insert is atomic, so of two concurrent
         // submissions exactly one wins.
-        if !store::consume_challenge(&self.db, &challenge.hash, challenge.max_time).await? {
-            return Err(AuthError::Replayed);
+        match store::consume_challenge(&self.db, &challenge.hash, challenge.max_time).await {
+            Err(DbError::Conflict) => return Err(AuthError::Replayed),
+            other => other?,
         }
         let sub = match (challenge.account, challenge.memo) {
             (ClientAccount::Account(g), Some(memo)) => format!("{g}:{memo}"),

@@ -4,9 +4,10 @@
 use crate::db::{Db, DbError};
 use crate::with_pool;
 
-/// Records a challenge as used. Returns `false` if it already was — by this
-/// process or any other replica — in which case no token may be issued.
-pub async fn consume_challenge(db: &Db, hash: &[u8; 32], expires_at: u64) -> Result<bool, DbError> {
+/// Records a challenge as used. [`DbError::Conflict`] if it already was —
+/// by this process or any other replica — in which case no token may be
+/// issued.
+pub async fn consume_challenge(db: &Db, hash: &[u8; 32], expires_at: u64) -> Result<(), DbError> {
     let expires_at = i64::try_from(expires_at).unwrap_or(i64::MAX);
     let inserted = with_pool!(db, pool => sqlx::query(
         "INSERT INTO sep10_used_challenges (hash, expires_at) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
@@ -16,7 +17,7 @@ pub async fn consume_challenge(db: &Db, hash: &[u8; 32], expires_at: u64) -> Res
     .execute(pool)
     .await?
     .rows_affected());
-    Ok(inserted == 1)
+    DbError::one_row(inserted, DbError::Conflict)
 }
 
 /// Seconds a record outlives its challenge, so that a replica whose clock

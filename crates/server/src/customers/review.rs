@@ -12,7 +12,7 @@ use super::service::{CustomerError, Customers};
 use super::store::{self, CustomerRow, DecisionRow};
 use super::view::{self, CustomerView, field_status};
 use crate::audit::{self, AuditEntry};
-use crate::db::Tx;
+use crate::db::{DbError, Tx};
 use crate::vault::Place;
 use crate::with_pool;
 
@@ -325,7 +325,7 @@ impl Customers {
                     if crate::sep9::lookup(name).is_none() {
                         return Err(CustomerError::Invalid(format!("unknown field '{name}'")));
                     }
-                    if !store::set_field_status(
+                    match store::set_field_status(
                         &mut tx,
                         id,
                         name,
@@ -333,11 +333,14 @@ impl Customers {
                         reason,
                         now,
                     )
-                    .await?
+                    .await
                     {
-                        return Err(CustomerError::Invalid(format!(
-                            "the customer has not provided '{name}'"
-                        )));
+                        Err(DbError::NotFound) => {
+                            return Err(CustomerError::Invalid(format!(
+                                "the customer has not provided '{name}'"
+                            )));
+                        }
+                        other => other?,
                     }
                 }
                 detail = format!("type {kind}, fields {}", names.join(","));
@@ -352,10 +355,13 @@ impl Customers {
                 let error = (status == field_status::REJECTED)
                     .then_some(reason)
                     .flatten();
-                if !store::set_field_status(&mut tx, id, name, status, error, now).await? {
-                    return Err(CustomerError::NotFound(format!(
-                        "the customer has no field '{name}'"
-                    )));
+                match store::set_field_status(&mut tx, id, name, status, error, now).await {
+                    Err(DbError::NotFound) => {
+                        return Err(CustomerError::NotFound(format!(
+                            "the customer has no field '{name}'"
+                        )));
+                    }
+                    other => other?,
                 }
                 detail = format!("field {name} {status}");
             }

@@ -515,7 +515,10 @@ impl Customers {
         .await?;
         if ok {
             // The code proves the value: the field is accepted at once.
-            store::set_field_status(tx, id, field, field_status::ACCEPTED, None, now).await?;
+            match store::set_field_status(tx, id, field, field_status::ACCEPTED, None, now).await {
+                Err(DbError::NotFound) => {}
+                other => other?,
+            }
         }
         Ok(ok)
     }

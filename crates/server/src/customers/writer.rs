@@ -137,7 +137,7 @@ async fn apply_alone(db: &Db, job: &PutJob) -> Result<Applied, DbError> {
 }
 
 async fn apply(tx: &mut Tx, job: &PutJob) -> Result<Applied, DbError> {
-    let current = match &job.new {
+    let unchanged = match &job.new {
         Some(n) => {
             store::insert_customer_if_absent(
                 tx,
@@ -147,15 +147,16 @@ async fn apply(tx: &mut Tx, job: &PutJob) -> Result<Applied, DbError> {
                 &job.last_type,
                 job.now,
             )
-            .await?
+            .await
         }
         None => {
             store::touch_if_unchanged(tx, &job.customer_id, job.version, &job.last_type, job.now)
-                .await?
+                .await
         }
     };
-    if !current {
-        return Ok(Applied::Conflict);
+    match unchanged {
+        Err(DbError::Conflict) => return Ok(Applied::Conflict),
+        other => other?,
     }
     store::put_fields(tx, &job.customer_id, &job.fields, job.now).await?;
     for (field, hash, expires) in &job.codes {

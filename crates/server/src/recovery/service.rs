@@ -362,15 +362,10 @@ impl Recovery {
         let sealed = dek.seal(seed_place(&signer_key), signer.seed_bytes().as_slice());
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        if !store::insert_account(
-            &mut tx,
-            &addr,
-            &self.vault.wrap(&dek, &Self::owner(&addr)),
-            now,
-        )
-        .await?
-        {
-            return Err(RecoveryError::Conflict);
+        let wrapped = self.vault.wrap(&dek, &Self::owner(&addr));
+        match store::insert_account(&mut tx, &addr, &wrapped, now).await {
+            Err(DbError::Conflict) => return Err(RecoveryError::Conflict),
+            other => other?,
         }
         store::replace_identities(&mut tx, &addr, &self.new_identities(identities), now).await?;
         store::insert_signer(&mut tx, &addr, &signer_key, &sealed, now).await?;

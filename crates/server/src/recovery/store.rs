@@ -132,13 +132,13 @@ pub async fn accessible(
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
-/// Registers an account; false if it already was.
+/// Registers an account ([`DbError::Conflict`] if it already was).
 pub async fn insert_account(
     tx: &mut Tx,
     address: &str,
     data_key: &[u8],
     now: i64,
-) -> Result<bool, DbError> {
+) -> Result<(), DbError> {
     let n = with_tx!(tx, e => sqlx::query(
         "INSERT INTO recovery_accounts (address, data_key, created_at, updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT (address) DO NOTHING",
     )
@@ -148,7 +148,7 @@ pub async fn insert_account(
     .execute(e)
     .await?
     .rows_affected());
-    Ok(n == 1)
+    DbError::one_row(n, DbError::Conflict)
 }
 
 /// Replaces the identities of `address` (§PUT: replaced, never merged).

@@ -324,14 +324,15 @@ pub async fn bump_version(tx: &mut Tx, id: &str) -> Result<(), DbError> {
 }
 
 /// Applies a PUT worked out from a read at `version`: bumps the version and
-/// sets the type, only if it is still `version`. Returns whether it was.
+/// sets the type, only if it is still `version` ([`DbError::Conflict`]
+/// otherwise).
 pub async fn touch_if_unchanged(
     tx: &mut Tx,
     id: &str,
     version: i64,
     last_type: &str,
     now: i64,
-) -> Result<bool, DbError> {
+) -> Result<(), DbError> {
     let n = with_tx!(tx, e => sqlx::query(
         "UPDATE customers SET last_type = $3, updated_at = $4, version = version + 1 WHERE id = $1 AND version = $2",
     )
@@ -342,11 +343,11 @@ pub async fn touch_if_unchanged(
     .execute(e)
     .await?
     .rows_affected());
-    Ok(n == 1)
+    DbError::one_row(n, DbError::Conflict)
 }
 
-/// Inserts a new customer unless one with the same key appeared meanwhile.
-/// Returns whether it was inserted.
+/// Inserts a new customer unless one with the same key appeared meanwhile
+/// ([`DbError::Conflict`]).
 pub async fn insert_customer_if_absent(
     tx: &mut Tx,
     id: &str,
@@ -354,7 +355,7 @@ pub async fn insert_customer_if_absent(
     data_key: &[u8],
     last_type: &str,
     now: i64,
-) -> Result<bool, DbError> {
+) -> Result<(), DbError> {
     let n = with_tx!(tx, e => sqlx::query(
         "INSERT INTO customers (id, account, memo, memo_type, data_key, last_type, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (account, memo, memo_type) DO NOTHING",
@@ -369,7 +370,7 @@ pub async fn insert_customer_if_absent(
     .execute(e)
     .await?
     .rows_affected());
-    Ok(n == 1)
+    DbError::one_row(n, DbError::Conflict)
 }
 
 pub async fn set_callback(tx: &mut Tx, id: &str, url: Option<&str>) -> Result<(), DbError> {
@@ -431,7 +432,7 @@ pub async fn set_field_status(
     status: &str,
     error: Option<&str>,
     now: i64,
-) -> Result<bool, DbError> {
+) -> Result<(), DbError> {
     let n = with_tx!(tx, e => sqlx::query(
         "UPDATE customer_fields SET status = $3, error = $4, updated_at = $5 WHERE customer_id = $1 AND name = $2",
     )
@@ -443,7 +444,7 @@ pub async fn set_field_status(
     .execute(e)
     .await?
     .rows_affected());
-    Ok(n == 1)
+    DbError::one_row(n, DbError::NotFound)
 }
 
 pub async fn set_decision(

@@ -12,6 +12,7 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 
 use super::{Authorize, AuthorizeError, hashed, random_token, send, store, well_formed};
+use crate::db::DbError;
 use crate::recovery::model::{AuthMethod, MethodType};
 use crate::vault::Place;
 
@@ -252,7 +253,12 @@ impl Authorize {
             .await?;
         let lookup = self.login_key(&method);
         let hashed_password = hash(password.to_owned()).await?;
-        if store::sign_up(&self.db, &lookup, &hashed_password, self.now()).await? {
+        let confirmed = match store::sign_up(&self.db, &lookup, &hashed_password, self.now()).await
+        {
+            Err(DbError::Conflict) => true,
+            other => other.map(|()| false)?,
+        };
+        if confirmed {
             // Already confirmed: tell the owner, not the person asking.
             let body = format!(
                 "Someone tried to create an account with this address, which already has one. If it was you and you forgot the password, choose a new one from the sign-in page: {}/authorize\n",
@@ -307,10 +313,13 @@ impl Authorize {
         if store::take_link(&self.db, &id, CONFIRM, self.now())
             .await?
             .is_none()
-            // Only the password this link was mailed for is confirmed.
-            || !store::confirm(&self.db, &lookup, &stored, self.now()).await?
         {
             return Err(AuthorizeError::NotFound);
+        }
+        // Only the password this link was mailed for is confirmed.
+        match store::confirm(&self.db, &lookup, &stored, self.now()).await {
+            Err(DbError::Conflict) => return Err(AuthorizeError::NotFound),
+            other => other?,
         }
         Ok(())
     }

@@ -43,10 +43,21 @@ pub enum AuthorizeError {
     Unavailable(String),
     /// Storage failed.
     #[error(transparent)]
-    Db(#[from] DbError),
+    Db(DbError),
     /// A sealed value could not be opened.
     #[error(transparent)]
     Vault(#[from] VaultError),
+}
+
+impl From<DbError> for AuthorizeError {
+    fn from(e: DbError) -> Self {
+        match e {
+            // A request that is gone, or changed under a step (a code used
+            // meanwhile): unknown, used or expired, as far as anyone asks.
+            DbError::NotFound | DbError::Conflict => AuthorizeError::NotFound,
+            e => AuthorizeError::Db(e),
+        }
+    }
 }
 
 /// `POST /authorize/token`'s answer.
@@ -450,15 +461,16 @@ impl Authorize {
             return Ok(password::SignIn::NeedsTotp);
         }
         // Only if the code is still the one checked (a code is used once).
-        if !store::sign_in(
+        match store::sign_in(
             &self.db,
             &r.id,
             &self.seal_method("method", &r.id, &method),
             Some(&stored),
         )
-        .await?
+        .await
         {
-            return Err(AuthorizeError::WrongCode);
+            Err(DbError::Conflict) => return Err(AuthorizeError::WrongCode),
+            other => other?,
         }
         Ok(password::SignIn::Done)
     }

@@ -128,13 +128,9 @@ pub async fn void_code(db: &Db, id: &str) -> Result<(), DbError> {
 }
 
 /// Marks a request signed in as `method` (sealed), if the code (when one
-/// is given) is still the one checked; everything used up is cleared.
-pub async fn sign_in(
-    db: &Db,
-    id: &str,
-    method: &[u8],
-    code: Option<&[u8]>,
-) -> Result<bool, DbError> {
+/// is given) is still the one checked ([`DbError::Conflict`] otherwise);
+/// everything used up is cleared.
+pub async fn sign_in(db: &Db, id: &str, method: &[u8], code: Option<&[u8]>) -> Result<(), DbError> {
     let n = with_pool!(db, p => sqlx::query(
         "UPDATE authorize_requests SET method = $2, pending = NULL, code = NULL, code_expires_at = NULL, \
          oidc_state = NULL, oidc_provider = NULL, oidc_nonce = NULL, oidc_verifier = NULL \
@@ -146,7 +142,7 @@ pub async fn sign_in(
     .execute(p)
     .await?
     .rows_affected());
-    Ok(n == 1)
+    DbError::one_row(n, DbError::Conflict)
 }
 
 /// Records an OpenID Connect sign-in under way.
@@ -237,8 +233,8 @@ pub async fn login(db: &Db, lookup: &[u8]) -> Result<Option<LoginRow>, DbError> 
 
 /// Creates a login, or replaces the password of one not yet confirmed
 /// (someone who cannot read the mail must not hold an address hostage).
-/// A confirmed login is left alone. Returns whether it was confirmed.
-pub async fn sign_up(db: &Db, lookup: &[u8], password: &str, now: i64) -> Result<bool, DbError> {
+/// A confirmed login is left alone ([`DbError::Conflict`]).
+pub async fn sign_up(db: &Db, lookup: &[u8], password: &str, now: i64) -> Result<(), DbError> {
     let row: Option<(Option<i64>,)> = with_pool!(db, p => sqlx::query_as(
         "INSERT INTO password_logins (lookup, password, created_at, updated_at) VALUES ($1, $2, $3, $3) \
          ON CONFLICT (lookup) DO UPDATE SET password = excluded.password, updated_at = excluded.updated_at \
@@ -251,7 +247,7 @@ pub async fn sign_up(db: &Db, lookup: &[u8], password: &str, now: i64) -> Result
     .fetch_optional(p)
     .await?);
     // No row back: the conflict was with a confirmed login.
-    Ok(row.is_none())
+    row.map(|_| ()).ok_or(DbError::Conflict)
 }
 
 /// Sets the password (and, when the address was just proven, confirms it).
@@ -270,8 +266,8 @@ pub async fn set_password(db: &Db, lookup: &[u8], password: &str, now: i64) -> R
 
 /// Confirms a login if its password is still the one the link was mailed
 /// for: whoever replaced an unconfirmed password cannot ride on the
-/// owner's click.
-pub async fn confirm(db: &Db, lookup: &[u8], password: &str, now: i64) -> Result<bool, DbError> {
+/// owner's click ([`DbError::Conflict`] when it changed since).
+pub async fn confirm(db: &Db, lookup: &[u8], password: &str, now: i64) -> Result<(), DbError> {
     let n = with_pool!(db, p => sqlx::query(
         "UPDATE password_logins SET confirmed_at = COALESCE(confirmed_at, $3), updated_at = $3 WHERE lookup = $1 AND password = $2",
     )
@@ -281,7 +277,7 @@ pub async fn confirm(db: &Db, lookup: &[u8], password: &str, now: i64) -> Result
     .execute(p)
     .await?
     .rows_affected());
-    Ok(n == 1)
+    DbError::one_row(n, DbError::Conflict)
 }
 
 pub async fn insert_link(
@@ -359,8 +355,9 @@ pub async fn enable_totp(db: &Db, lookup: &[u8], sealed: &[u8], step: i64) -> Re
     Ok(())
 }
 
-/// Uses a TOTP time step; false if it (or a later one) was used already.
-pub async fn use_totp_step(db: &Db, lookup: &[u8], step: i64) -> Result<bool, DbError> {
+/// Uses a TOTP time step ([`DbError::Conflict`] if it, or a later one, was
+/// used already).
+pub async fn use_totp_step(db: &Db, lookup: &[u8], step: i64) -> Result<(), DbError> {
     let n = with_pool!(db, p => sqlx::query(
         "UPDATE password_logins SET totp_step = $2 WHERE lookup = $1 AND (totp_step IS NULL OR totp_step < $2)",
     )
@@ -369,7 +366,7 @@ pub async fn use_totp_step(db: &Db, lookup: &[u8], step: i64) -> Result<bool, Db
     .execute(p)
     .await?
     .rows_affected());
-    Ok(n == 1)
+    DbError::one_row(n, DbError::Conflict)
 }
 
 /// Waits for the second factor: `pending` (sealed) is who proved the

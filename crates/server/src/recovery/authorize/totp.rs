@@ -9,6 +9,7 @@ use rand::RngCore as _;
 use totp_rs::{Algorithm, TOTP};
 
 use super::{Authorize, AuthorizeError, hashed, random_token, store, well_formed};
+use crate::db::DbError;
 use crate::vault::{Place, VaultError};
 
 /// Seconds to enter a code after the password, or to finish a setup.
@@ -214,7 +215,10 @@ impl Authorize {
         let sealed = login.totp.ok_or(VaultError::Unauthentic)?;
         let totp = self.totp(self.open_secret(&lookup, "totp", &sealed)?, "")?;
         let fresh = match self.matching_step(&totp, code) {
-            Some(s) => store::use_totp_step(&self.db, &lookup, s).await?,
+            Some(s) => match store::use_totp_step(&self.db, &lookup, s).await {
+                Err(DbError::Conflict) => false,
+                other => other.map(|()| true)?,
+            },
             None => false,
         };
         if !fresh {
