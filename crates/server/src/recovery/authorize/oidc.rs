@@ -1,16 +1,27 @@
-//! OpenID Connect sign-in (OpenID Connect Core 1.0, authorization code flow
-//! with PKCE, RFC 7636): the provider's metadata is discovered from its
-//! issuer, its ID token checked against its JWKS (signature, `iss`, `aud`,
-//! `exp`, `nonce`) and a verified `email` taken from it.
+//! OpenID Connect sign-in through the `openidconnect` crate (OpenID Connect
+//! Core 1.0, authorization code flow with PKCE, RFC 7636): the provider's
+//! metadata and keys are discovered from its issuer, its ID token checked
+//! (signature by a public-key algorithm, `iss`, `aud`, `azp`, `exp`,
+//! `nonce`) and a verified `email` taken from it.
 //!
 //! GitHub speaks OAuth2 without ID tokens: after the same authorization code
-//! exchange, the person's primary verified address is read from its REST API
-//! (`GET /user/emails`, scope `user:email`).
+//! exchange (the `oauth2` crate), the person's primary verified address is
+//! read from its REST API (`GET /user/emails`, scope `user:email`).
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use oauth2::basic::BasicClient;
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata,
+};
+use openidconnect::{
+    AuthType, AuthUrl, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
+    CsrfToken, DiscoveryError, HttpRequest, HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, SignatureVerificationError,
+    TokenResponse as _, TokenUrl,
+};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use tokio::sync::RwLock;
@@ -20,7 +31,7 @@ use crate::config::{OidcConfig, ProviderKind};
 
 /// How long discovered metadata and keys are trusted before being read again.
 const REFRESH: Duration = Duration::from_secs(3600);
-/// Largest metadata, JWKS or token response read.
+/// Largest metadata, JWKS, token or API response read.
 const MAX_RESPONSE: usize = 256 * 1024;
 
 /// What went wrong with a provider. Logged; the person sees a generic page.
@@ -34,21 +45,10 @@ pub enum OidcError {
     Token(&'static str),
 }
 
-#[derive(Debug, Clone, Deserialize)]
-struct Metadata {
-    issuer: String,
-    authorization_endpoint: Url,
-    token_endpoint: Url,
-    jwks_uri: Url,
-    #[serde(default)]
-    token_endpoint_auth_methods_supported: Vec<String>,
-}
-
-struct Discovered {
-    metadata: Metadata,
-    keys: JwkSet,
-    at: Instant,
-}
+/// A request to a provider that failed (its text is for the log).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HttpFailure(String);
 
 /// One configured provider.
 pub struct OidcProvider {
@@ -61,10 +61,10 @@ pub struct OidcProvider {
     github_api: Option<Url>,
     client_id: String,
     client_secret: Option<SecretString>,
-    scopes: String,
+    scopes: Vec<String>,
     allowed_domains: Vec<String>,
     http: reqwest::Client,
-    discovered: RwLock<Option<Discovered>>,
+    discovered: RwLock<Option<(CoreProviderMetadata, Instant)>>,
 }
 
 impl std::fmt::Debug for OidcProvider {
@@ -73,42 +73,53 @@ impl std::fmt::Debug for OidcProvider {
     }
 }
 
-#[derive(Deserialize)]
-struct TokenResponse {
-    id_token: String,
-}
-
-#[derive(Deserialize)]
-struct IdClaims {
-    #[serde(default)]
-    nonce: Option<String>,
-    #[serde(default)]
-    azp: Option<String>,
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default)]
-    email_verified: Option<serde_json::Value>,
-}
-
-async fn read_json<T: serde::de::DeserializeOwned>(res: reqwest::Response) -> Result<T, OidcError> {
-    if !res.status().is_success() {
-        return Err(OidcError::Http(format!("status {}", res.status())));
-    }
+/// Sends one request for the `openidconnect`/`oauth2` crates: no
+/// redirects, a timeout, and at most [`MAX_RESPONSE`] bytes read.
+async fn send(http: reqwest::Client, req: HttpRequest) -> Result<HttpResponse, HttpFailure> {
+    let req = reqwest::Request::try_from(req).map_err(|e| HttpFailure(e.to_string()))?;
+    let mut res = http
+        .execute(req)
+        .await
+        .map_err(|e| HttpFailure(e.without_url().to_string()))?;
     if res
         .content_length()
         .is_some_and(|n| n > MAX_RESPONSE as u64)
     {
-        return Err(OidcError::Http("response too large".into()));
+        return Err(HttpFailure("response too large".into()));
     }
-    let bytes = res
-        .bytes()
+    let mut body = Vec::new();
+    while let Some(chunk) = res
+        .chunk()
         .await
-        .map_err(|e| OidcError::Http(e.without_url().to_string()))?;
-    if bytes.len() > MAX_RESPONSE {
-        return Err(OidcError::Http("response too large".into()));
+        .map_err(|e| HttpFailure(e.without_url().to_string()))?
+    {
+        if body.len() + chunk.len() > MAX_RESPONSE {
+            return Err(HttpFailure("response too large".into()));
+        }
+        body.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&bytes)
-        .map_err(|_| OidcError::Http("response is not the expected JSON".into()))
+    let mut out = HttpResponse::new(body);
+    *out.status_mut() = res.status();
+    *out.headers_mut() = res.headers().clone();
+    Ok(out)
+}
+
+/// The public-key algorithms an ID token may be signed with: never `none`,
+/// never a shared secret.
+const ALGORITHMS: [CoreJwsSigningAlgorithm; 9] = [
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    CoreJwsSigningAlgorithm::EdDsa,
+];
+
+fn redirect(uri: &str) -> Result<RedirectUrl, OidcError> {
+    RedirectUrl::new(uri.to_owned()).map_err(|_| OidcError::Http("bad redirect URI".into()))
 }
 
 impl OidcProvider {
@@ -135,7 +146,7 @@ impl OidcProvider {
             github_api,
             client_id: cfg.client_id.clone(),
             client_secret: cfg.client_secret.clone(),
-            scopes: cfg.scopes.join(" "),
+            scopes: cfg.scopes.clone(),
             allowed_domains: cfg
                 .allowed_email_domains
                 .iter()
@@ -146,81 +157,152 @@ impl OidcProvider {
         })
     }
 
-    async fn fetch(&self) -> Result<Discovered, OidcError> {
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            self.issuer.as_str().trim_end_matches('/')
-        );
-        let res = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| OidcError::Http(e.without_url().to_string()))?;
-        let metadata: Metadata = read_json(res).await?;
-        // OpenID Connect Discovery §4.3: the issuer must be the one asked.
-        if metadata.issuer.trim_end_matches('/') != self.issuer.as_str().trim_end_matches('/') {
-            return Err(OidcError::Http("metadata names another issuer".into()));
-        }
-        let res = self
-            .http
-            .get(metadata.jwks_uri.clone())
-            .send()
-            .await
-            .map_err(|e| OidcError::Http(e.without_url().to_string()))?;
-        let keys: JwkSet = read_json(res).await?;
-        Ok(Discovered {
-            metadata,
-            keys,
-            at: Instant::now(),
-        })
+    /// The HTTP client the protocol crates call.
+    fn client(
+        &self,
+    ) -> impl Fn(
+        HttpRequest,
+    )
+        -> std::pin::Pin<Box<dyn Future<Output = Result<HttpResponse, HttpFailure>> + Send>> {
+        let http = self.http.clone();
+        move |req| Box::pin(send(http.clone(), req))
     }
 
-    /// Metadata and keys, read again when stale or when `kid` is unknown.
-    async fn discovered(&self, kid: Option<&str>) -> Result<(Metadata, JwkSet), OidcError> {
+    fn secret(&self) -> Option<ClientSecret> {
+        self.client_secret
+            .as_ref()
+            .map(|s| ClientSecret::new(s.expose_secret().to_owned()))
+    }
+
+    /// Discovery (OpenID Connect Discovery 1.0): the issuer as configured,
+    /// which must be the one the metadata names (§4.3), with or without the
+    /// trailing slash a URL gains when parsed.
+    async fn discover(&self) -> Result<CoreProviderMetadata, OidcError> {
+        let http = self.client();
+        let plain = self.issuer.as_str().trim_end_matches('/');
+        let mut last = String::new();
+        for issuer in [plain.to_owned(), format!("{plain}/")] {
+            let url = IssuerUrl::new(issuer).map_err(|_| OidcError::Http("bad issuer".into()))?;
+            match CoreProviderMetadata::discover_async(url, &http).await {
+                Ok(m) => return Ok(m),
+                Err(DiscoveryError::Validation(e)) => last = e,
+                Err(e) => return Err(OidcError::Http(e.to_string())),
+            }
+        }
+        Err(OidcError::Http(last))
+    }
+
+    /// Metadata and keys; read again when stale, or (`rotated`) when a
+    /// token names a key not among them — at most once a minute.
+    async fn metadata(&self, rotated: bool) -> Result<CoreProviderMetadata, OidcError> {
         {
             let d = self.discovered.read().await;
-            if let Some(d) = d.as_ref()
-                && d.at.elapsed() < REFRESH
-                && kid.is_none_or(|k| d.keys.find(k).is_some())
+            if let Some((m, at)) = d.as_ref()
+                && at.elapsed() < REFRESH
+                && !rotated
             {
-                return Ok((d.metadata.clone(), d.keys.clone()));
+                return Ok(m.clone());
             }
         }
         let mut slot = self.discovered.write().await;
-        // A key rotated at the provider: read again, at most once a minute.
-        if let Some(d) = slot.as_ref()
-            && d.at.elapsed() < Duration::from_secs(60)
+        if let Some((m, at)) = slot.as_ref()
+            && at.elapsed() < Duration::from_secs(60)
         {
-            return Ok((d.metadata.clone(), d.keys.clone()));
+            return Ok(m.clone());
         }
-        let fresh = self.fetch().await?;
-        let out = (fresh.metadata.clone(), fresh.keys.clone());
-        *slot = Some(fresh);
-        Ok(out)
+        let fresh = self.discover().await?;
+        *slot = Some((fresh.clone(), Instant::now()));
+        Ok(fresh)
     }
 
-    /// Where to send the person's browser.
+    /// The OpenID Connect client for `metadata`. RFC 8414 §2: without a
+    /// list, `client_secret_basic` is the default; the body is used only
+    /// for a provider that offers nothing else.
+    fn oidc(
+        &self,
+        metadata: CoreProviderMetadata,
+        redirect_uri: &str,
+    ) -> Result<
+        CoreClient<
+            openidconnect::EndpointSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointMaybeSet,
+            openidconnect::EndpointMaybeSet,
+        >,
+        OidcError,
+    > {
+        let methods = metadata
+            .token_endpoint_auth_methods_supported()
+            .cloned()
+            .unwrap_or_default();
+        let post_only = methods.contains(&CoreClientAuthMethod::ClientSecretPost)
+            && !methods.contains(&CoreClientAuthMethod::ClientSecretBasic);
+        Ok(CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(self.client_id.clone()),
+            self.secret(),
+        )
+        .set_redirect_uri(redirect(redirect_uri)?)
+        .set_auth_type(if post_only {
+            AuthType::RequestBody
+        } else {
+            AuthType::BasicAuth
+        }))
+    }
+
+    /// GitHub's OAuth2 client (its web flow takes the secret in the body).
+    fn github(&self, redirect_uri: &str) -> Result<GitHubClient, OidcError> {
+        let mut client = BasicClient::new(ClientId::new(self.client_id.clone()))
+            .set_auth_uri(AuthUrl::from_url(self.github_url("login/oauth/authorize")?))
+            .set_token_uri(TokenUrl::from_url(
+                self.github_url("login/oauth/access_token")?,
+            ))
+            .set_redirect_uri(redirect(redirect_uri)?)
+            .set_auth_type(AuthType::RequestBody);
+        if let Some(secret) = self.secret() {
+            client = client.set_client_secret(secret);
+        }
+        Ok(client)
+    }
+
+    /// Where to send the person's browser. `verifier` is the PKCE code
+    /// verifier the sign-in keeps (sealed) until the callback.
     pub async fn authorization_url(
         &self,
         redirect_uri: &str,
         state: &str,
         nonce: &str,
-        challenge: &str,
+        verifier: &str,
     ) -> Result<Url, OidcError> {
-        let mut url = match self.github_api {
-            Some(_) => self.github_url("login/oauth/authorize")?,
-            None => self.discovered(None).await?.0.authorization_endpoint,
-        };
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", &self.client_id)
-            .append_pair("redirect_uri", redirect_uri)
-            .append_pair("scope", &self.scopes)
-            .append_pair("state", state)
-            .append_pair("nonce", nonce)
-            .append_pair("code_challenge", challenge)
-            .append_pair("code_challenge_method", "S256");
+        let challenge =
+            PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.into()));
+        let scopes = self.scopes.iter().map(|s| Scope::new(s.clone()));
+        let state = CsrfToken::new(state.to_owned());
+        if self.github_api.is_some() {
+            let (url, _) = self
+                .github(redirect_uri)?
+                .authorize_url(move || state)
+                .add_scopes(scopes)
+                .set_pkce_challenge(challenge)
+                .url();
+            return Ok(url);
+        }
+        let nonce = Nonce::new(nonce.to_owned());
+        let client = self.oidc(self.metadata(false).await?, redirect_uri)?;
+        let mut request = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                move || state,
+                move || nonce,
+            )
+            .set_pkce_challenge(challenge);
+        // `openid` is added by the crate; the rest as configured.
+        for s in scopes.filter(|s| s.as_str() != "openid") {
+            request = request.add_scope(s);
+        }
+        let (url, _, _) = request.url();
         Ok(url)
     }
 
@@ -233,9 +315,10 @@ impl OidcProvider {
         verifier: &str,
         nonce: &str,
     ) -> Result<String, OidcError> {
-        let email = self
-            .fetch_email(code, redirect_uri, verifier, nonce)
-            .await?;
+        let email = match &self.github_api {
+            Some(api) => self.github_email(api, code, redirect_uri, verifier).await?,
+            None => self.oidc_email(code, redirect_uri, verifier, nonce).await?,
+        };
         let domain = email
             .rsplit_once('@')
             .map(|(_, d)| d.to_ascii_lowercase())
@@ -248,57 +331,61 @@ impl OidcProvider {
         Ok(email)
     }
 
-    /// Exchanges an authorization code for an ID token (or, for GitHub, an
-    /// access token) and returns the verified email address it names.
-    async fn fetch_email(
+    /// The code for an ID token, and the verified address it names.
+    async fn oidc_email(
         &self,
         code: &str,
         redirect_uri: &str,
         verifier: &str,
         nonce: &str,
     ) -> Result<String, OidcError> {
-        if let Some(api) = &self.github_api {
-            return self.github_email(api, code, redirect_uri, verifier).await;
-        }
-        let (metadata, _) = self.discovered(None).await?;
-        let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", verifier),
-            ("client_id", &self.client_id),
-        ];
-        let secret = self
-            .client_secret
-            .as_ref()
-            .map(|s| s.expose_secret().to_owned());
-        // RFC 8414 §2: without a list, client_secret_basic is the default;
-        // the body is used only for a provider that offers nothing else.
-        let methods = &metadata.token_endpoint_auth_methods_supported;
-        let basic = methods.is_empty()
-            || methods.iter().any(|m| m == "client_secret_basic")
-            || !methods.iter().any(|m| m == "client_secret_post");
-        let mut req = self.http.post(metadata.token_endpoint.clone());
-        if let Some(secret) = secret.as_deref() {
-            if basic {
-                req = req.basic_auth(
-                    url::form_urlencoded::byte_serialize(self.client_id.as_bytes())
-                        .collect::<String>(),
-                    Some(
-                        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>(),
-                    ),
-                );
-            } else {
-                form.push(("client_secret", secret));
-            }
-        }
-        let res = req
-            .form(&form)
-            .send()
+        let client = self.oidc(self.metadata(false).await?, redirect_uri)?;
+        let token = client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .map_err(|e| OidcError::Http(e.to_string()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
+            .request_async(&self.client())
             .await
-            .map_err(|e| OidcError::Http(e.without_url().to_string()))?;
-        let token: TokenResponse = read_json(res).await?;
-        self.verify(&token.id_token, nonce).await
+            .map_err(|e| OidcError::Http(e.to_string()))?;
+        let id_token = token
+            .id_token()
+            .ok_or(OidcError::Token("no ID token in the response"))?;
+        let nonce = Nonce::new(nonce.to_owned());
+        let verified = |client: &CoreClient<_, _, _, _, _, _>| {
+            id_token
+                .claims(
+                    &client
+                        .id_token_verifier()
+                        .set_allowed_algs(ALGORITHMS)
+                        .require_audience_match(true),
+                    &nonce,
+                )
+                .cloned()
+        };
+        let claims = match verified(&client) {
+            // A key rotated at the provider: read its keys again.
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) => verified(&self.oidc(self.metadata(true).await?, redirect_uri)?),
+            other => other,
+        }
+        .map_err(|e| match e {
+            ClaimsVerificationError::InvalidNonce(_) => OidcError::Token("nonce does not match"),
+            ClaimsVerificationError::InvalidAudience(_) => {
+                OidcError::Token("issued to another client (aud or azp)")
+            }
+            ClaimsVerificationError::SignatureVerification(_) => {
+                OidcError::Token("signed by an unknown key or algorithm")
+            }
+            _ => OidcError::Token("signature, issuer, audience or expiry is wrong"),
+        })?;
+        match claims.email() {
+            Some(email) if claims.email_verified() == Some(true) => Ok(email.to_string()),
+            Some(_) => Err(OidcError::Token(
+                "the provider has not verified the email address",
+            )),
+            None => Err(OidcError::Token("no email address in the ID token")),
+        }
     }
 
     fn github_url(&self, path: &str) -> Result<Url, OidcError> {
@@ -318,11 +405,6 @@ impl OidcProvider {
         verifier: &str,
     ) -> Result<String, OidcError> {
         #[derive(Deserialize)]
-        struct Token {
-            #[serde(default)]
-            access_token: Option<String>,
-        }
-        #[derive(Deserialize)]
         struct Email {
             email: String,
             #[serde(default)]
@@ -330,45 +412,39 @@ impl OidcProvider {
             #[serde(default)]
             verified: bool,
         }
-        let secret = self
-            .client_secret
-            .as_ref()
-            .map(|s| s.expose_secret().to_owned());
-        let mut form = vec![
-            ("client_id", self.client_id.as_str()),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", verifier),
-        ];
-        if let Some(secret) = secret.as_deref() {
-            form.push(("client_secret", secret));
-        }
-        let res = self
-            .http
-            .post(self.github_url("login/oauth/access_token")?)
-            .header("accept", "application/json")
-            .form(&form)
-            .send()
+        // GitHub answers a refused code with 200 and an `error` field, which
+        // is no token response.
+        let token = self
+            .github(redirect_uri)?
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
+            .request_async(&self.client())
             .await
-            .map_err(|e| OidcError::Http(e.without_url().to_string()))?;
-        // GitHub answers errors with 200 and an `error` field.
-        let token = read_json::<Token>(res)
-            .await?
-            .access_token
-            .ok_or(OidcError::Token("GitHub refused the code"))?;
+            .map_err(|_| OidcError::Token("GitHub refused the code"))?;
         let url = Url::parse(&format!("{}/", api.as_str().trim_end_matches('/')))
             .and_then(|b| b.join("user/emails"))
             .map_err(|_| OidcError::Http("bad GitHub API URL".into()))?;
         let res = self
             .http
             .get(url)
-            .bearer_auth(token)
+            .bearer_auth(token.access_token().secret())
             .header("accept", "application/vnd.github+json")
             .header("user-agent", concat!("mooring/", env!("CARGO_PKG_VERSION")))
             .send()
             .await
             .map_err(|e| OidcError::Http(e.without_url().to_string()))?;
-        let emails: Vec<Email> = read_json(res).await?;
+        if !res.status().is_success() {
+            return Err(OidcError::Http(format!("status {}", res.status())));
+        }
+        let body = res
+            .bytes()
+            .await
+            .map_err(|e| OidcError::Http(e.without_url().to_string()))?;
+        if body.len() > MAX_RESPONSE {
+            return Err(OidcError::Http("response too large".into()));
+        }
+        let emails: Vec<Email> = serde_json::from_slice(&body)
+            .map_err(|_| OidcError::Http("response is not the expected JSON".into()))?;
         emails
             .into_iter()
             .find(|e| e.primary && e.verified)
@@ -377,56 +453,13 @@ impl OidcProvider {
                 "GitHub has no verified primary email address",
             ))
     }
-
-    async fn verify(&self, id_token: &str, nonce: &str) -> Result<String, OidcError> {
-        let header =
-            jsonwebtoken::decode_header(id_token).map_err(|_| OidcError::Token("not a JWT"))?;
-        // Public-key algorithms only: never `none`, never a shared secret.
-        if !matches!(
-            header.alg,
-            Algorithm::RS256
-                | Algorithm::RS384
-                | Algorithm::RS512
-                | Algorithm::PS256
-                | Algorithm::PS384
-                | Algorithm::PS512
-                | Algorithm::ES256
-                | Algorithm::ES384
-                | Algorithm::EdDSA
-        ) {
-            return Err(OidcError::Token("algorithm not accepted"));
-        }
-        let (metadata, keys) = self.discovered(header.kid.as_deref()).await?;
-        let jwk = match header.kid.as_deref() {
-            Some(kid) => keys.find(kid),
-            None if keys.keys.len() == 1 => keys.keys.first(),
-            None => None,
-        }
-        .ok_or(OidcError::Token("signed by an unknown key"))?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|_| OidcError::Token("unusable key"))?;
-        let mut validation = Validation::new(header.alg);
-        validation.set_issuer(&[metadata.issuer.as_str()]);
-        validation.set_audience(&[self.client_id.as_str()]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        validation.leeway = 60;
-        let claims = jsonwebtoken::decode::<IdClaims>(id_token, &key, &validation)
-            .map_err(|_| OidcError::Token("signature, issuer, audience or expiry is wrong"))?
-            .claims;
-        if claims.nonce.as_deref() != Some(nonce) {
-            return Err(OidcError::Token("nonce does not match"));
-        }
-        // OpenID Connect Core §3.1.3.7: an `azp` must be this client.
-        if claims.azp.as_deref().is_some_and(|a| a != self.client_id) {
-            return Err(OidcError::Token("issued to another client (azp)"));
-        }
-        let verified = matches!(claims.email_verified, Some(serde_json::Value::Bool(true)))
-            || matches!(claims.email_verified, Some(serde_json::Value::String(ref s)) if s == "true");
-        match claims.email {
-            Some(email) if verified => Ok(email),
-            Some(_) => Err(OidcError::Token(
-                "the provider has not verified the email address",
-            )),
-            None => Err(OidcError::Token("no email address in the ID token")),
-        }
-    }
 }
+
+/// GitHub's OAuth2 client, its endpoints set.
+type GitHubClient = oauth2::basic::BasicClient<
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;

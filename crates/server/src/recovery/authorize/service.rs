@@ -4,10 +4,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 
 use super::oidc::OidcProvider;
@@ -491,7 +488,6 @@ impl Authorize {
             .find(|p| p.name == provider)
             .ok_or(AuthorizeError::Invalid("no such sign-in provider"))?;
         let (state, nonce, verifier) = (random_token(), random_token(), random_token());
-        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         store::set_oidc(
             &self.db,
             &r.id,
@@ -504,7 +500,7 @@ impl Authorize {
         )
         .await?;
         let url = p
-            .authorization_url(&self.redirect_uri(), &state, &nonce, &challenge)
+            .authorization_url(&self.redirect_uri(), &state, &nonce, &verifier)
             .await
             .map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
         Ok(url.into())
