@@ -209,8 +209,8 @@ impl Customers {
             )));
         };
         Ok(store(
-            &self.blobs(),
-            &self.vault(),
+            self.blobs(),
+            self.vault(),
             field.name,
             accept,
             self.cfg().max_file_bytes,

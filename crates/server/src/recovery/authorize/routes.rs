@@ -112,8 +112,8 @@ async fn poll(
 async fn sign_in_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
     let token = q.text("token");
     let a = recovery.authorize();
-    match a.check(&token).await {
-        Ok(()) => html(StatusCode::OK, pages::sign_in(&token, &a.offer(), None)),
+    match a.check(token).await {
+        Ok(()) => html(StatusCode::OK, pages::sign_in(token, &a.offer(), None)),
         Err(e) => problem(e),
     }
 }
@@ -165,7 +165,7 @@ async fn oidc_start(
     Query(q): Query,
 ) -> Response {
     let token = q.text("token");
-    match recovery.authorize().oidc_start(&provider, &token).await {
+    match recovery.authorize().oidc_start(&provider, token).await {
         Ok(url) => {
             let mut res = StatusCode::SEE_OTHER.into_response();
             if let Ok(v) = HeaderValue::from_str(&url) {
@@ -226,9 +226,9 @@ async fn password_sign_in(
 /// `GET /authorize/signup?token=…`.
 async fn sign_up_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
     let token = q.text("token");
-    match recovery.authorize().check(&token).await {
+    match recovery.authorize().check(token).await {
         Ok(()) if recovery.authorize().offer().passwords => {
-            html(StatusCode::OK, pages::sign_up(&token, None))
+            html(StatusCode::OK, pages::sign_up(token, None))
         }
         Ok(()) => problem(AuthorizeError::Invalid(
             "this way of signing in is not offered",
@@ -263,8 +263,8 @@ async fn sign_up(
 /// `GET /authorize/confirm?link=…`: a form, not an action.
 async fn confirm_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
     let link = q.text("link");
-    match recovery.authorize().link_is_live(&link, "confirm").await {
-        Ok(true) => html(StatusCode::OK, pages::confirm(&link, None)),
+    match recovery.authorize().link_is_live(link, "confirm").await {
+        Ok(true) => html(StatusCode::OK, pages::confirm(link, None)),
         Ok(false) => problem(AuthorizeError::NotFound),
         Err(e) => problem(e),
     }
@@ -299,8 +299,8 @@ async fn confirm(
 /// `GET /authorize/reset?token=…`.
 async fn reset_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
     let token = q.text("token");
-    match recovery.authorize().check(&token).await {
-        Ok(()) => html(StatusCode::OK, pages::reset(&token, None)),
+    match recovery.authorize().check(token).await {
+        Ok(()) => html(StatusCode::OK, pages::reset(token, None)),
         Err(e) => problem(e),
     }
 }
@@ -327,8 +327,8 @@ async fn reset(
 /// `GET /authorize/reset/new?link=…`.
 async fn new_password_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
     let link = q.text("link");
-    match recovery.authorize().link_is_live(&link, "reset").await {
-        Ok(true) => html(StatusCode::OK, pages::new_password(&link, None)),
+    match recovery.authorize().link_is_live(link, "reset").await {
+        Ok(true) => html(StatusCode::OK, pages::new_password(link, None)),
         Ok(false) => problem(AuthorizeError::NotFound),
         Err(e) => problem(e),
     }
@@ -381,8 +381,8 @@ async fn totp_sign_in(
 async fn totp_setup_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
     let token = q.text("token");
     let a = recovery.authorize();
-    match a.check(&token).await {
-        Ok(()) if a.offer().passwords => html(StatusCode::OK, pages::totp_setup(&token, None)),
+    match a.check(token).await {
+        Ok(()) if a.offer().passwords => html(StatusCode::OK, pages::totp_setup(token, None)),
         Ok(()) => problem(AuthorizeError::Invalid(
             "this way of signing in is not offered",
         )),
