@@ -3,11 +3,13 @@
 //! [`Db`] and run the SQL for its engine.
 
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection as _, PgPool, SqliteConnection, SqlitePool};
+use tokio::sync::Semaphore;
 
 use crate::config::ConfigError;
 
@@ -186,42 +188,65 @@ pub struct SqliteDb {
 /// went away) is finished off by the connection's thread before it takes
 /// the next statement.
 #[derive(Clone, Debug)]
-pub struct Readers {
-    free: flume::Receiver<SqliteConnection>,
-    back: flume::Sender<SqliteConnection>,
+pub struct Readers(Arc<ReaderSet>);
+
+/// The free readers, and a permit for each of them.
+#[derive(Debug)]
+struct ReaderSet {
+    free: Mutex<Vec<SqliteConnection>>,
+    available: Semaphore,
 }
 
 /// A reader connection, given back when dropped.
 #[derive(Debug)]
 pub struct Reader {
     conn: Option<SqliteConnection>,
-    back: flume::Sender<SqliteConnection>,
+    set: Arc<ReaderSet>,
 }
 
 impl Readers {
     async fn open(opts: &SqliteConnectOptions, n: u32) -> Result<Self, sqlx::Error> {
-        let (back, free) = flume::bounded(n as usize);
+        let mut free = Vec::with_capacity(n as usize);
         for _ in 0..n {
-            let conn = SqliteConnection::connect_with(opts).await?;
-            back.send(conn).expect("the channel holds all the readers");
+            free.push(SqliteConnection::connect_with(opts).await?);
         }
-        Ok(Readers { free, back })
+        Ok(Readers(Arc::new(ReaderSet {
+            free: Mutex::new(free),
+            available: Semaphore::new(n as usize),
+        })))
     }
 
     /// Waits for a free reader.
     pub async fn get(&self) -> Result<Reader, DbError> {
-        let conn = tokio::time::timeout(READER_WAIT, self.free.recv_async())
+        let permit = tokio::time::timeout(READER_WAIT, self.0.available.acquire())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
             .map_err(|_| sqlx::Error::PoolClosed)?;
+        // The permit now belongs to the connection: given back with it.
+        permit.forget();
+        let conn = self
+            .0
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+            .expect("a permit stands for a free reader");
         Ok(Reader {
             conn: Some(conn),
-            back: self.back.clone(),
+            set: self.0.clone(),
         })
     }
 
     async fn close(&self) {
-        while let Ok(conn) = self.free.try_recv() {
+        self.0.available.close();
+        let free = std::mem::take(
+            &mut *self
+                .0
+                .free
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for conn in free {
             let _ = conn.close().await;
         }
     }
@@ -246,9 +271,16 @@ impl std::ops::DerefMut for Reader {
 impl Drop for Reader {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            // Fails only once the set is gone (shutdown): the connection
-            // is then closed by being dropped.
-            let _ = self.back.send(conn);
+            if self.set.available.is_closed() {
+                // Shut down: the connection is closed by being dropped.
+                return;
+            }
+            self.set
+                .free
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(conn);
+            self.set.available.add_permits(1);
         }
     }
 }
