@@ -10,7 +10,7 @@
 use crate::config::Config;
 use crate::db::{Db, DbError, redact_url};
 use crate::secrets::{self, SecretsError};
-use crate::vault::{Vault, VaultError};
+use crate::vault::VaultError;
 use crate::with_pool;
 
 /// What a rotation did.
@@ -57,14 +57,7 @@ pub async fn rotate(config: &Config) -> Result<Rotated, RotateError> {
         )));
     }
     let (secrets, _) = secrets::load(config)?;
-    let vault = Vault::new(
-        secrets.master_key.expose(),
-        &secrets
-            .previous_master_keys
-            .iter()
-            .map(|k| *k.expose())
-            .collect::<Vec<_>>(),
-    );
+    let vault = secrets.vault();
     let shown = redact_url(&config.database_url());
     let db = Db::connect(&config.database_url(), 2)
         .await

@@ -73,6 +73,21 @@ pub struct Secrets {
     pub admin_token: SecretString,
 }
 
+impl Secrets {
+    /// Encryption at rest with the current master key, able to open what
+    /// the previous ones sealed.
+    pub fn vault(&self) -> crate::vault::Vault {
+        crate::vault::Vault::new(
+            self.master_key.expose(),
+            &self
+                .previous_master_keys
+                .iter()
+                .map(|k| *k.expose())
+                .collect::<Vec<_>>(),
+        )
+    }
+}
+
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

@@ -22,7 +22,6 @@ use crate::jwt::Jwt;
 use crate::recovery::authorize::{LogDelivery, Mailer, SmtpMailer};
 use crate::recovery::{Recovery, RecoveryParts};
 use crate::state::AppState;
-use crate::vault::Vault;
 use crate::{discovery, secrets, telemetry};
 
 fn io(what: String) -> impl FnOnce(std::io::Error) -> StartError {
@@ -163,6 +162,7 @@ impl Server {
             config.data_dir.display()
         )))?;
         let (secrets, keys_report) = secrets::load(&config)?;
+        let vault = Arc::new(secrets.vault());
         let database = redact_url(&config.database_url());
         let db = Db::connect(&config.database_url(), config.database_max_connections)
             .await
@@ -191,14 +191,6 @@ impl Server {
             },
         )
         .map_err(|e| StartError::Http(e.to_string()))?;
-        let vault = Arc::new(Vault::new(
-            secrets.master_key.expose(),
-            &secrets
-                .previous_master_keys
-                .iter()
-                .map(|k| *k.expose())
-                .collect::<Vec<_>>(),
-        ));
         let blobs = Blobs::from_config(&config).map_err(StartError::Config)?;
         let stellar_toml = discovery::render(&config, &signing_key);
         let sep12 = Arc::new(std::mem::take(&mut config.sep12));

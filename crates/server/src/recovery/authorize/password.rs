@@ -225,13 +225,7 @@ impl Authorize {
             .await?;
             return Ok(SignIn::NeedsTotp);
         }
-        store::sign_in(
-            &self.db,
-            &r.id,
-            &self.seal_method("method", &r.id, &method),
-            None,
-        )
-        .await?;
+        self.signed_in(&r.id, &method).await?;
         Ok(SignIn::Done)
     }
 

@@ -108,14 +108,72 @@ async fn poll(
     Ok(Json(recovery.authorize().poll(&id).await?).into_response())
 }
 
+/// The answer to a submitted form: `done` with what the step gave; the
+/// form again with the reason (400) when the input was refused; the
+/// problem page otherwise.
+fn answer<T>(
+    result: Result<T, AuthorizeError>,
+    done: impl FnOnce(T) -> String,
+    again: impl FnOnce(&str) -> String,
+) -> Response {
+    match result {
+        Ok(v) => html(StatusCode::OK, done(v)),
+        Err(AuthorizeError::Invalid(m)) => html(StatusCode::BAD_REQUEST, again(m)),
+        Err(e) => problem(e),
+    }
+}
+
+/// Like [`answer`], for the steps that take a code: a wrong one shows the
+/// form again.
+fn answer_code<T>(
+    result: Result<T, AuthorizeError>,
+    done: impl FnOnce(T) -> String,
+    again: impl FnOnce(&str) -> String,
+) -> Response {
+    match result {
+        Ok(v) => html(StatusCode::OK, done(v)),
+        Err(e @ AuthorizeError::WrongCode) => html(StatusCode::BAD_REQUEST, again(&e.to_string())),
+        Err(e) => problem(e),
+    }
+}
+
+/// A page for a live sign-in request (or link): `page` if it is, the
+/// problem page if not.
+fn live(result: Result<bool, AuthorizeError>, page: impl FnOnce() -> String) -> Response {
+    match result {
+        Ok(true) => html(StatusCode::OK, page()),
+        Ok(false) => problem(AuthorizeError::NotFound),
+        Err(e) => problem(e),
+    }
+}
+
+/// The page after a first factor: done, or on to the authenticator app.
+fn signed_in(token: &str, s: SignIn) -> String {
+    match s {
+        SignIn::Done => pages::done(),
+        SignIn::NeedsTotp => pages::enter_totp(token, None),
+    }
+}
+
+/// Whether the request is live and passwords are offered.
+async fn passwords_offered(recovery: &Recovery, token: &str) -> Result<bool, AuthorizeError> {
+    let a = recovery.authorize();
+    a.check(token).await?;
+    if !a.offer().passwords {
+        return Err(AuthorizeError::Invalid(
+            "this way of signing in is not offered",
+        ));
+    }
+    Ok(true)
+}
+
 /// `GET /authorize?token=…`.
 async fn sign_in_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
     let token = q.text("token");
     let a = recovery.authorize();
-    match a.check(token).await {
-        Ok(()) => html(StatusCode::OK, pages::sign_in(token, &a.offer(), None)),
-        Err(e) => problem(e),
-    }
+    live(a.check(token).await.map(|()| true), || {
+        pages::sign_in(token, &a.offer(), None)
+    })
 }
 
 /// `POST /authorize/code` (form: token, type, value).
@@ -126,14 +184,11 @@ async fn send_code(
 ) -> Response {
     let token = f.get("token");
     let a = recovery.authorize();
-    match a.send_code(token, f.get("type"), f.get("value"), ip).await {
-        Ok(to) => html(StatusCode::OK, pages::enter_code(token, &to, None)),
-        Err(AuthorizeError::Invalid(m)) => html(
-            StatusCode::BAD_REQUEST,
-            pages::sign_in(token, &a.offer(), Some(m)),
-        ),
-        Err(e) => problem(e),
-    }
+    answer(
+        a.send_code(token, f.get("type"), f.get("value"), ip).await,
+        |to| pages::enter_code(token, &to, None),
+        |m| pages::sign_in(token, &a.offer(), Some(m)),
+    )
 }
 
 /// `POST /authorize/code/verify` (form: token, code).
@@ -143,19 +198,14 @@ async fn verify_code(
     f: Fields,
 ) -> Response {
     let token = f.get("token");
-    match recovery
-        .authorize()
-        .verify_code(token, f.get("code"), ip)
-        .await
-    {
-        Ok(SignIn::Done) => html(StatusCode::OK, pages::done()),
-        Ok(SignIn::NeedsTotp) => html(StatusCode::OK, pages::enter_totp(token, None)),
-        Err(e @ AuthorizeError::WrongCode) => html(
-            StatusCode::BAD_REQUEST,
-            pages::enter_code(token, "your address", Some(&e.to_string())),
-        ),
-        Err(e) => problem(e),
-    }
+    answer_code(
+        recovery
+            .authorize()
+            .verify_code(token, f.get("code"), ip)
+            .await,
+        |s| signed_in(token, s),
+        |m| pages::enter_code(token, "your address", Some(m)),
+    )
 }
 
 /// `GET /authorize/oidc/{provider}?token=…`: off to the provider.
@@ -209,32 +259,20 @@ async fn password_sign_in(
 ) -> Response {
     let token = f.get("token");
     let a = recovery.authorize();
-    match a
-        .password_sign_in(token, f.get("email"), f.get("password"), ip)
-        .await
-    {
-        Ok(SignIn::Done) => html(StatusCode::OK, pages::done()),
-        Ok(SignIn::NeedsTotp) => html(StatusCode::OK, pages::enter_totp(token, None)),
-        Err(AuthorizeError::Invalid(m)) => html(
-            StatusCode::BAD_REQUEST,
-            pages::sign_in(token, &a.offer(), Some(m)),
-        ),
-        Err(e) => problem(e),
-    }
+    answer(
+        a.password_sign_in(token, f.get("email"), f.get("password"), ip)
+            .await,
+        |s| signed_in(token, s),
+        |m| pages::sign_in(token, &a.offer(), Some(m)),
+    )
 }
 
 /// `GET /authorize/signup?token=…`.
 async fn sign_up_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
     let token = q.text("token");
-    match recovery.authorize().check(token).await {
-        Ok(()) if recovery.authorize().offer().passwords => {
-            html(StatusCode::OK, pages::sign_up(token, None))
-        }
-        Ok(()) => problem(AuthorizeError::Invalid(
-            "this way of signing in is not offered",
-        )),
-        Err(e) => problem(e),
-    }
+    live(passwords_offered(&recovery, token).await, || {
+        pages::sign_up(token, None)
+    })
 }
 
 /// `POST /authorize/signup` (form: token, email, password).
@@ -244,30 +282,23 @@ async fn sign_up(
     f: Fields,
 ) -> Response {
     let token = f.get("token");
-    match recovery
-        .authorize()
-        .sign_up(token, f.get("email"), f.get("password"), ip)
-        .await
-    {
-        Ok(to) => html(
-            StatusCode::OK,
-            pages::check_mail(Some(token), &to, "with a link to confirm your address"),
-        ),
-        Err(AuthorizeError::Invalid(m)) => {
-            html(StatusCode::BAD_REQUEST, pages::sign_up(token, Some(m)))
-        }
-        Err(e) => problem(e),
-    }
+    answer(
+        recovery
+            .authorize()
+            .sign_up(token, f.get("email"), f.get("password"), ip)
+            .await,
+        |to| pages::check_mail(Some(token), &to, "with a link to confirm your address"),
+        |m| pages::sign_up(token, Some(m)),
+    )
 }
 
 /// `GET /authorize/confirm?link=…`: a form, not an action.
 async fn confirm_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
     let link = q.text("link");
-    match recovery.authorize().link_is_live(link, "confirm").await {
-        Ok(true) => html(StatusCode::OK, pages::confirm(link, None)),
-        Ok(false) => problem(AuthorizeError::NotFound),
-        Err(e) => problem(e),
-    }
+    live(
+        recovery.authorize().link_is_live(link, "confirm").await,
+        || pages::confirm(link, None),
+    )
 }
 
 /// `POST /authorize/confirm` (form: link, password).
@@ -277,32 +308,28 @@ async fn confirm(
     f: Fields,
 ) -> Response {
     let link = f.get("link");
-    match recovery
-        .authorize()
-        .confirm(link, f.get("password"), ip)
-        .await
-    {
-        Ok(()) => html(
-            StatusCode::OK,
+    answer(
+        recovery
+            .authorize()
+            .confirm(link, f.get("password"), ip)
+            .await,
+        |()| {
             pages::message(
                 "Email address confirmed",
                 "Go back to the sign-in page and sign in with your email address and password.",
-            ),
-        ),
-        Err(AuthorizeError::Invalid(m)) => {
-            html(StatusCode::BAD_REQUEST, pages::confirm(link, Some(m)))
-        }
-        Err(e) => problem(e),
-    }
+            )
+        },
+        |m| pages::confirm(link, Some(m)),
+    )
 }
 
 /// `GET /authorize/reset?token=…`.
 async fn reset_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
     let token = q.text("token");
-    match recovery.authorize().check(token).await {
-        Ok(()) => html(StatusCode::OK, pages::reset(token, None)),
-        Err(e) => problem(e),
-    }
+    live(
+        recovery.authorize().check(token).await.map(|()| true),
+        || pages::reset(token, None),
+    )
 }
 
 /// `POST /authorize/reset` (form: token, email).
@@ -312,48 +339,38 @@ async fn reset(
     f: Fields,
 ) -> Response {
     let token = f.get("token");
-    match recovery.authorize().start_reset(f.get("email"), ip).await {
-        Ok(to) => html(
-            StatusCode::OK,
-            pages::check_mail(Some(token), &to, "with a link to choose a new password"),
-        ),
-        Err(AuthorizeError::Invalid(m)) => {
-            html(StatusCode::BAD_REQUEST, pages::reset(token, Some(m)))
-        }
-        Err(e) => problem(e),
-    }
+    answer(
+        recovery.authorize().start_reset(f.get("email"), ip).await,
+        |to| pages::check_mail(Some(token), &to, "with a link to choose a new password"),
+        |m| pages::reset(token, Some(m)),
+    )
 }
 
 /// `GET /authorize/reset/new?link=…`.
 async fn new_password_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
     let link = q.text("link");
-    match recovery.authorize().link_is_live(link, "reset").await {
-        Ok(true) => html(StatusCode::OK, pages::new_password(link, None)),
-        Ok(false) => problem(AuthorizeError::NotFound),
-        Err(e) => problem(e),
-    }
+    live(
+        recovery.authorize().link_is_live(link, "reset").await,
+        || pages::new_password(link, None),
+    )
 }
 
 /// `POST /authorize/reset/new` (form: link, password).
 async fn new_password(State(recovery): State<With<Recovery>>, f: Fields) -> Response {
     let link = f.get("link");
-    match recovery
-        .authorize()
-        .finish_reset(link, f.get("password"))
-        .await
-    {
-        Ok(()) => html(
-            StatusCode::OK,
+    answer(
+        recovery
+            .authorize()
+            .finish_reset(link, f.get("password"))
+            .await,
+        |()| {
             pages::message(
                 "Password changed",
                 "Go back to the sign-in page and sign in with your new password.",
-            ),
-        ),
-        Err(AuthorizeError::Invalid(m)) => {
-            html(StatusCode::BAD_REQUEST, pages::new_password(link, Some(m)))
-        }
-        Err(e) => problem(e),
-    }
+            )
+        },
+        |m| pages::new_password(link, Some(m)),
+    )
 }
 
 /// `POST /authorize/totp` (form: token, code): the second step.
@@ -363,31 +380,22 @@ async fn totp_sign_in(
     f: Fields,
 ) -> Response {
     let token = f.get("token");
-    match recovery
-        .authorize()
-        .totp_sign_in(token, f.get("code"), ip)
-        .await
-    {
-        Ok(()) => html(StatusCode::OK, pages::done()),
-        Err(e @ AuthorizeError::WrongCode) => html(
-            StatusCode::BAD_REQUEST,
-            pages::enter_totp(token, Some(&e.to_string())),
-        ),
-        Err(e) => problem(e),
-    }
+    answer_code(
+        recovery
+            .authorize()
+            .totp_sign_in(token, f.get("code"), ip)
+            .await,
+        |()| pages::done(),
+        |m| pages::enter_totp(token, Some(m)),
+    )
 }
 
 /// `GET /authorize/totp/setup?token=…`.
 async fn totp_setup_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
     let token = q.text("token");
-    let a = recovery.authorize();
-    match a.check(token).await {
-        Ok(()) if a.offer().passwords => html(StatusCode::OK, pages::totp_setup(token, None)),
-        Ok(()) => problem(AuthorizeError::Invalid(
-            "this way of signing in is not offered",
-        )),
-        Err(e) => problem(e),
-    }
+    live(passwords_offered(&recovery, token).await, || {
+        pages::totp_setup(token, None)
+    })
 }
 
 /// `POST /authorize/totp/setup` (form: token, email, password).
@@ -397,26 +405,21 @@ async fn totp_setup(
     f: Fields,
 ) -> Response {
     let token = f.get("token");
-    match recovery
-        .authorize()
-        .totp_setup(f.get("email"), f.get("password"), ip)
-        .await
-    {
-        Ok(setup) => html(
-            StatusCode::OK,
-            pages::totp_secret(&setup.link, &setup.secret, &setup.url, None),
-        ),
-        Err(AuthorizeError::Invalid(m)) => {
-            html(StatusCode::BAD_REQUEST, pages::totp_setup(token, Some(m)))
-        }
-        Err(e) => problem(e),
-    }
+    answer(
+        recovery
+            .authorize()
+            .totp_setup(f.get("email"), f.get("password"), ip)
+            .await,
+        |setup| pages::totp_secret(&setup.link, &setup.secret, &setup.url, None),
+        |m| pages::totp_setup(token, Some(m)),
+    )
 }
 
 /// `POST /authorize/totp/confirm` (form: link, code).
 async fn totp_confirm(State(recovery): State<With<Recovery>>, f: Fields) -> Response {
     let link = f.get("link");
-    match recovery.authorize().totp_confirm(link, f.get("code")).await {
+    let a = recovery.authorize();
+    match a.totp_confirm(link, f.get("code")).await {
         Ok(()) => html(
             StatusCode::OK,
             pages::message(
@@ -424,20 +427,14 @@ async fn totp_confirm(State(recovery): State<With<Recovery>>, f: Fields) -> Resp
                 "From now on, signing in with your password also asks for a code from the app.",
             ),
         ),
-        Err(e @ AuthorizeError::WrongCode) => {
-            match recovery.authorize().totp_setup_again(link).await {
-                Ok(setup) => html(
-                    StatusCode::BAD_REQUEST,
-                    pages::totp_secret(
-                        &setup.link,
-                        &setup.secret,
-                        &setup.url,
-                        Some(&e.to_string()),
-                    ),
-                ),
-                Err(e) => problem(e),
-            }
-        }
+        // A wrong code: the same secret again, from what is stored.
+        Err(e @ AuthorizeError::WrongCode) => match a.totp_setup_again(link).await {
+            Ok(setup) => html(
+                StatusCode::BAD_REQUEST,
+                pages::totp_secret(&setup.link, &setup.secret, &setup.url, Some(&e.to_string())),
+            ),
+            Err(e) => problem(e),
+        },
         Err(e) => problem(e),
     }
 }

@@ -535,13 +535,18 @@ impl Authorize {
         let method = AuthMethod::new(MethodType::Email, &email).ok_or(
             AuthorizeError::Unavailable(format!("{}: unusable email address", p.name)),
         )?;
-        store::sign_in(
-            &self.db,
-            &r.id,
-            &self.seal_method("method", &r.id, &method),
-            None,
-        )
-        .await?;
+        self.signed_in(&r.id, &method).await?;
+        Ok(())
+    }
+
+    /// Marks request `id` signed in as `method`: the wallet's next poll
+    /// gets its access token.
+    pub(super) async fn signed_in(
+        &self,
+        id: &str,
+        method: &AuthMethod,
+    ) -> Result<(), AuthorizeError> {
+        store::sign_in(&self.db, id, &self.seal_method("method", id, method), None).await?;
         Ok(())
     }
 

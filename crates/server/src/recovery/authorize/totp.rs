@@ -224,13 +224,7 @@ impl Authorize {
         if !fresh {
             return Err(AuthorizeError::WrongCode);
         }
-        store::sign_in(
-            &self.db,
-            &r.id,
-            &self.seal_method("method", &r.id, &method),
-            None,
-        )
-        .await?;
+        self.signed_in(&r.id, &method).await?;
         Ok(())
     }
 }
