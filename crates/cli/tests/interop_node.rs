@@ -8,24 +8,8 @@ mod common;
 
 use std::process::Command;
 
-use common::{Running, empty_horizon, postgres_database, repo_file, server_env};
+use common::{Running, empty_horizon, node_dir, postgres_database, repo_file, server_env};
 use serde_json::Value;
-
-/// The folder with the npm packages installed, or `None` (skipped with a
-/// note) outside scripts/test — unless `MOORING_REQUIRE_INTEROP=1`.
-fn node_dir() -> Option<std::path::PathBuf> {
-    match std::env::var("MOORING_TEST_NODE_DIR") {
-        Ok(d) if !d.is_empty() => Some(d.into()),
-        _ => {
-            assert!(
-                std::env::var("MOORING_REQUIRE_INTEROP").as_deref() != Ok("1"),
-                "MOORING_TEST_NODE_DIR is not set but interop is required"
-            );
-            eprintln!("skipped: MOORING_TEST_NODE_DIR not set (scripts/test sets it)");
-            None
-        }
-    }
-}
 
 async fn wallet_sdk_manages_a_customer(database_url: Option<String>) {
     let Some(dir) = node_dir() else { return };

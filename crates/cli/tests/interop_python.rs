@@ -10,27 +10,10 @@ mod common;
 
 use std::process::Command;
 
-use common::{Running, empty_horizon, postgres_database, repo_file, server_env};
+use common::{Running, empty_horizon, postgres_database, python, repo_file, server_env};
 use mooring_stellar::sep10::{self, ReadOptions, ServerKey, Threshold};
 use mooring_stellar::{ClientAccount, IdMemo, Keypair, Network};
 use serde_json::Value;
-
-/// The interpreter of the virtualenv with stellar-sdk, or `None` (the test
-/// is skipped with a note) when not run through scripts/test — unless
-/// `MOORING_REQUIRE_INTEROP=1`, which scripts/test sets, makes that a failure.
-fn python() -> Option<String> {
-    match std::env::var("MOORING_TEST_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            assert!(
-                std::env::var("MOORING_REQUIRE_INTEROP").as_deref() != Ok("1"),
-                "MOORING_TEST_PYTHON is not set but interop is required"
-            );
-            eprintln!("skipped: MOORING_TEST_PYTHON not set (scripts/test sets it)");
-            None
-        }
-    }
-}
 
 fn sdk(python: &str, args: &[&str]) -> String {
     let out = Command::new(python)

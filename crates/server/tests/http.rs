@@ -6,7 +6,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
-use common::{Engine, TestServer, assert_error};
+use common::{Engine, TestServer, assert_error, header};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use mooring_server::http::{Authenticated, Principal};
 use mooring_stellar::stellar_toml::StellarToml;
@@ -24,20 +24,10 @@ async fn stellar_toml_is_generated_from_configuration(engine: Engine) {
         c.stellar_toml.currencies = vec![cur];
     })
     .await;
-    let res = srv
-        .http
-        .get(srv.url("/.well-known/stellar.toml"))
-        .send()
-        .await
-        .unwrap();
+    let res = srv.get("/.well-known/stellar.toml").await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
-    assert!(
-        res.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
+    assert!(header(&res, "content-type").starts_with("text/plain"));
     let text = res.text().await.unwrap();
     let toml = StellarToml::parse(&text).unwrap();
     assert_eq!(toml.signing_key().unwrap(), srv.signing.public_key());
@@ -104,7 +94,7 @@ async fn hs256_tokens_verify_with_the_shared_secret(engine: Engine) {
 
 async fn health_answers_ok(engine: Engine) {
     let srv = TestServer::start(engine).await;
-    let res = srv.http.get(srv.url("/health")).send().await.unwrap();
+    let res = srv.get("/health").await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"status": "ok"}));
     srv.stop().await;
@@ -112,7 +102,7 @@ async fn health_answers_ok(engine: Engine) {
 
 async fn unknown_routes_and_methods_answer_json(engine: Engine) {
     let srv = TestServer::start(engine).await;
-    let res = srv.http.get(srv.url("/nope")).send().await.unwrap();
+    let res = srv.get("/nope").await;
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
     let status = res.status().as_u16();
     assert_error((status, res.json().await.unwrap()), 404, "no such endpoint");
@@ -142,18 +132,12 @@ async fn cors_preflight_is_answered(engine: Engine) {
         .unwrap();
     assert!(res.status().is_success());
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
-    let methods = res.headers()["access-control-allow-methods"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let methods = header(&res, "access-control-allow-methods").to_owned();
     assert!(
         methods.contains("POST") && methods.contains("GET"),
         "{methods}"
     );
-    let headers = res.headers()["access-control-allow-headers"]
-        .to_str()
-        .unwrap()
-        .to_lowercase();
+    let headers = header(&res, "access-control-allow-headers").to_lowercase();
     assert!(
         headers.contains("authorization") && headers.contains("content-type"),
         "{headers}"
@@ -163,8 +147,8 @@ async fn cors_preflight_is_answered(engine: Engine) {
 
 async fn responses_carry_a_request_id(engine: Engine) {
     let srv = TestServer::start(engine).await;
-    let res = srv.http.get(srv.url("/health")).send().await.unwrap();
-    let id = res.headers()["x-request-id"].to_str().unwrap();
+    let res = srv.get("/health").await;
+    let id = header(&res, "x-request-id");
     assert_eq!(id.len(), 36, "a UUID: {id}");
     let res = srv
         .http

@@ -11,29 +11,14 @@ mod common;
 
 use std::process::Command;
 
+use common::interop::node_dir;
 use common::oidc::{self, OidcProvider, Person};
+use common::recovery::get_account;
 use common::smtp::SmtpServer;
-use common::{Engine, HorizonStub, StubAccount, TestServer, signin};
+use common::{Engine, HorizonStub, TestServer, signin};
 use mooring_server::config::OidcConfig;
 use mooring_stellar::{Keypair, PublicKey, envelope};
-use reqwest::Method;
 use serde_json::{Value, json};
-
-/// The folder with the npm packages installed, or `None` (skipped with a
-/// note) outside scripts/test — unless `MOORING_REQUIRE_INTEROP=1`.
-fn node_dir() -> Option<std::path::PathBuf> {
-    match std::env::var("MOORING_TEST_NODE_DIR") {
-        Ok(d) if !d.is_empty() => Some(d.into()),
-        _ => {
-            assert!(
-                std::env::var("MOORING_REQUIRE_INTEROP").as_deref() != Ok("1"),
-                "MOORING_TEST_NODE_DIR is not set but interop is required"
-            );
-            eprintln!("skipped: MOORING_TEST_NODE_DIR not set (scripts/test sets it)");
-            None
-        }
-    }
-}
 
 fn server_json(srv: &TestServer) -> Value {
     json!({
@@ -59,13 +44,7 @@ async fn wallet_sdk_recovers_with_two_servers(engine: Engine) {
     // The ledger: the account exists, its master key its only signer.
     let horizon = HorizonStub::start().await;
     let account = Keypair::random();
-    horizon.set_account(
-        &account.public_key(),
-        StubAccount {
-            signers: vec![(account.public_key(), 1)],
-            thresholds: (0, 0, 0),
-        },
-    );
+    horizon.set_master_key_only(&account.public_key());
     let smtp = SmtpServer::start().await;
     let provider = OidcProvider::start().await;
     let (h1, h2) = (horizon.url.clone(), horizon.url.clone());
@@ -91,11 +70,7 @@ async fn wallet_sdk_recovers_with_two_servers(engine: Engine) {
     let email = "owner@example.com";
     let oidc_email = "owner.id@example.com";
     let first = signin::by_email(&email_server, &smtp, email).await;
-    provider.sign_in_as(Person {
-        email: oidc_email.into(),
-        email_verified: true,
-        wrong_nonce: false,
-    });
+    provider.sign_in_as(Person::verified(oidc_email));
     let second = signin::by_oidc(&oidc_server, "id").await;
 
     let input = json!({
@@ -139,9 +114,7 @@ async fn wallet_sdk_recovers_with_two_servers(engine: Engine) {
         (&email_server, &first, signers[0]),
         (&oidc_server, &second, signers[1]),
     ] {
-        let (status, got) =
-            TestServer::send(srv.with_token(Method::GET, &format!("/accounts/{address}"), token))
-                .await;
+        let (status, got) = get_account(srv, &address, token).await;
         assert_eq!(status, 200, "{got}");
         assert_eq!(got["signers"], json!([{ "key": key.to_string() }]));
     }

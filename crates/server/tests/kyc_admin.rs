@@ -8,14 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
-use common::{Engine, TestServer, assert_error, serve};
+use common::customer::{admin_customer, admin_file, put_form, put_json};
+use common::{Engine, TestServer, assert_error, serve, texts, wrong_code};
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
-
-async fn put_json(srv: &TestServer, token: &str, body: Value) -> (u16, Value) {
-    TestServer::send(srv.with_token(Method::PUT, "/customer", token).json(&body)).await
-}
 
 async fn status_of(srv: &TestServer, token: &str) -> Value {
     TestServer::send(srv.with_token(Method::GET, "/customer?type=sep31-sender", token))
@@ -125,12 +122,7 @@ async fn decisions_move_the_customer_and_are_audited(engine: Engine) {
     // Every read and decision is in the audit log, without personal data or reasons.
     let (_, audit) =
         TestServer::send(srv.admin(Method::GET, &format!("/admin/audit?customer_id={id}"))).await;
-    let actions: Vec<&str> = audit["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = texts(&audit["entries"], "action");
     for a in [
         "customer.read",
         "customer.request_info",
@@ -228,11 +220,7 @@ async fn verification_codes_confirm_phone_and_email(engine: Engine) {
     };
     let (phone, email) = (code("mobile_number"), code("email_address"));
     assert_eq!(phone.len(), 6);
-    let wrong = if phone == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = wrong_code(&phone);
     assert_error(
         put_json(
             &srv,
@@ -294,7 +282,7 @@ async fn verification_codes_expire_after_too_many_attempts(engine: Engine) {
         .unwrap()
         .to_owned();
     let code = srv.codes.lock().unwrap().last().unwrap().2.clone();
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code(&code);
     for _ in 0..5 {
         put_json(
             &srv,
@@ -542,27 +530,15 @@ async fn nothing_personal_is_stored_in_the_clear_and_erasure_leaves_nothing(engi
             "photo_id_front",
             Part::bytes(doc.clone()).file_name("id.jpg"),
         );
-    let (status, body) = TestServer::send(
-        srv.with_token(Method::PUT, "/customer", &token)
-            .multipart(form),
-    )
-    .await;
+    let (status, body) = put_form(&srv, &token, form).await;
     assert_eq!(status, 202, "{body}");
     let id = body["id"].as_str().unwrap().to_owned();
     // The admin API reads the document back intact: it was stored.
-    let (_, detail) =
-        TestServer::send(srv.admin(Method::GET, &format!("/admin/customers/{id}"))).await;
+    let (_, detail) = admin_customer(&srv, &id).await;
     let file_id = detail["fields"]["photo_id_front"]["file_id"]
         .as_str()
         .unwrap();
-    let got = srv
-        .admin(
-            Method::GET,
-            &format!("/admin/customers/{id}/files/{file_id}"),
-        )
-        .send()
-        .await
-        .unwrap();
+    let got = admin_file(&srv, &id, file_id).await;
     assert_eq!(got.headers()["content-type"], "image/jpeg");
     assert_eq!(got.bytes().await.unwrap().as_ref(), doc.as_slice());
 

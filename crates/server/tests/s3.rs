@@ -9,6 +9,7 @@ mod common;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use common::customer::{admin_customer, admin_file, put_form};
 use common::{Engine, TestServer};
 use mooring_server::config::BlobStoreKind;
 use reqwest::Method;
@@ -93,7 +94,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 async fn documents_go_to_s3_encrypted_and_erasure_removes_them(engine: Engine) {
-    let Some(python) = common::python() else {
+    let Some(python) = common::interop::python() else {
         return;
     };
     let s3 = S3Server::start(&python);
@@ -132,11 +133,7 @@ async fn documents_go_to_s3_encrypted_and_erasure_removes_them(engine: Engine) {
             "photo_id_back",
             Part::bytes(back.clone()).file_name("back.png"),
         );
-    let (status, body) = TestServer::send(
-        srv.with_token(Method::PUT, "/customer", &token)
-            .multipart(form),
-    )
-    .await;
+    let (status, body) = put_form(&srv, &token, form).await;
     assert_eq!(status, 202, "{body}");
     let id = body["id"].as_str().unwrap().to_owned();
 
@@ -151,18 +148,10 @@ async fn documents_go_to_s3_encrypted_and_erasure_removes_them(engine: Engine) {
     }
 
     // Read back intact through the admin API.
-    let (_, detail) =
-        TestServer::send(srv.admin(Method::GET, &format!("/admin/customers/{id}"))).await;
+    let (_, detail) = admin_customer(&srv, &id).await;
     for (field, expected) in [("photo_id_front", &front), ("photo_id_back", &back)] {
         let file_id = detail["fields"][field]["file_id"].as_str().unwrap();
-        let got = srv
-            .admin(
-                Method::GET,
-                &format!("/admin/customers/{id}/files/{file_id}"),
-            )
-            .send()
-            .await
-            .unwrap();
+        let got = admin_file(&srv, &id, file_id).await;
         assert_eq!(got.status(), 200, "{field}");
         assert!(
             got.bytes().await.unwrap().as_ref() == expected.as_slice(),

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{Engine, TestServer, assert_error};
-use mooring_stellar::Keypair;
+use common::customer::{put_form, put_json, put_once, upload_file};
+use common::{Engine, TestServer, assert_error, muxed_account};
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
@@ -20,10 +20,6 @@ fn png(extra: &[u8]) -> Vec<u8> {
 
 async fn get(srv: &TestServer, token: &str, query: &str) -> (u16, Value) {
     TestServer::send(srv.with_token(Method::GET, &format!("/customer{query}"), token)).await
-}
-
-async fn put_json(srv: &TestServer, token: &str, body: Value) -> (u16, Value) {
-    TestServer::send(srv.with_token(Method::PUT, "/customer", token).json(&body)).await
 }
 
 fn files_in(dir: &std::path::Path) -> usize {
@@ -242,8 +238,7 @@ async fn another_accounts_token_gets_nothing(engine: Engine) {
 
 async fn memo_customer_is_separate_from_the_unmemoed_one(engine: Engine) {
     let srv = TestServer::start(engine).await;
-    let kp = Keypair::random();
-    let omnibus = srv.token_for(&kp, None).await;
+    let (kp, omnibus) = srv.login().await;
     let plain = put_json(&srv, &omnibus, json!({"first_name": "Owner"}))
         .await
         .1["id"]
@@ -269,13 +264,9 @@ async fn memo_customer_is_separate_from_the_unmemoed_one(engine: Engine) {
         &format!("customer not found for id: {}", plain.as_str().unwrap()),
     );
     // A muxed address with id 7 is the same user.
-    let muxed = mooring_stellar::ClientAccount::Muxed {
-        account: kp.public_key(),
-        id: 7,
-    };
+    let muxed = muxed_account(kp.public_key(), 7);
     let m_token = srv
-        .wallet()
-        .login(&muxed, &[&kp], &Default::default())
+        .login_as(&muxed, &kp, &Default::default())
         .await
         .unwrap();
     assert_eq!(get(&srv, &m_token, "").await.1["id"], seven);
@@ -327,14 +318,8 @@ async fn a_bad_document_is_refused_with_a_clear_message(engine: Engine) {
         "photo_id_front",
         Part::bytes(b"GIF89a-not-an-id".to_vec()).file_name("id.gif"),
     );
-    // Refused requests go on their own connections: the server closes a
-    // connection whose body it did not read, and a pooled one would be reused.
-    let once = || {
-        reqwest::Client::new()
-            .put(srv.url("/customer"))
-            .bearer_auth(&token)
-    };
-    let (status, body) = TestServer::send(once().multipart(form)).await;
+    // Refused requests go on their own connections.
+    let (status, body) = TestServer::send(put_once(&srv, &token).multipart(form)).await;
     assert_error(
         (status, body),
         400,
@@ -346,24 +331,12 @@ async fn a_bad_document_is_refused_with_a_clear_message(engine: Engine) {
         "photo_proof_residence",
         Part::bytes(b"%PDF-1.7 ...".to_vec()),
     );
-    assert_eq!(
-        TestServer::send(
-            srv.with_token(Method::PUT, "/customer", &token)
-                .multipart(form)
-        )
-        .await
-        .0,
-        202
-    );
+    assert_eq!(put_form(&srv, &token, form).await.0, 202);
     let upload = Form::new().part(
         "file",
         Part::bytes(b"%PDF-1.7 ...".to_vec()).file_name("doc.pdf"),
     );
-    let (_, file) = TestServer::send(
-        srv.with_token(Method::POST, "/customer/files", &token)
-            .multipart(upload),
-    )
-    .await;
+    let (_, file) = upload_file(&srv, &token, upload).await;
     assert_error(
         put_json(
             &srv,
@@ -403,14 +376,8 @@ async fn a_too_large_body_is_refused_and_the_server_stays_healthy(engine: Engine
     }
     // A file over the per-file limit inside a body under the request limit.
     let form = Form::new().part("photo_id_front", Part::bytes(png(&vec![0; 100 * 1024])));
-    // Refused requests go on their own connections: the server closes a
-    // connection whose body it did not read, and a pooled one would be reused.
-    let once = || {
-        reqwest::Client::new()
-            .put(srv.url("/customer"))
-            .bearer_auth(&token)
-    };
-    let (status, body) = TestServer::send(once().multipart(form)).await;
+    // Refused requests go on their own connections.
+    let (status, body) = TestServer::send(put_once(&srv, &token).multipart(form)).await;
     assert_error(
         (status, body),
         413,
@@ -420,7 +387,7 @@ async fn a_too_large_body_is_refused_and_the_server_stays_healthy(engine: Engine
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
         (0..64).map(|_| Ok(vec![b'a'; 8192])).collect();
     let stream = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
-    let res = once()
+    let res = put_once(&srv, &token)
         .header("content-type", "multipart/form-data; boundary=X")
         .body(stream)
         .send()
@@ -451,11 +418,7 @@ async fn files_are_uploaded_referenced_and_listed(engine: Engine) {
             .mime_str("image/png")
             .unwrap(),
     );
-    let (status, file) = TestServer::send(
-        srv.with_token(Method::POST, "/customer/files", &token)
-            .multipart(upload),
-    )
-    .await;
+    let (status, file) = upload_file(&srv, &token, upload).await;
     assert_eq!(status, 200, "{file}");
     let file_id = file["file_id"].as_str().unwrap().to_owned();
     assert!(file_id.starts_with("file_"));
@@ -518,21 +481,11 @@ async fn delete_erases_the_customer_and_its_documents(engine: Engine) {
         "photo_id_front",
         Part::bytes(png(b"eve")).file_name("eve.png"),
     );
-    // Refused requests go on their own connections: the server closes a
-    // connection whose body it did not read, and a pooled one would be reused.
-    let once = || {
-        reqwest::Client::new()
-            .put(srv.url("/customer"))
-            .bearer_auth(&token)
-    };
-    let (status, body) = TestServer::send(once().multipart(form)).await;
+    // Refused requests go on their own connections.
+    let (status, body) = TestServer::send(put_once(&srv, &token).multipart(form)).await;
     assert_eq!(status, 202, "{body}");
     let upload = Form::new().part("file", Part::bytes(png(b"spare")).file_name("spare.png"));
-    TestServer::send(
-        srv.with_token(Method::POST, "/customer/files", &token)
-            .multipart(upload),
-    )
-    .await;
+    upload_file(&srv, &token, upload).await;
     assert_eq!(files_in(&blobs), before + 2);
     let path = format!("/customer/{}", kp.public_key());
     let (status, _) = TestServer::send(srv.with_token(Method::DELETE, &path, &token)).await;
@@ -550,8 +503,7 @@ async fn delete_erases_the_customer_and_its_documents(engine: Engine) {
 
 async fn delete_with_a_memo_erases_only_that_customer(engine: Engine) {
     let srv = TestServer::start(engine).await;
-    let kp = Keypair::random();
-    let omnibus = srv.token_for(&kp, None).await;
+    let (kp, omnibus) = srv.login().await;
     put_json(&srv, &omnibus, json!({"first_name": "Owner"})).await;
     put_json(&srv, &omnibus, json!({"memo": "9", "first_name": "Nine"})).await;
     let path = format!("/customer/{}", kp.public_key());

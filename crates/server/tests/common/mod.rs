@@ -2,7 +2,11 @@
 //! PostgreSQL, with a Horizon stand-in that speaks Horizon's JSON.
 #![allow(dead_code)]
 
+pub mod customer;
+pub mod interop;
 pub mod oidc;
+pub mod recovery;
+pub mod sep10;
 pub mod signin;
 pub mod smtp;
 
@@ -149,6 +153,17 @@ impl HorizonStub {
             .unwrap()
             .accounts
             .insert(account.to_string(), a);
+    }
+
+    /// An account whose master key is its only signer, all thresholds 0.
+    pub fn set_master_key_only(&self, account: &PublicKey) {
+        self.set_account(
+            account,
+            StubAccount {
+                signers: vec![(*account, 1)],
+                thresholds: (0, 0, 0),
+            },
+        );
     }
 
     /// Makes the stand-in claim to serve another network.
@@ -447,19 +462,45 @@ impl TestServer {
         res.json().await.unwrap()
     }
 
+    /// Logs in as `account`, signed by `kp`, with the wallet-side client.
+    pub async fn login_as(
+        &self,
+        account: &ClientAccount,
+        kp: &Keypair,
+        opts: &LoginOptions<'_>,
+    ) -> Result<String, mooring_client::ClientError> {
+        self.wallet().login(account, &[kp], opts).await
+    }
+
     /// Logs in as a fresh, unfunded account; returns (keypair, token).
     pub async fn login(&self) -> (Keypair, String) {
         let kp = Keypair::random();
         let token = self
-            .wallet()
-            .login(
+            .login_as(
                 &ClientAccount::Account(kp.public_key()),
-                &[&kp],
+                &kp,
                 &LoginOptions::default(),
             )
             .await
             .expect("login succeeds");
         (kp, token)
+    }
+
+    /// `GET path`, whatever the answer.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// The text of the page at `url`, whatever the status.
+    pub async fn page(&self, url: &str) -> String {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     /// `GET /auth` with raw query pairs: (status, JSON body).
@@ -597,8 +638,7 @@ impl TestServer {
             memo: memo.map(mooring_stellar::IdMemo::new),
             ..Default::default()
         };
-        self.wallet()
-            .login(&ClientAccount::Account(kp.public_key()), &[kp], &opts)
+        self.login_as(&ClientAccount::Account(kp.public_key()), kp, &opts)
             .await
             .expect("login succeeds")
     }
@@ -614,26 +654,33 @@ pub fn claims(token: &str) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
+/// The muxed (`M…`) account of `account` with `id`.
+pub fn muxed_account(account: PublicKey, id: u64) -> ClientAccount {
+    ClientAccount::Muxed { account, id }
+}
+
+/// The text `field` of each object in the JSON array `list`.
+pub fn texts<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[field].as_str().unwrap())
+        .collect()
+}
+
+/// A response header's value, as text.
+pub fn header<'a>(res: &'a reqwest::Response, name: &str) -> &'a str {
+    res.headers()[name].to_str().unwrap()
+}
+
+/// A six-digit code that is not `code`.
+pub fn wrong_code(code: &str) -> &'static str {
+    if code == "000000" { "111111" } else { "000000" }
+}
+
 /// Asserts a JSON error response: exact status and exact message.
 #[track_caller]
 pub fn assert_error(got: (u16, Value), status: u16, message: &str) {
     assert_eq!(got.0, status, "body: {}", got.1);
     assert_eq!(got.1, json!({ "error": message }));
-}
-
-/// The Python of the throwaway virtualenv `scripts/test` prepares (with the
-/// published stellar-sdk), or `None` (skipped with a note) outside
-/// scripts/test — unless `MOORING_REQUIRE_INTEROP=1`.
-pub fn python() -> Option<String> {
-    match std::env::var("MOORING_TEST_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            assert!(
-                std::env::var("MOORING_REQUIRE_INTEROP").as_deref() != Ok("1"),
-                "MOORING_TEST_PYTHON is not set but is required"
-            );
-            eprintln!("skipped: MOORING_TEST_PYTHON not set (scripts/test sets it)");
-            None
-        }
-    }
 }

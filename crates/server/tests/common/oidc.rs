@@ -47,6 +47,17 @@ pub struct Person {
     pub wrong_nonce: bool,
 }
 
+impl Person {
+    /// Someone with a verified address, the provider behaving.
+    pub fn verified(email: &str) -> Person {
+        Person {
+            email: email.into(),
+            email_verified: true,
+            wrong_nonce: false,
+        }
+    }
+}
+
 struct Grant {
     nonce: String,
     challenge: String,
@@ -74,11 +85,7 @@ impl OidcProvider {
         let inner = Arc::new(Inner {
             issuer: issuer.clone(),
             key: ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng),
-            person: Mutex::new(Person {
-                email: "someone@example.com".into(),
-                email_verified: true,
-                wrong_nonce: false,
-            }),
+            person: Mutex::new(Person::verified("someone@example.com")),
             grants: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
