@@ -65,6 +65,10 @@ pub struct Jwt {
     verified: std::sync::Mutex<std::collections::HashMap<String, Claims>>,
 }
 
+/// How far replicas' clocks may disagree: a token may claim to be issued
+/// this far in the future, no further.
+pub const CLOCK_SKEW: u64 = 60;
+
 /// Verified tokens remembered at most (a few MiB); the memory is cleared,
 /// not grown, when full.
 const VERIFIED_CAPACITY: usize = 4096;
@@ -195,6 +199,11 @@ impl Jwt {
         };
         if now >= claims.exp {
             return Err(JwtError::Expired);
+        }
+        // A token from the future was not issued by this server's clock
+        // (give or take the replicas' skew): someone holding the key made it.
+        if claims.iat > now + CLOCK_SKEW {
+            return Err(JwtError::Invalid);
         }
         Ok(claims)
     }

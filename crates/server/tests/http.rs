@@ -89,6 +89,36 @@ async fn hs256_tokens_verify_with_the_shared_secret(engine: Engine) {
         json!({"keys": []}),
         "a shared secret is never published"
     );
+    // Whoever holds the secret could date a token ahead: one issued more
+    // than the clock skew in the future is refused, like any invalid one.
+    let key = DecodingKey::from_secret(secret.as_bytes());
+    let issued = jsonwebtoken::decode::<Value>(&token, &key, &v)
+        .unwrap()
+        .claims;
+    let ahead = |secs: u64| {
+        let mut claims = issued.clone();
+        let iat = claims["iat"].as_u64().unwrap() + secs;
+        claims["iat"] = json!(iat);
+        claims["exp"] = json!(iat + 3600);
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    };
+    let future = ahead(11 * 86_400);
+    let status = |t: String| {
+        let req = srv.http.get(srv.url("/customer")).bearer_auth(t);
+        async move { TestServer::send(req).await }
+    };
+    assert_error(
+        status(future).await,
+        401,
+        "authentication token is not valid",
+    );
+    let (code, _) = status(ahead(0)).await;
+    assert_eq!(code, 200, "a token dated now is accepted");
     srv.stop().await;
 }
 

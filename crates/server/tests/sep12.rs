@@ -129,7 +129,26 @@ async fn invalid_and_unknown_fields_are_named(engine: Engine) {
     assert_error(
         put_json(&srv, &token, json!({"favourite_colour": "blue"})).await,
         400,
-        "unknown field 'favourite_colour': not a SEP-9 field this server accepts",
+        "unknown field: the request names a field that is not a SEP-9 field this server accepts (its name is not repeated back)",
+    );
+    // Whatever a client sends as a name or a value is never echoed back.
+    for body in [
+        json!({"someone@example.org": "x"}),
+        json!({"someone@example.org_verification": "123456"}),
+        json!({"someone@example.org": {"nested": 1}}),
+        json!({"first_name": "Ann\u{202E}someone@example.org"}),
+    ] {
+        let (status, answer) = put_json(&srv, &token, body).await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(
+            !answer.to_string().contains("someone@example.org"),
+            "{answer}"
+        );
+    }
+    assert_error(
+        put_json(&srv, &token, json!({"first_name": "Ann\u{202E}Lee"})).await,
+        400,
+        "'first_name' contains bidirectional control characters (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C)",
     );
     assert_error(
         put_json(&srv, &token, json!({"birth_date": "04/07/1976"})).await,
@@ -163,6 +182,14 @@ async fn invalid_and_unknown_fields_are_named(engine: Engine) {
     )
     .await;
     assert_eq!(status, 400, "{body}");
+    // A form whose bytes are not UTF-8 is refused like JSON with them.
+    let form = TestServer::send(
+        srv.with_token(Method::PUT, "/customer", &token)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("first_name=%ff%fe"),
+    )
+    .await;
+    assert_error(form, 400, "form body is not valid UTF-8 (percent-decoded)");
     // Nothing was stored by the refused requests.
     assert!(get(&srv, &token, "").await.1.get("id").is_none());
     srv.stop().await;
@@ -178,7 +205,7 @@ async fn another_accounts_token_gets_nothing(engine: Engine) {
         .as_str()
         .unwrap()
         .to_owned();
-    let not_found = format!("customer not found for id: {id}");
+    let not_found = "customer not found";
     assert_error(
         get(&srv, &mallory_token, &format!("?id={id}")).await,
         404,
@@ -203,7 +230,7 @@ async fn another_accounts_token_gets_nothing(engine: Engine) {
         )
         .await,
         404,
-        "customer not found for id: 00000000-0000-4000-8000-000000000000",
+        "customer not found",
     );
     // Naming Alice's account is refused; deleting it is "not found".
     assert_error(
@@ -261,7 +288,7 @@ async fn memo_customer_is_separate_from_the_unmemoed_one(engine: Engine) {
     assert_error(
         get(&srv, &user7, &format!("?id={}", plain.as_str().unwrap())).await,
         404,
-        &format!("customer not found for id: {}", plain.as_str().unwrap()),
+        "customer not found",
     );
     // A muxed address with id 7 is the same user.
     let muxed = muxed_account(kp.public_key(), 7);

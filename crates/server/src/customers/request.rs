@@ -87,19 +87,19 @@ impl PutBody {
             return Ok(());
         }
         if let Some(name) = key.strip_suffix("_verification") {
-            let field = known(name, key)?;
+            let field = known(name)?;
             self.verifications.push((field, value.trim().to_owned()));
             return Ok(());
         }
         if let Some(name) = key.strip_suffix("_file_id") {
-            let field = known(name, key)?;
+            let field = known(name)?;
             if !field.is_binary() {
                 return Err(BadParam(format!("'{key}': '{name}' is not a binary field")));
             }
             self.file_ids.push((field, value.trim().to_owned()));
             return Ok(());
         }
-        let field = known(key, key)?;
+        let field = known(key)?;
         let normalised =
             sep9::validate(&field, &value, phone_is_hash).map_err(|e| BadParam(e.to_string()))?;
         self.fields.push((field, normalised));
@@ -121,7 +121,7 @@ impl PutBody {
                 Value::Number(n) => Ok((k, n.to_string())),
                 Value::Bool(b) => Ok((k, b.to_string())),
                 Value::Null => Ok((k, String::new())),
-                _ => Err(BadParam(format!("'{k}' must be a string"))),
+                _ => Err(BadParam(format!("{} must be a string", label(&k)))),
             })
             .collect::<Result<Vec<_>, _>>()?;
         Self::from_pairs(pairs)
@@ -129,7 +129,8 @@ impl PutBody {
 
     /// From `application/x-www-form-urlencoded`.
     pub fn from_form(body: &[u8]) -> Result<PutBody, BadParam> {
-        Self::from_pairs(Pairs::parse(body).into_vec())
+        let pairs = Pairs::from_form(body).map_err(|e| BadParam(e.message().to_owned()))?;
+        Self::from_pairs(pairs.into_vec())
     }
 
     /// From key/value pairs in any order: `mobile_number_format` is read
@@ -152,12 +153,29 @@ pub fn phone_is_hash(pairs: &[(String, String)]) -> bool {
         .any(|(k, v)| k == "mobile_number_format" && !v.trim().eq_ignore_ascii_case("E.164"))
 }
 
-fn known(name: &str, key: &str) -> Result<Field, BadParam> {
+fn known(name: &str) -> Result<Field, BadParam> {
     sep9::lookup(name).ok_or_else(|| {
-        BadParam(format!(
-            "unknown field '{key}': not a SEP-9 field this server accepts"
-        ))
+        BadParam(
+            "unknown field: the request names a field that is not a SEP-9 field this server accepts (its name is not repeated back)"
+                .into(),
+        )
     })
+}
+
+/// How an error names a request key: quoted when it is one this server
+/// knows (a parameter or a SEP-9 field, with its suffix), otherwise not at
+/// all — whatever a client sends as a key is never echoed.
+pub fn label(key: &str) -> String {
+    let field = key
+        .strip_suffix("_verification")
+        .or_else(|| key.strip_suffix("_file_id"))
+        .unwrap_or(key);
+    if sep9::lookup(field).is_some() || Params::default().take(key, String::new()).unwrap_or(false)
+    {
+        format!("'{key}'")
+    } else {
+        "a field".into()
+    }
 }
 
 #[cfg(test)]
@@ -191,7 +209,7 @@ mod tests {
             PutBody::from_json(br#"{"favourite_colour":"blue"}"#)
                 .unwrap_err()
                 .0,
-            "unknown field 'favourite_colour': not a SEP-9 field this server accepts"
+            "unknown field: the request names a field that is not a SEP-9 field this server accepts (its name is not repeated back)"
         );
         assert_eq!(
             PutBody::from_json(br#"{"birth_date":"yesterday"}"#)

@@ -107,7 +107,7 @@ impl Customers {
             Some(tx) => store::customer_by_id(tx, id).await?,
             None => store::customer_by_id(self.db(), id).await?,
         };
-        row.ok_or_else(|| CustomerError::NotFound(format!("customer not found for id: {id}")))
+        row.ok_or_else(|| CustomerError::NotFound("customer not found".into()))
     }
 
     /// Customers updated most recently first, `limit` at most, after the
@@ -236,7 +236,7 @@ impl Customers {
         let file = store::file(self.db(), file_id)
             .await?
             .filter(|f| f.customer_id.as_deref() == Some(id))
-            .ok_or_else(|| CustomerError::NotFound(format!("file not found for id: {file_id}")))?;
+            .ok_or_else(|| CustomerError::NotFound("file not found".into()))?;
         let bytes = super::upload::read_all(
             self.blobs(),
             self.vault(),
@@ -323,7 +323,10 @@ impl Customers {
                 }
                 for name in names {
                     if crate::sep9::lookup(name).is_none() {
-                        return Err(CustomerError::Invalid(format!("unknown field '{name}'")));
+                        return Err(CustomerError::Invalid(
+                            "unknown field: not a SEP-9 field (its name is not repeated back)"
+                                .into(),
+                        ));
                     }
                     match store::set_field_status(
                         &mut tx,

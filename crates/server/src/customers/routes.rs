@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::Customers;
 use super::files::ANY_DOCUMENT;
-use super::request::{Params, PutBody};
+use super::request::{Params, PutBody, label};
 use super::upload::Stored;
 use crate::error::ApiError;
 use crate::http::{
@@ -219,7 +219,8 @@ async fn text_put_body(req: Request) -> Result<PutBody, ApiError> {
             let mut pairs = Vec::new();
             while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
                 let name = field.name().unwrap_or_default().to_owned();
-                pairs.push((name, read_text_part(field, MAX_TEXT_PART).await?));
+                let text = read_text_part(field, MAX_TEXT_PART, &label(&name)).await?;
+                pairs.push((name, text));
             }
             PutBody::from_pairs(pairs).map_err(|e| ApiError::bad_request(e.0))
         }
@@ -241,7 +242,10 @@ async fn read_multipart(
             let name = field.name().unwrap_or_default().to_owned();
             match sep9::lookup(&name).filter(|f| f.is_binary()) {
                 Some(f) => uploads.push((f, customers.upload(&f, field).await?)),
-                None => pairs.push((name, read_text_part(field, MAX_TEXT_PART).await?)),
+                None => {
+                    let text = read_text_part(field, MAX_TEXT_PART, &label(&name)).await?;
+                    pairs.push((name, text));
+                }
             }
         }
         Ok(())

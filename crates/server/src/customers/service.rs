@@ -188,9 +188,7 @@ impl Customers {
             };
             let row = row
                 .filter(|r| owner::may_access(p, &r.account, &r.memo, &r.memo_type))
-                .ok_or_else(|| {
-                    CustomerError::NotFound(format!("customer not found for id: {id}"))
-                })?;
+                .ok_or_else(|| CustomerError::NotFound("customer not found".into()))?;
             let key = owner::resolve(
                 p,
                 params.account.as_deref(),
@@ -235,9 +233,7 @@ impl Customers {
                         &s.customer.memo_type,
                     )
                 })
-                .ok_or_else(|| {
-                    CustomerError::NotFound(format!("customer not found for id: {id}"))
-                })?;
+                .ok_or_else(|| CustomerError::NotFound("customer not found".into()))?;
             let c = &snap.customer;
             let key = owner::resolve(
                 p,

@@ -81,18 +81,21 @@ pub fn multipart_error(e: MultipartError) -> ApiError {
     }
 }
 
-/// A text part of at most `limit` bytes, as UTF-8. Errors name the part,
-/// never its content.
-pub async fn read_text_part(mut field: Field<'_>, limit: usize) -> Result<String, ApiError> {
-    let name = field.name().unwrap_or_default().to_owned();
+/// A text part of at most `limit` bytes, as UTF-8. Errors call it `label`
+/// (the caller's name for it, never what the client sent).
+pub async fn read_text_part(
+    mut field: Field<'_>,
+    limit: usize,
+    label: &str,
+) -> Result<String, ApiError> {
     let mut buf = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         if buf.len() + chunk.len() > limit {
-            return Err(ApiError::bad_request(format!("'{name}' is too long")));
+            return Err(ApiError::bad_request(format!("{label} is too long")));
         }
         buf.extend_from_slice(&chunk);
     }
-    String::from_utf8(buf).map_err(|_| ApiError::bad_request(format!("'{name}' is not UTF-8 text")))
+    String::from_utf8(buf).map_err(|_| ApiError::bad_request(format!("{label} is not UTF-8 text")))
 }
 
 /// A body that must be `application/json` (415 otherwise), of at most
@@ -137,7 +140,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonOrForm {
         let body = Bytes::from_request(req, state).await?;
         match media {
             Some(Media::Json) => Ok(JsonOrForm::Json(body)),
-            Some(Media::Form) => Ok(JsonOrForm::Form(Pairs::parse(&body))),
+            Some(Media::Form) => Ok(JsonOrForm::Form(Pairs::from_form(&body)?)),
             _ => Err(ApiError::bad_request(
                 "Content-Type must be application/json or application/x-www-form-urlencoded",
             )),

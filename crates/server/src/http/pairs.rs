@@ -15,13 +15,40 @@ use crate::error::ApiError;
 pub struct Pairs(Vec<(String, String)>);
 
 impl Pairs {
-    /// Decodes `a=1&b=2` (a query string, or a form body).
+    /// Decodes a query string, `a=1&b=2` (bytes that are not UTF-8 become
+    /// U+FFFD: a query names things, it stores nothing).
     pub fn parse(raw: &[u8]) -> Pairs {
         Pairs(
             url::form_urlencoded::parse(raw)
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
         )
+    }
+
+    /// Decodes an `application/x-www-form-urlencoded` body (WHATWG URL
+    /// §5.1), refusing one whose names or values are not UTF-8 — as JSON
+    /// and multipart bodies are refused — rather than storing U+FFFD.
+    pub fn from_form(raw: &[u8]) -> Result<Pairs, ApiError> {
+        let decode = |s: &[u8]| {
+            let plus: Vec<u8> = s
+                .iter()
+                .map(|&b| if b == b'+' { b' ' } else { b })
+                .collect();
+            String::from_utf8(percent_encoding::percent_decode(&plus).collect()).map_err(|_| {
+                ApiError::bad_request("form body is not valid UTF-8 (percent-decoded)")
+            })
+        };
+        raw.split(|&b| b == b'&')
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                let (k, v) = match part.iter().position(|&b| b == b'=') {
+                    Some(i) => (&part[..i], &part[i + 1..]),
+                    None => (part, &[][..]),
+                };
+                Ok((decode(k)?, decode(v)?))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Pairs)
     }
 
     /// The first value of `key`, as sent (possibly empty).
@@ -96,7 +123,7 @@ impl<S: Send + Sync> FromRequest<S> for Form {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let body = Bytes::from_request(req, state).await?;
-        Ok(Form(Pairs::parse(&body)))
+        Ok(Form(Pairs::from_form(&body)?))
     }
 }
 
@@ -114,5 +141,18 @@ mod tests {
         assert_eq!(p.text("zz"), "");
         assert_eq!(p.first("d e"), Some("f g"));
         assert_eq!(p.iter().filter(|(k, _)| *k == "a").count(), 2);
+    }
+
+    #[test]
+    fn forms_decode_alike_and_refuse_what_is_not_utf8() {
+        let raw: &[u8] = b"a=1&b=x%20y&a=2&c=&d+e=f+g&&solo&t=%C3%A9%2B";
+        let strict = Pairs::from_form(raw).unwrap();
+        assert_eq!(strict, Pairs::parse(raw));
+        assert_eq!(strict.first("t"), Some("é+"));
+        assert_eq!(strict.first("solo"), Some(""));
+        for bad in [&b"first_name=%ff%fe"[..], b"%ff=x", b"a=%C3"] {
+            let e = Pairs::from_form(bad).unwrap_err();
+            assert_eq!(e.status(), axum::http::StatusCode::BAD_REQUEST);
+        }
     }
 }

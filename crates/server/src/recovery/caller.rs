@@ -48,7 +48,7 @@ pub struct Caller {
 }
 
 /// Tokens may be issued this far in the future (clock skew between replicas).
-const SKEW: u64 = 60;
+const SKEW: u64 = crate::jwt::CLOCK_SKEW;
 
 fn refuse(msg: &'static str) -> ApiError {
     ApiError::unauthorized(msg)

@@ -488,6 +488,12 @@ pub fn validate(field: &Field, raw: &str, phone_is_hash: bool) -> Result<String,
     {
         return Err(invalid(name, "contains control characters"));
     }
+    if value.chars().any(is_bidi_control) {
+        return Err(invalid(
+            name,
+            "contains bidirectional control characters (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C)",
+        ));
+    }
     let ok = match field.kind {
         Text | MultiLine => true,
         Date => is_date(value),
@@ -514,6 +520,16 @@ pub fn validate(field: &Field, raw: &str, phone_is_hash: bool) -> Result<String,
     } else {
         Err(invalid(name, expected(field.kind)))
     }
+}
+
+/// Unicode's explicit directional formatting characters (UAX #9 §2):
+/// invisible, they make a name or an address display as something else
+/// ("Trojan Source", CVE-2021-42574).
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
 }
 
 fn expected(kind: Kind) -> String {

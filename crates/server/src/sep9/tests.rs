@@ -117,3 +117,17 @@ fn files_are_recognised_by_their_bytes() {
     assert!(check_file("photo_id_front", Image, b"GIF89a").is_err());
     assert!(check_file("photo_id_front", Image, b"").is_err());
 }
+
+#[test]
+fn bidirectional_controls_are_refused_by_name() {
+    for c in [
+        '\u{202E}', '\u{202A}', '\u{2066}', '\u{2069}', '\u{200F}', '\u{061C}',
+    ] {
+        let err = check("first_name", &format!("Ann{c}eL")).unwrap_err();
+        assert_eq!(err.field, "first_name");
+        assert!(err.problem.contains("bidirectional"), "{err}");
+        assert!(!err.to_string().contains("Ann"), "the value is not echoed");
+    }
+    assert!(check("address", "Rue de l\u{2019}Église 1").is_ok());
+    assert!(check("last_name", "\u{0639}\u{0644}\u{064A}").is_ok());
+}
