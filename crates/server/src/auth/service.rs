@@ -201,12 +201,17 @@ impl WebAuth {
         }
         let home_domain = match p.home_domain.as_deref() {
             None | Some("") => &self.home_domains[0],
-            Some(h) => self.home_domains.iter().find(|d| *d == h).ok_or_else(|| {
-                AuthError::InvalidParameter(format!(
-                    "home_domain is not served here; use one of: {}",
-                    self.home_domains.join(", ")
-                ))
-            })?,
+            // Domain names compare case-insensitively (RFC 4343 §2).
+            Some(h) => self
+                .home_domains
+                .iter()
+                .find(|d| d.eq_ignore_ascii_case(h))
+                .ok_or_else(|| {
+                    AuthError::InvalidParameter(format!(
+                        "home_domain is not served here; use one of: {}",
+                        self.home_domains.join(", ")
+                    ))
+                })?,
         };
         let requested_domain = p.client_domain.as_deref().filter(|d| !d.is_empty());
         // §Verifying the Client Domain: a server that does not verify client

@@ -150,7 +150,10 @@ pub fn read_challenge_envelope(
         .home_domains
         .iter()
         .find(|d| {
-            key.len() == d.len() + 5 && key.starts_with(d.as_bytes()) && key.ends_with(b" auth")
+            // Domain names compare case-insensitively (RFC 4343 §2).
+            key.len() == d.len() + 5
+                && key[..d.len()].eq_ignore_ascii_case(d.as_bytes())
+                && key.ends_with(b" auth")
         })
         .ok_or(ChallengeError::WrongHomeDomain)?
         .clone();
