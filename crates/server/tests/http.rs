@@ -302,7 +302,72 @@ fn principal_of_a_memo_token_names_the_memo() {
     assert_eq!(m.unwrap().value(), 9);
 }
 
+/// Every route that takes a body answers a declared-too-large one with 413
+/// at once, before a byte of it is sent (each on a connection of its own:
+/// the server closes it with the body unread).
+async fn every_body_is_refused_by_its_declared_length(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let (kp, token) = srv.login().await;
+    let account = kp.public_key().to_string();
+    let routes = [
+        ("POST", "/auth".to_owned(), "application/json"),
+        (
+            "POST",
+            "/auth".to_owned(),
+            "application/x-www-form-urlencoded",
+        ),
+        ("PUT", "/customer/callback".to_owned(), "application/json"),
+        (
+            "PUT",
+            "/customer/verification".to_owned(),
+            "application/json",
+        ),
+        ("DELETE", format!("/customer/{account}"), "application/json"),
+        (
+            "POST",
+            "/authorize/code".to_owned(),
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            "POST",
+            "/authorize/password".to_owned(),
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            "POST",
+            "/authorize/signup".to_owned(),
+            "application/x-www-form-urlencoded",
+        ),
+    ];
+    for (method, path, content_type) in routes {
+        let answer = srv
+            .declared_body(method, &path, &token, content_type, 1 << 30)
+            .await;
+        assert!(
+            answer.starts_with("HTTP/1.1 413"),
+            "{method} {path}: {answer}"
+        );
+        if path.starts_with("/authorize") {
+            // The sign-in's forms answer with a page for the person.
+            assert!(
+                answer.contains("request body is too large: the limit is 65536 bytes"),
+                "{method} {path}: {answer}"
+            );
+        } else {
+            assert!(
+                answer.ends_with(
+                    r#"{"error":"request body is too large: the limit is 65536 bytes"}"#
+                ),
+                "{method} {path}: {answer}"
+            );
+        }
+    }
+    assert_eq!(srv.get_json("/health").await, json!({"status": "ok"}));
+    srv.stop().await;
+}
+
 on_both_engines!(
+    every_body_is_refused_by_its_declared_length,
     stellar_toml_is_generated_from_configuration,
     jwks_verifies_issued_tokens,
     hs256_tokens_verify_with_the_shared_secret,

@@ -397,7 +397,7 @@ async fn a_too_large_body_is_refused_and_the_server_stays_healthy(engine: Engine
             .await;
         assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
         assert!(
-            answer.contains("larger than the 131072-byte limit"),
+            answer.contains("request body is too large: the limit is 131072 bytes"),
             "{answer}"
         );
     }

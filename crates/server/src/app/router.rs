@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{Method, header};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -15,7 +15,7 @@ use tracing::Level;
 
 use super::Services;
 use crate::error;
-use crate::http::require_admin;
+use crate::http::{body_limit, require_admin};
 use crate::state::AppState;
 use crate::{auth, customers, discovery, recovery, telemetry};
 
@@ -75,7 +75,7 @@ pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> R
                 .layer(axum::middleware::from_fn(telemetry::track_metrics))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(cors)
-                .layer(DefaultBodyLimit::max(max_body_bytes)),
+                .layer(body_limit(max_body_bytes)),
         )
 }
 
@@ -98,6 +98,6 @@ pub fn admin(state: &AppState, services: &Services) -> Router {
                     TraceLayer::new_for_http()
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
-                .layer(DefaultBodyLimit::max(64 * 1024)),
+                .layer(body_limit(64 * 1024)),
         )
 }

@@ -26,6 +26,20 @@ pub struct HttpConfig {
     /// names the client, for per-IP rate limits. Empty: the peer is the
     /// client.
     pub trusted_proxies: Vec<String>,
+    /// Seconds a client has to send a complete request head, on a new
+    /// connection and between requests on a kept-alive one; then the
+    /// connection is closed (RFC 9112 §9.5 lets a server close an idle
+    /// connection at any time). 1 to 3600.
+    #[serde(deserialize_with = "in_range::<_, 1, 3600>")]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a whole request may take, its body read included, before it
+    /// is answered 408 and its connection closed. 1 to 86400.
+    #[serde(deserialize_with = "in_range::<_, 1, 86_400>")]
+    pub request_timeout_secs: u64,
+    /// Connections served at once; beyond it a new connection is answered
+    /// 503 and closed. 1 to 1048576.
+    #[serde(deserialize_with = "in_range::<_, 1, 1_048_576>")]
+    pub max_connections: u64,
 }
 
 impl Default for HttpConfig {
@@ -36,7 +50,28 @@ impl Default for HttpConfig {
             max_body_bytes: 64 * 1024,
             shutdown_grace_secs: 10,
             trusted_proxies: vec![],
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 60,
+            max_connections: 10_000,
         }
+    }
+}
+
+/// An integer setting from `MIN` to `MAX`. Checked while the file is read,
+/// so that the error names the setting (the loader adds its key) and never
+/// the value.
+fn in_range<'de, D, const MIN: u64, const MAX: u64>(d: D) -> Result<u64, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let v = u64::deserialize(d)?;
+    if (MIN..=MAX).contains(&v) {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::invalid_value(
+            serde::de::Unexpected::Unsigned(v),
+            &format!("a whole number from {MIN} to {MAX}").as_str(),
+        ))
     }
 }
 

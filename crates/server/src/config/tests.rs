@@ -178,3 +178,47 @@ fn a_derived_public_url_follows_the_bound_port() {
     c.use_bound_port(4321);
     assert_eq!(c.endpoint("/auth"), "https://a.example/auth");
 }
+
+#[test]
+fn connection_limits_have_defaults_and_refuse_nonsense() {
+    let c = Config::from_toml("").unwrap().config;
+    assert_eq!(c.http.header_read_timeout_secs, 10);
+    assert_eq!(c.http.request_timeout_secs, 60);
+    assert_eq!(c.http.max_connections, 10_000);
+    let c = Config::from_toml(
+        "[http]\nheader_read_timeout_secs = 5\nrequest_timeout_secs = 300\nmax_connections = 50000\n",
+    )
+    .unwrap()
+    .config;
+    assert_eq!(
+        (
+            c.http.header_read_timeout_secs,
+            c.http.request_timeout_secs,
+            c.http.max_connections
+        ),
+        (5, 300, 50_000)
+    );
+    for (key, bad) in [
+        ("header_read_timeout_secs", "0"),
+        ("header_read_timeout_secs", "3601"),
+        ("request_timeout_secs", "0"),
+        ("max_connections", "0"),
+        ("max_connections", "-1"),
+        ("max_connections", "\"many\""),
+    ] {
+        let err = Config::from_toml(&format!("[http]\n{key} = {bad}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("`http.{key}`")),
+            "{key} = {bad}: {err}"
+        );
+    }
+    let err = Config::from_toml("[http]\nheader_read_timeout_secs = 0\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("from 1 to 3600"),
+        "says what is accepted: {err}"
+    );
+}

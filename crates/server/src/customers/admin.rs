@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{Customers, Decision};
 use crate::error::ApiError;
-use crate::http::{Actor, Query};
+use crate::http::{Actor, Query, RawBody};
 use crate::state::With;
 
 /// The SEP-12 admin routes.
@@ -75,7 +75,7 @@ struct DecisionBody {
     status: Option<String>,
 }
 
-fn body(raw: &axum::body::Bytes) -> Result<DecisionBody, ApiError> {
+fn body(raw: &[u8]) -> Result<DecisionBody, ApiError> {
     if raw.is_empty() {
         return Ok(DecisionBody::default());
     }
@@ -102,7 +102,7 @@ async fn accept(
     State(s): State<With<Customers>>,
     Actor(a): Actor,
     Path(id): Path<String>,
-    raw: axum::body::Bytes,
+    RawBody(raw): RawBody,
 ) -> Result<Response, ApiError> {
     decide(&s, &a, &id, body(&raw)?, Decision::Accept).await
 }
@@ -112,7 +112,7 @@ async fn reject(
     State(s): State<With<Customers>>,
     Actor(a): Actor,
     Path(id): Path<String>,
-    raw: axum::body::Bytes,
+    RawBody(raw): RawBody,
 ) -> Result<Response, ApiError> {
     decide(&s, &a, &id, body(&raw)?, Decision::Reject).await
 }
@@ -122,7 +122,7 @@ async fn request_info(
     State(s): State<With<Customers>>,
     Actor(a): Actor,
     Path(id): Path<String>,
-    raw: axum::body::Bytes,
+    RawBody(raw): RawBody,
 ) -> Result<Response, ApiError> {
     let b = body(&raw)?;
     let fields = b.fields.clone().unwrap_or_default();
@@ -134,7 +134,7 @@ async fn field(
     State(s): State<With<Customers>>,
     Actor(a): Actor,
     Path((id, name)): Path<(String, String)>,
-    raw: axum::body::Bytes,
+    RawBody(raw): RawBody,
 ) -> Result<Response, ApiError> {
     let b = body(&raw)?;
     let status = b

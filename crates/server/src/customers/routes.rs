@@ -2,7 +2,7 @@
 //! before any body is read.
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -15,8 +15,8 @@ use super::request::{Params, PutBody, label};
 use super::upload::Stored;
 use crate::error::ApiError;
 use crate::http::{
-    Authenticated, Media, Query, declared_over, has_body, media_type, multipart, multipart_error,
-    read_limited, read_text_part,
+    Authenticated, Media, Query, body_limit, has_body, media_type, multipart, multipart_error,
+    read_limited, read_text_part, refuse_declared_over,
 };
 use crate::sep9::{self, Field};
 use crate::state::With;
@@ -33,7 +33,7 @@ pub fn router(max_request: usize) -> Router<With<Customers>> {
             "/customer",
             get(get_customer)
                 .put(put_customer)
-                .layer(DefaultBodyLimit::max(max_request)),
+                .layer(body_limit(max_request)),
         )
         .route("/customer/verification", put(put_verification))
         .route("/customer/callback", put(put_callback))
@@ -42,7 +42,7 @@ pub fn router(max_request: usize) -> Router<With<Customers>> {
             "/customer/files",
             post(post_file)
                 .get(get_files)
-                .layer(DefaultBodyLimit::max(max_request)),
+                .layer(body_limit(max_request)),
         )
 }
 
@@ -62,7 +62,7 @@ async fn put_customer(
     Authenticated(p): Authenticated,
     req: Request,
 ) -> Result<Response, ApiError> {
-    too_large_by_header(&req, &customers)?;
+    refuse_declared_over(req.headers(), req.extensions())?;
     let (body, uploads) = match media_type(req.headers()) {
         Some(Media::Multipart) => read_multipart(&customers, req).await?,
         Some(Media::Json) => (
@@ -124,7 +124,7 @@ async fn post_file(
     Authenticated(p): Authenticated,
     req: Request,
 ) -> Result<Response, ApiError> {
-    too_large_by_header(&req, &customers)?;
+    refuse_declared_over(req.headers(), req.extensions())?;
     if media_type(req.headers()) != Some(Media::Multipart) {
         return Err(ApiError::bad_request(
             "Content-Type must be multipart/form-data with a `file` part",
@@ -185,17 +185,6 @@ fn wrong_type() -> ApiError {
     )
 }
 
-/// 413 at once when the declared length is over the limit: nothing is read.
-fn too_large_by_header(req: &Request, customers: &Customers) -> Result<(), ApiError> {
-    let limit = customers.cfg().max_request_bytes;
-    if declared_over(req.headers(), limit) {
-        return Err(ApiError::too_large(format!(
-            "request body is larger than the {limit}-byte limit"
-        )));
-    }
-    Ok(())
-}
-
 async fn text_body(req: Request) -> Result<Bytes, ApiError> {
     read_limited(
         req,
@@ -207,6 +196,7 @@ async fn text_body(req: Request) -> Result<Bytes, ApiError> {
 
 /// A body of parameters only (JSON, form, or multipart text parts).
 async fn text_put_body(req: Request) -> Result<PutBody, ApiError> {
+    refuse_declared_over(req.headers(), req.extensions())?;
     match media_type(req.headers()) {
         Some(Media::Json) => {
             PutBody::from_json(&text_body(req).await?).map_err(|e| ApiError::bad_request(e.0))

@@ -36,6 +36,41 @@ pub fn media_type(headers: &HeaderMap) -> Option<Media> {
     .map(|(_, m)| m)
 }
 
+/// A route's body limit, in bytes, as [`body_limit`] set it.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub u64);
+
+/// The layer that limits the bodies of the routes it wraps to `max` bytes:
+/// the body extractors below answer 413 before reading a body whose
+/// `Content-Length` is larger, and a body sent without one is cut off at
+/// the limit.
+pub fn body_limit(
+    max: usize,
+) -> tower::ServiceBuilder<
+    tower::layer::util::Stack<
+        axum::Extension<BodyLimit>,
+        tower::layer::util::Stack<axum::extract::DefaultBodyLimit, tower::layer::util::Identity>,
+    >,
+> {
+    tower::ServiceBuilder::new()
+        .layer(axum::extract::DefaultBodyLimit::max(max))
+        .layer(axum::Extension(BodyLimit(max as u64)))
+}
+
+/// 413 when the request declares a body over its route's limit: nothing
+/// of it is read (RFC 9110 §15.5.14).
+pub fn refuse_declared_over(
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Result<(), ApiError> {
+    match extensions.get::<BodyLimit>() {
+        Some(BodyLimit(max)) if declared_over(headers, *max) => Err(ApiError::too_large(format!(
+            "request body is too large: the limit is {max} bytes"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Whether the request declares (`Content-Length`) a body over `limit`
 /// bytes: such a request is answered 413 before its body is read.
 pub fn declared_over(headers: &HeaderMap, limit: u64) -> bool {
@@ -98,6 +133,19 @@ pub async fn read_text_part(
     String::from_utf8(buf).map_err(|_| ApiError::bad_request(format!("{label} is not UTF-8 text")))
 }
 
+/// A body of any type, read within the route's limit (413 from its
+/// `Content-Length` before a byte is read).
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        refuse_declared_over(req.headers(), req.extensions())?;
+        Ok(RawBody(Bytes::from_request(req, state).await?))
+    }
+}
+
 /// A body that must be `application/json` (415 otherwise), of at most
 /// `LIMIT` bytes (413 from its `Content-Length`, before a byte is read).
 /// Parsing is the handler's, after authorization.
@@ -114,10 +162,9 @@ impl<S: Send + Sync, const LIMIT: usize> FromRequest<S> for JsonBody<LIMIT> {
             ));
         }
         if declared_over(req.headers(), LIMIT as u64) {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request body is too large",
-            ));
+            return Err(ApiError::too_large(format!(
+                "request body is too large: the limit is {LIMIT} bytes"
+            )));
         }
         Ok(JsonBody(Bytes::from_request(req, state).await?))
     }
@@ -136,6 +183,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonOrForm {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        refuse_declared_over(req.headers(), req.extensions())?;
         let media = media_type(req.headers());
         let body = Bytes::from_request(req, state).await?;
         match media {

@@ -15,8 +15,8 @@ mod principal;
 pub use admin::{Actor, AdminToken, require_admin};
 pub use bearer::{Bearer, bearer};
 pub use body::{
-    JsonBody, JsonOrForm, Media, declared_over, has_body, media_type, multipart, multipart_error,
-    read_limited, read_text_part,
+    BodyLimit, JsonBody, JsonOrForm, Media, RawBody, body_limit, declared_over, has_body,
+    media_type, multipart, multipart_error, read_limited, read_text_part, refuse_declared_over,
 };
 pub use client_ip::{ClientIp, client_of};
 pub use pairs::{Form, Pairs, Query, QueryAs};

@@ -122,6 +122,7 @@ impl<S: Send + Sync> FromRequest<S> for Form {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        super::body::refuse_declared_over(req.headers(), req.extensions())?;
         let body = Bytes::from_request(req, state).await?;
         Ok(Form(Pairs::from_form(&body)?))
     }

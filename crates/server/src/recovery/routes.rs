@@ -1,7 +1,7 @@
 //! SEP-30 HTTP endpoints (§Endpoints). The caller is authenticated (by the
 //! [`Caller`] extractor) before the body is read or the path is looked at.
 
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{Caller, Recovery, model};
 use crate::error::ApiError;
-use crate::http::Query;
+use crate::http::{Query, body_limit};
 use crate::state::With;
 
 /// Largest SEP-30 request body (identities, or a transaction).
@@ -30,7 +30,7 @@ pub fn router() -> Router<With<Recovery>> {
             delete(remove_signer),
         )
         .route("/sponsor/new", post(sponsor_new))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(body_limit(MAX_BODY))
 }
 
 /// A SEP-30 body: JSON (§Content Type), at most [`MAX_BODY`] bytes.

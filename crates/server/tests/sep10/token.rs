@@ -298,7 +298,7 @@ async fn token_request_body_errors_are_json(engine: Engine) {
     assert_eq!(res.status(), 413);
     assert_eq!(
         res.json::<serde_json::Value>().await.unwrap(),
-        json!({"error": "request body is too large"})
+        json!({"error": "request body is too large: the limit is 65536 bytes"})
     );
     srv.stop().await;
 }

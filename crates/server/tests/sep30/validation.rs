@@ -75,7 +75,7 @@ async fn bodies_and_addresses_are_validated(engine: Engine) {
             .await;
         assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
         assert!(
-            answer.ends_with(r#"{"error":"request body is too large"}"#),
+            answer.ends_with(r#"{"error":"request body is too large: the limit is 65536 bytes"}"#),
             "{answer}"
         );
     }

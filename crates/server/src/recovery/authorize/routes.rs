@@ -76,9 +76,11 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        // A form that cannot be read is answered as a page, with the
+        // edge's status (413 for one too large, 400 otherwise).
         let Form(pairs) = Form::from_request(req, state)
             .await
-            .map_err(|_| problem(AuthorizeError::Invalid("the form could not be read")))?;
+            .map_err(|e| html(e.status(), pages::problem(e.message())))?;
         Ok(Fields(pairs))
     }
 }
