@@ -546,7 +546,98 @@ async fn delete_with_a_memo_erases_only_that_customer(engine: Engine) {
     srv.stop().await;
 }
 
+async fn multipart_bodies_are_bounded_in_parts_and_fields(engine: Engine) {
+    let srv = TestServer::start(engine).await;
+    let (_, token) = srv.login().await;
+    // More parts than any customer has fields.
+    let mut many = Form::new();
+    for i in 0..250 {
+        many = many.text(format!("x{i}"), "y");
+    }
+    assert_error(
+        TestServer::send(put_once(&srv, &token).multipart(many)).await,
+        400,
+        "a multipart body has at most 200 parts",
+    );
+    // One document per field per request.
+    let twice = Form::new()
+        .part(
+            "photo_id_front",
+            Part::bytes(png(b"one")).file_name("a.png"),
+        )
+        .part(
+            "photo_id_front",
+            Part::bytes(png(b"two")).file_name("b.png"),
+        );
+    assert_error(
+        TestServer::send(put_once(&srv, &token).multipart(twice)).await,
+        400,
+        "'photo_id_front' is sent more than once",
+    );
+    // Text parts are bounded in all, not only one by one.
+    let mut text = Form::new();
+    for name in ["first_name", "last_name", "address", "city", "occupation"]
+        .into_iter()
+        .cycle()
+        .take(20)
+    {
+        text = text.text(name, "a".repeat(60 * 1024));
+    }
+    assert_error(
+        TestServer::send(put_once(&srv, &token).multipart(text)).await,
+        413,
+        "the text parts of a multipart body are limited to 1048576 bytes in all",
+    );
+    // Nothing was stored: no customer, no document.
+    assert!(get(&srv, &token, "").await.1.get("id").is_none());
+    assert_eq!(files_in(&srv.dir.path().join("data/blobs")), 0);
+    srv.stop().await;
+}
+
+/// Twenty hostile multipart bodies of 31 MB, made of 64 KB text parts, at
+/// once: each is refused once its text passes the limit, so the server's
+/// memory stays bounded (the peak of this whole process, server included,
+/// read from /proc).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_hostile_bodies_keep_memory_bounded() {
+    let srv = TestServer::start_with(Engine::Sqlite, |c| {
+        c.sep12.max_request_bytes = 64 << 20;
+    })
+    .await;
+    let (_, token) = srv.login().await;
+    let part = bytes::Bytes::from(format!(
+        "--X\r\nContent-Disposition: form-data; name=\"first_name\"\r\n\r\n{}\r\n",
+        "a".repeat(64 * 1024 - 80)
+    ));
+    let requests = (0..20).map(|_| {
+        let chunks = std::iter::repeat_n(part.clone(), 31 * 16)
+            .chain(std::iter::once(bytes::Bytes::from_static(b"--X--\r\n")))
+            .map(Ok::<_, std::io::Error>);
+        let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
+        put_once(&srv, &token)
+            .header("content-type", "multipart/form-data; boundary=X")
+            .body(body)
+            .send()
+    });
+    for res in futures::future::join_all(requests).await {
+        // Refused: answered 413, or cut off while still sending.
+        if let Ok(res) = res {
+            assert_eq!(res.status(), 413);
+        }
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    assert!(peak_kib < 128 * 1024, "peak RSS {peak_kib} KiB");
+    assert_eq!(srv.get_json("/health").await, json!({"status": "ok"}));
+    srv.stop().await;
+}
+
 on_both_engines!(
+    multipart_bodies_are_bounded_in_parts_and_fields,
     unknown_customer_needs_info_with_every_field,
     put_then_get_shows_what_was_provided,
     invalid_and_unknown_fields_are_named,

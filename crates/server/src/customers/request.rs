@@ -89,7 +89,7 @@ impl PutBody {
         if let Some(name) = key.strip_suffix("_verification") {
             let field = known(name)?;
             self.verifications.push((field, value.trim().to_owned()));
-            return Ok(());
+            return self.once(key);
         }
         if let Some(name) = key.strip_suffix("_file_id") {
             let field = known(name)?;
@@ -97,12 +97,37 @@ impl PutBody {
                 return Err(BadParam(format!("'{key}': '{name}' is not a binary field")));
             }
             self.file_ids.push((field, value.trim().to_owned()));
-            return Ok(());
+            return self.once(key);
         }
         let field = known(key)?;
         let normalised =
             sep9::validate(&field, &value, phone_is_hash).map_err(|e| BadParam(e.to_string()))?;
         self.fields.push((field, normalised));
+        self.once(key)
+    }
+
+    /// A field has one value: the same key twice (a form or multipart body
+    /// can repeat it) is refused rather than one of them silently kept.
+    fn once(&self, key: &str) -> Result<(), BadParam> {
+        let named = |f: &Field, suffix: &str| {
+            f.name.len() + suffix.len() == key.len()
+                && key.starts_with(f.name)
+                && key.ends_with(suffix)
+        };
+        let n = self.fields.iter().filter(|(f, _)| named(f, "")).count()
+            + self
+                .file_ids
+                .iter()
+                .filter(|(f, _)| named(f, "_file_id"))
+                .count()
+            + self
+                .verifications
+                .iter()
+                .filter(|(f, _)| named(f, "_verification"))
+                .count();
+        if n > 1 {
+            return Err(BadParam(format!("'{key}' is sent more than once")));
+        }
         Ok(())
     }
 
@@ -223,5 +248,13 @@ mod tests {
         // A hashed phone number is accepted when the format says so, in any order.
         assert!(PutBody::from_form(b"mobile_number=ab12&mobile_number_format=hash").is_ok());
         assert!(PutBody::from_form(b"mobile_number=ab12").is_err());
+        // One value per field.
+        assert_eq!(
+            PutBody::from_form(b"first_name=Ann&first_name=Bob")
+                .unwrap_err()
+                .0,
+            "'first_name' is sent more than once"
+        );
+        assert!(PutBody::from_form(b"first_name=Ann&last_name=Ann").is_ok());
     }
 }

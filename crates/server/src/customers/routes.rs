@@ -25,6 +25,53 @@ use crate::state::With;
 const MAX_TEXT_BODY: usize = 1024 * 1024;
 /// Largest text part of a multipart body.
 const MAX_TEXT_PART: usize = 64 * 1024;
+/// Most parts in a multipart body: every SEP-9 field once, with room to
+/// spare; more is no customer's data.
+const MAX_PARTS: usize = 200;
+
+/// What a multipart body's text parts may hold at most, in all: what a
+/// JSON or form body may (so memory per request stays bounded).
+const MAX_TEXT_PARTS: usize = MAX_TEXT_BODY;
+
+/// Counts a multipart body's parts and text as they are read.
+#[derive(Default)]
+struct PartBudget {
+    parts: usize,
+    text: usize,
+}
+
+impl PartBudget {
+    /// One more part: 400 past [`MAX_PARTS`].
+    fn part(&mut self) -> Result<(), ApiError> {
+        self.parts += 1;
+        if self.parts > MAX_PARTS {
+            return Err(ApiError::bad_request(format!(
+                "a multipart body has at most {MAX_PARTS} parts"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads a text part within what is left of [`MAX_TEXT_PARTS`].
+    async fn text(
+        &mut self,
+        field: axum::extract::multipart::Field<'_>,
+        name: &str,
+    ) -> Result<String, ApiError> {
+        let left = MAX_TEXT_PARTS.saturating_sub(self.text);
+        let text = read_text_part(field, MAX_TEXT_PART.min(left), &label(name)).await;
+        let text = match text {
+            Err(_) if left < MAX_TEXT_PART => {
+                return Err(ApiError::too_large(format!(
+                    "the text parts of a multipart body are limited to {MAX_TEXT_PARTS} bytes in all"
+                )));
+            }
+            other => other?,
+        };
+        self.text += text.len();
+        Ok(text)
+    }
+}
 
 /// The SEP-12 routes; `max_request` bounds uploads.
 pub fn router(max_request: usize) -> Router<With<Customers>> {
@@ -207,9 +254,11 @@ async fn text_put_body(req: Request) -> Result<PutBody, ApiError> {
         Some(Media::Multipart) => {
             let mut multipart = multipart(req).await?;
             let mut pairs = Vec::new();
+            let mut budget = PartBudget::default();
             while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+                budget.part()?;
                 let name = field.name().unwrap_or_default().to_owned();
-                let text = read_text_part(field, MAX_TEXT_PART, &label(&name)).await?;
+                let text = budget.text(field, &name).await?;
                 pairs.push((name, text));
             }
             PutBody::from_pairs(pairs).map_err(|e| ApiError::bad_request(e.0))
@@ -227,13 +276,22 @@ async fn read_multipart(
     let mut multipart = multipart(req).await?;
     let mut pairs = Vec::new();
     let mut uploads: Vec<(Field, Stored)> = Vec::new();
+    let mut budget = PartBudget::default();
     let result: Result<(), ApiError> = async {
         while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+            budget.part()?;
             let name = field.name().unwrap_or_default().to_owned();
             match sep9::lookup(&name).filter(|f| f.is_binary()) {
+                // One document per field per request: a field has one value.
+                Some(f) if uploads.iter().any(|(u, _)| u.name == f.name) => {
+                    return Err(ApiError::bad_request(format!(
+                        "'{}' is sent more than once",
+                        f.name
+                    )));
+                }
                 Some(f) => uploads.push((f, customers.upload(&f, field).await?)),
                 None => {
-                    let text = read_text_part(field, MAX_TEXT_PART, &label(&name)).await?;
+                    let text = budget.text(field, &name).await?;
                     pairs.push((name, text));
                 }
             }
