@@ -288,11 +288,51 @@ async fn logs_never_contain_tokens_keys_challenges_or_queries() {
         .await
         .unwrap();
     let keys = std::fs::read_to_string(dir.path().join("data/keys")).unwrap();
+    // The admin listener: ids and addresses in paths and queries.
+    let customer = http
+        .put(srv.url("/customer"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"first_name": "Ann"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin_token = keys
+        .lines()
+        .find(|l| l.starts_with("admin_token"))
+        .and_then(|l| l.split('"').nth(1))
+        .unwrap()
+        .to_owned();
+    let admin = admin_url(&srv);
+    for path in [
+        format!("/admin/customers/{customer}"),
+        format!("/admin/audit?customer_id={customer}"),
+        format!("/admin/recovery/accounts/{}/signers", kp.public_key()),
+    ] {
+        let _ = http
+            .get(format!("{admin}{path}"))
+            .bearer_auth(&admin_token)
+            .send()
+            .await
+            .unwrap();
+    }
     let (_, stderr) = srv.stop();
     assert!(
         stderr.contains("finished processing request"),
         "requests are logged: {stderr}"
     );
+    for (what, needle) in [
+        ("a customer id", customer.as_str()),
+        ("an admin path", &format!("/admin/customers/{customer}")),
+        ("an admin query", "customer_id="),
+    ] {
+        assert!(!stderr.contains(needle), "logs contain {what}:\n{stderr}");
+    }
     let secrets: Vec<&str> = keys.lines().filter_map(|l| l.split('"').nth(1)).collect();
     assert_eq!(secrets.len(), 4);
     for (what, needle) in [

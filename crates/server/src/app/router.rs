@@ -19,6 +19,21 @@ use crate::http::{body_limit, require_admin};
 use crate::state::AppState;
 use crate::{auth, customers, discovery, recovery, telemetry};
 
+/// A request's span: method, route template and request id — never the
+/// URI, whose path and query carry ids, addresses and tokens.
+fn span(req: &Request) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str());
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", method = %req.method(), route, request_id = id)
+}
+
 /// The public router: every endpoint, with CORS, request ids, tracing,
 /// metrics, a body limit and panic recovery.
 pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> Router {
@@ -35,18 +50,6 @@ pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> R
     if services.sep30_enabled {
         app = app.merge(recovery::router().with_state(state.with(services.recovery.clone())));
     }
-    let make_span = |req: &Request| {
-        let route = req
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or("unmatched", |p| p.as_str());
-        let id = req
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-");
-        tracing::info_span!("request", method = %req.method(), route, request_id = id)
-    };
     // SEP-1 and SEP-10 §Cross-Origin Headers: `Access-Control-Allow-Origin: *`
     // on every response, errors included, and preflight answered.
     let cors = CorsLayer::new()
@@ -69,7 +72,7 @@ pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> R
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http()
-                        .make_span_with(make_span)
+                        .make_span_with(span)
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
                 .layer(axum::middleware::from_fn(telemetry::track_metrics))
@@ -96,6 +99,7 @@ pub fn admin(state: &AppState, services: &Services) -> Router {
                 .layer(CatchPanicLayer::custom(error::panic_response))
                 .layer(
                     TraceLayer::new_for_http()
+                        .make_span_with(span)
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
                 .layer(body_limit(64 * 1024)),

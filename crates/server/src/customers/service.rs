@@ -433,7 +433,7 @@ impl Customers {
     async fn send_codes(&self, id: &str, codes: Vec<NewCode>) {
         for c in codes {
             if let Err(e) = self.sender.send(id, c.field, &c.destination, &c.code).await {
-                tracing::warn!(error = %e, customer = %id, field = c.field, "could not send a verification code");
+                tracing::warn!(error = %e, field = c.field, "could not send a verification code");
             }
         }
     }
