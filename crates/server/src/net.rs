@@ -67,6 +67,30 @@ pub fn url_allowed(url: &Url, dev_hosts: &[String]) -> bool {
         }
 }
 
+/// Resolves `url`'s host now, as a registration check: a name any of whose
+/// addresses is not public is refused (development hosts excepted). A name
+/// that does not resolve (yet) is let through: every delivery resolves it
+/// again through the same filter.
+pub async fn resolves_public(url: &Url, dev_hosts: &[String]) -> Result<(), &'static str> {
+    let (Some(Host::Domain(name)), Some(hp)) = (url.host(), host_port(url)) else {
+        return Ok(());
+    };
+    if dev_hosts.contains(&hp) {
+        return Ok(());
+    }
+    let lookup = tokio::net::lookup_host((name, 443));
+    match tokio::time::timeout(Duration::from_secs(3), lookup).await {
+        Ok(Ok(addrs)) => {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            if addrs.iter().any(|a| !is_public(a.ip())) {
+                return Err("url's host resolves to an address that is not public");
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A DNS resolver that drops every non-public address, so no name can lead
 /// the server to its own network (development hosts excepted).
 #[derive(Debug)]

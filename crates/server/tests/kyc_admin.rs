@@ -493,6 +493,82 @@ async fn callback_urls_must_be_safe(engine: Engine) {
         400,
         "url is required",
     );
+    // A name is looked up at registration too: this machine's own name
+    // resolves to one of its own (non-public) addresses.
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let hostname = hostname.trim();
+    let own = tokio::net::lookup_host((hostname, 443))
+        .await
+        .map(|mut a| a.any(|a| !mooring_server::net::is_public(a.ip())))
+        .unwrap_or(false);
+    if own && !hostname.eq_ignore_ascii_case("localhost") {
+        assert_error(
+            TestServer::send(set(&format!("https://{hostname}/cb"))).await,
+            400,
+            "url's host resolves to an address that is not public",
+        );
+    }
+    srv.stop().await;
+}
+
+/// The last error recorded for the customer's pending callback.
+async fn last_callback_error(srv: &TestServer) -> Option<String> {
+    let db = mooring_server::db::Db::connect(&srv.db.url, 1)
+        .await
+        .unwrap();
+    let sql = "SELECT last_error FROM callback_outbox ORDER BY id LIMIT 1";
+    let row: Option<(Option<String>,)> = match &db {
+        mooring_server::db::Db::Sqlite(s) => sqlx::query_as(sql).fetch_optional(&s.write).await,
+        mooring_server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_optional(p).await,
+    }
+    .unwrap();
+    db.close().await;
+    row.and_then(|r| r.0)
+}
+
+async fn a_redirecting_callback_receiver_is_recorded_as_such(engine: Engine) {
+    let app = axum::Router::new().fallback(|| async {
+        (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(axum::http::header::LOCATION, "http://127.0.0.1:9/elsewhere")],
+        )
+    });
+    let url = serve(app).await;
+    let host = format!("127.0.0.1:{}", url.port().unwrap());
+    let srv = TestServer::start_with(engine, move |c| {
+        c.sep12.callbacks.allow_http_hosts = vec![host.clone()];
+        c.sep12.callbacks.retry_secs = 1;
+    })
+    .await;
+    let (_, token) = srv.login().await;
+    put_json(
+        &srv,
+        &token,
+        json!({"type": "sep31-sender", "first_name": "Ann"}),
+    )
+    .await;
+    let callback = srv
+        .with_token(Method::PUT, "/customer/callback", &token)
+        .json(&json!({"url": format!("{url}cb")}));
+    assert_eq!(TestServer::send(callback).await.0, 200);
+    put_json(
+        &srv,
+        &token,
+        json!({"last_name": "Lee", "email_address": "ann@example.com"}),
+    )
+    .await;
+    let mut error = None;
+    for _ in 0..50 {
+        error = last_callback_error(&srv).await;
+        if error.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        error.as_deref(),
+        Some("redirected (callbacks do not follow redirects)")
+    );
     srv.stop().await;
 }
 
@@ -653,6 +729,7 @@ async fn db_dump(url: &str) -> String {
 }
 
 on_both_engines!(
+    a_redirecting_callback_receiver_is_recorded_as_such,
     admin_requires_its_own_token,
     decisions_move_the_customer_and_are_audited,
     the_audit_log_is_append_only,

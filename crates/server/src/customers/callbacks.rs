@@ -237,6 +237,9 @@ impl Deliverer {
             .map_err(|e| {
                 if e.is_timeout() {
                     "timed out".to_owned()
+                } else if e.is_redirect() {
+                    // The wallet named its URL: callbacks are not redirected.
+                    "redirected (callbacks do not follow redirects)".to_owned()
                 } else {
                     "connection failed".to_owned()
                 }

@@ -577,6 +577,9 @@ impl Customers {
             .ok_or_else(|| CustomerError::Invalid("url is required".into()))?;
         let url = super::callbacks::check_url(url, &self.cfg.callbacks.allow_http_hosts)
             .map_err(CustomerError::Invalid)?;
+        crate::net::resolves_public(&url, &self.cfg.callbacks.allow_http_hosts)
+            .await
+            .map_err(|e| CustomerError::Invalid(e.into()))?;
         let mut tx = self.db.begin().await?;
         let (_, row) = self.find(Some(&mut tx), p, params).await?;
         let row = row.ok_or_else(|| CustomerError::NotFound("customer not found".into()))?;
