@@ -181,6 +181,7 @@ impl Recovery {
                 Keypair::from_secret_seed(secrecy::ExposeSecret::expose_secret(seed)).map_err(
                     |_| RecoveryError::Invalid("sep30.sponsor.seed is not a secret seed".into()),
                 )?,
+                parts.db.clone(),
                 parts.ledger,
                 parts.clock.clone(),
                 parts.network.clone(),

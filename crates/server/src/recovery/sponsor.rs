@@ -8,8 +8,9 @@
 use std::sync::Arc;
 
 use mooring_stellar::xdr::{
-    BeginSponsoringFutureReservesOp, CreateAccountOp, Memo, Operation, OperationBody,
-    Preconditions, SequenceNumber, TimeBounds, TimePoint, Transaction, TransactionExt,
+    BeginSponsoringFutureReservesOp, CreateAccountOp, Duration, Memo, Operation, OperationBody,
+    Preconditions, PreconditionsV2, SequenceNumber, TimeBounds, TimePoint, Transaction,
+    TransactionExt,
 };
 use mooring_stellar::{Keypair, Network, PublicKey, envelope};
 use serde::Serialize;
@@ -17,6 +18,7 @@ use serde::Serialize;
 use super::Caller;
 use super::authorize::{Authorize, AuthorizeError};
 use crate::clock::Clock;
+use crate::db::Db;
 use crate::horizon::{Ledger, LedgerError};
 
 /// Seconds the transaction may be submitted in.
@@ -67,6 +69,7 @@ pub struct Sponsored {
 /// The sponsorship service.
 pub struct Sponsor {
     key: Keypair,
+    db: Db,
     ledger: Arc<dyn Ledger>,
     clock: Arc<dyn Clock>,
     network: Network,
@@ -84,6 +87,7 @@ impl Sponsor {
     /// The service for the sponsor `key`.
     pub fn new(
         key: Keypair,
+        db: Db,
         ledger: Arc<dyn Ledger>,
         clock: Arc<dyn Clock>,
         network: Network,
@@ -92,6 +96,7 @@ impl Sponsor {
     ) -> Self {
         Sponsor {
             key,
+            db,
             ledger,
             clock,
             network,
@@ -140,6 +145,17 @@ impl Sponsor {
             .limit_per("sponsor-all", "", self.per_day, 86_400)
             .await
             .map_err(limited)?;
+        // Every replica hands out the next number after the last one given,
+        // or the account's next when the ledger has moved past it; with
+        // minSeqNum = the ledger's (CAP-21), a transaction stays valid
+        // whether or not those handed out before it are ever submitted.
+        let seq_num = super::store::next_sponsor_sequence(
+            &self.db,
+            &sponsor.to_string(),
+            sequence.saturating_add(1),
+        )
+        .await
+        .map_err(|e| SponsorError::Store(e.into()))?;
         let now = self.clock.now();
         let ops = vec![
             Operation {
@@ -165,10 +181,17 @@ impl Sponsor {
         let tx = Transaction {
             source_account: sponsor.to_muxed_account(),
             fee: BASE_FEE * 3,
-            seq_num: SequenceNumber(sequence.saturating_add(1)),
-            cond: Preconditions::Time(TimeBounds {
-                min_time: TimePoint(now),
-                max_time: TimePoint(now + VALID_FOR),
+            seq_num: SequenceNumber(seq_num),
+            cond: Preconditions::V2(PreconditionsV2 {
+                time_bounds: Some(TimeBounds {
+                    min_time: TimePoint(now),
+                    max_time: TimePoint(now + VALID_FOR),
+                }),
+                ledger_bounds: None,
+                min_seq_num: Some(SequenceNumber(sequence)),
+                min_seq_age: Duration(0),
+                min_seq_ledger_gap: 0,
+                extra_signers: Default::default(),
             }),
             memo: Memo::None,
             operations: ops.try_into().expect("three operations"),

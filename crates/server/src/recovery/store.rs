@@ -249,3 +249,24 @@ pub async fn lock_account(tx: &mut Tx, address: &str) -> Result<(), DbError> {
     }
     Ok(())
 }
+
+/// The next sequence number for `sponsor`: one after the last handed out,
+/// or `ledger_next` when the account has moved past it.
+pub async fn next_sponsor_sequence(
+    db: &Db,
+    sponsor: &str,
+    ledger_next: i64,
+) -> Result<i64, DbError> {
+    let (last,): (i64,) = with_pool!(db, p => sqlx::query_as(
+        "INSERT INTO sponsor_sequences (sponsor, last) VALUES ($1, $2) \
+         ON CONFLICT (sponsor) DO UPDATE SET last = CASE \
+           WHEN sponsor_sequences.last >= excluded.last THEN sponsor_sequences.last + 1 \
+           ELSE excluded.last END \
+         RETURNING last",
+    )
+    .bind(sponsor)
+    .bind(ledger_next)
+    .fetch_one(p)
+    .await?);
+    Ok(last)
+}

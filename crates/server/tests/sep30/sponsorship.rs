@@ -3,7 +3,7 @@
 
 use crate::common::recovery::call;
 use crate::common::{Engine, TestServer, assert_error};
-use mooring_stellar::xdr::OperationBody;
+use mooring_stellar::xdr::{OperationBody, Preconditions, SequenceNumber};
 use mooring_stellar::{Keypair, envelope};
 use reqwest::Method;
 use serde_json::json;
@@ -135,4 +135,48 @@ async fn sponsorship(engine: Engine) {
     plain.stop().await;
 }
 
-crate::on_both_engines!(sponsorship,);
+/// Two sponsorships asked for at once get distinct sequence numbers, each
+/// valid on its own (minSeqNum = the sponsor's sequence, CAP-21): neither
+/// is left with a number the other one uses.
+async fn concurrent_sponsorships_get_usable_sequence_numbers(engine: Engine) {
+    let sponsor = Keypair::random();
+    let seed = sponsor.secret_seed().as_str().to_owned();
+    let srv = TestServer::start_with(engine, move |c| {
+        c.sep30.sponsor.enabled = true;
+        c.sep30.sponsor.seed = Some(seed.into());
+        c.sep30.sponsor.per_day = 10;
+        c.sep30.sms.enabled = true;
+    })
+    .await;
+    srv.horizon.set_master_key_only(&sponsor.public_key());
+    let one = crate::common::signin::by_sms(&srv, "+14155550111").await;
+    let two = crate::common::signin::by_sms(&srv, "+14155550112").await;
+    let ask = |token: String| {
+        let body = json!({ "account": Keypair::random().public_key().to_string() });
+        let srv = &srv;
+        async move { call(srv, Method::POST, "/sponsor/new", &token, Some(&body)).await }
+    };
+    let (a, b) = tokio::join!(ask(one), ask(two));
+    let mut seqs = Vec::new();
+    for (status, got) in [a, b] {
+        assert_eq!(status, 200, "{got}");
+        let env = envelope::decode(got["transaction"].as_str().unwrap()).unwrap();
+        let (tx, _) = envelope::transaction(&env).unwrap();
+        match &tx.cond {
+            Preconditions::V2(p) => {
+                assert_eq!(p.min_seq_num, Some(SequenceNumber(3_298_702_387_052_545)));
+                assert!(p.time_bounds.is_some());
+            }
+            other => panic!("expected minSeqNum preconditions, got {other:?}"),
+        }
+        seqs.push(tx.seq_num.0);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, [3_298_702_387_052_546, 3_298_702_387_052_547]);
+    srv.stop().await;
+}
+
+crate::on_both_engines!(
+    sponsorship,
+    concurrent_sponsorships_get_usable_sequence_numbers,
+);
