@@ -26,6 +26,7 @@ pub mod horizon;
 pub mod http;
 pub mod jwt;
 pub mod net;
+pub mod notify;
 pub mod rotate;
 pub mod secrets;
 pub mod sep9;

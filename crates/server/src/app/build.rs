@@ -13,13 +13,13 @@ use crate::auth::{WebAuth, WebAuthParts};
 use crate::blobs::Blobs;
 use crate::clock::{Clock, SystemClock};
 use crate::config::parse_ip_range;
-use crate::config::{Config, ThresholdSetting};
-use crate::customers::{Customers, CustomersParts, Deliverer, LogSender};
+use crate::config::{Config, MailSenderKind, Sep12Config, SmsSenderKind, ThresholdSetting};
+use crate::customers::{CodeSender, Customers, CustomersParts, Deliverer, LogSender, NotifySender};
 use crate::db::{Db, redact_url};
 use crate::horizon::{Horizon, Ledger};
 use crate::http::AdminToken;
 use crate::jwt::Jwt;
-use crate::recovery::authorize::{LogDelivery, Mailer, SmtpMailer};
+use crate::notify::{self, LogDelivery, Mailer, SmsSender};
 use crate::recovery::{Recovery, RecoveryParts};
 use crate::state::AppState;
 use crate::{discovery, secrets, telemetry};
@@ -114,28 +114,50 @@ async fn horizon(
     Ok(Arc::new(horizon))
 }
 
-/// Where SEP-30 sign-in mail goes, and the operator's warnings about it
-/// and about SEP-30's other settings.
-fn sep30_mail(
+/// Where codes and mail go: each capability's to the log (development)
+/// or through the shared senders of `[mail]` and `[sms]`
+/// (crate::notify); given ones (tests) replace both. With the operator's
+/// warnings about them and about SEP-30's other settings.
+struct Senders {
+    sep30_mail: Arc<dyn Mailer>,
+    sep30_sms: Arc<dyn SmsSender>,
+    sep12_codes: Arc<dyn CodeSender>,
+}
+
+/// Senders given instead of the configured ones (tests).
+struct Given {
+    mailer: Option<Arc<dyn Mailer>>,
+    sms: Option<Arc<dyn SmsSender>>,
+    codes: Option<Arc<dyn CodeSender>>,
+}
+
+fn senders(
     config: &Config,
-    given: Option<Arc<dyn Mailer>>,
-    sms_given: bool,
+    sep12: &Sep12Config,
+    given: Given,
     warnings: &mut Vec<String>,
-) -> Result<Arc<dyn Mailer>, StartError> {
+) -> Result<Senders, StartError> {
     let sep30 = &config.sep30;
-    let mailer: Arc<dyn Mailer> = match given {
+    let mail = config.mail_settings();
+    // A given sender is used as the configured ones would be.
+    let (mailer_given, sms_given) = (given.mailer.is_some(), given.sms.is_some());
+    let mailer = match given.mailer {
         Some(m) => m,
-        None if sep30.email.sender == "smtp" => {
-            Arc::new(SmtpMailer::new(&sep30.email).map_err(StartError::Config)?)
+        None => notify::mailer(&mail).map_err(StartError::Config)?,
+    };
+    let sms = match given.sms {
+        Some(s) => s,
+        None => notify::sms_sender(&config.sms).map_err(StartError::Config)?,
+    };
+    let sep30_mail: Arc<dyn Mailer> = if mailer_given || sep30.email.sender == "smtp" {
+        mailer.clone()
+    } else {
+        if sep30.enabled && sep30.email.enabled {
+            warnings.push(
+                "sep30.email.sender is \"log\": sign-in codes go to the log, not to people (development only)".into(),
+            );
         }
-        None => {
-            if sep30.enabled && sep30.email.enabled {
-                warnings.push(
-                    "sep30.email.sender is \"log\": sign-in codes go to the log, not to people (development only)".into(),
-                );
-            }
-            Arc::new(LogDelivery)
-        }
+        Arc::new(LogDelivery)
     };
     if sep30.enabled && config.sep10.threshold != ThresholdSetting::High {
         // SEP-30 §Authentication: the SEP-10 server "should be configured
@@ -144,18 +166,55 @@ fn sep30_mail(
             "sep30 is enabled but sep10.threshold is not \"high\": a signer with medium weight can register the account's recovery and have it sign (SEP-30 asks for high)".into(),
         );
     }
-    if sep30.enabled && sep30.sms.enabled && !sms_given {
-        warnings.push(
-            "sep30.sms.sender is \"log\": sign-in codes by SMS go to the log, not to people (development only)".into(),
-        );
-    }
-    Ok(mailer)
+    let sep30_sms: Arc<dyn SmsSender> = if sms_given || sep30.sms.sender == "twilio" {
+        sms.clone()
+    } else {
+        if sep30.enabled && sep30.sms.enabled {
+            warnings.push(
+                "sep30.sms.sender is \"log\": sign-in codes by SMS go to the log, not to people (development only)".into(),
+            );
+        }
+        Arc::new(LogDelivery)
+    };
+    let v = &sep12.verification;
+    let verifying = |field: &str| sep12.enabled && v.fields.iter().any(|f| f == field);
+    let sep12_codes: Arc<dyn CodeSender> = match given.codes {
+        Some(s) => s,
+        None if v.sender == "notify" => {
+            if verifying("email_address") && !mailer_given && mail.sender == MailSenderKind::Log {
+                warnings.push(
+                    "sep12.verification.sender is \"notify\" but mail.sender is \"log\": email verification codes go to the log, not to people (development only)".into(),
+                );
+            }
+            if verifying("mobile_number") && !sms_given && config.sms.sender == SmsSenderKind::Log {
+                warnings.push(
+                    "sep12.verification.sender is \"notify\" but sms.sender is \"log\": phone verification codes go to the log, not to people (development only)".into(),
+                );
+            }
+            let host = config.public_url().host_str().unwrap_or("localhost");
+            Arc::new(NotifySender::new(mailer, sms, host, v.code_ttl_secs))
+        }
+        None => {
+            if verifying("email_address") || verifying("mobile_number") {
+                warnings.push(
+                    "sep12.verification.sender is \"log\": verification codes go to the log, not to people (development only)".into(),
+                );
+            }
+            Arc::new(LogSender)
+        }
+    };
+    Ok(Senders {
+        sep30_mail,
+        sep30_sms,
+        sep12_codes,
+    })
 }
 
 impl Server {
     /// Prepares everything: data directory, secrets, database and
     /// migrations, listeners. Nothing is served until [`Server::run`].
     pub async fn build(mut config: Config, options: ServerOptions) -> Result<Server, StartError> {
+        super::serve::harden_process();
         let listeners = listen(&mut config, options.listener).await?;
         secrets::create_private_dir(&config.data_dir.join("blobs")).map_err(io(format!(
             "cannot create the data directory {}",
@@ -197,12 +256,12 @@ impl Server {
         let deliverer =
             Deliverer::new(db.clone(), &sep12.callbacks, signing.clone(), clock.clone())
                 .map_err(|e| StartError::Http(e.to_string()))?;
-        let mailer = sep30_mail(
-            &config,
-            options.mailer,
-            options.sms.is_some(),
-            &mut warnings,
-        )?;
+        let given = Given {
+            mailer: options.mailer,
+            sms: options.sms,
+            codes: options.code_sender,
+        };
+        let senders = senders(&config, &sep12, given, &mut warnings)?;
         let recovery = Recovery::new(RecoveryParts {
             db: db.clone(),
             vault: vault.clone(),
@@ -211,8 +270,8 @@ impl Server {
             cfg: &config.sep30,
             jwt: jwt.clone(),
             public_url: config.endpoint(""),
-            mailer,
-            sms: options.sms.unwrap_or_else(|| Arc::new(LogDelivery)),
+            mailer: senders.sep30_mail,
+            sms: senders.sep30_sms,
             ledger,
         })
         .await
@@ -223,7 +282,7 @@ impl Server {
             blobs,
             clock: clock.clone(),
             cfg: sep12.clone(),
-            sender: options.code_sender.unwrap_or_else(|| Arc::new(LogSender)),
+            sender: senders.sep12_codes,
         });
         let state = AppState::new(
             jwt,
@@ -254,6 +313,7 @@ impl Server {
             admin_listener: listeners.admin,
             max_body_bytes: config.http.max_body_bytes,
             grace: Duration::from_secs(config.http.shutdown_grace_secs),
+            edge: super::serve::Edge::new(&config.http),
             signing_key,
             public_url: config.endpoint(""),
             report: StartupReport {

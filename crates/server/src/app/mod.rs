@@ -1,8 +1,10 @@
 //! The server: building it from the configuration ([`build`]), its routers
-//! ([`router`]), the listeners, background tasks and graceful shutdown.
+//! ([`router`]), the public listener's accept loop ([`serve`]), the other
+//! listeners, background tasks and graceful shutdown.
 
 mod build;
 mod router;
+mod serve;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,7 +14,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use axum::serve::ListenerExt as _;
 use mooring_stellar::PublicKey;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -101,6 +102,8 @@ pub struct Server {
     admin_listener: Option<TcpListener>,
     max_body_bytes: usize,
     grace: Duration,
+    /// The public listener's limits (`[http]`), from [`serve::Edge::new`].
+    edge: serve::Edge,
     signing_key: PublicKey,
     public_url: String,
     /// What happened while starting.
@@ -160,18 +163,7 @@ impl Server {
             let _ = rx.changed().await;
         };
         let app = router::public(&self.state, &self.services, self.max_body_bytes);
-        // Responses are small and written at once: never wait for Nagle.
-        let listener = self.listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let mut main = tokio::spawn(
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(stopped(stop_rx.clone()))
-            .into_future(),
-        );
+        let mut main = tokio::spawn(serve::serve(self.listener, app, self.edge, stop_rx.clone()));
         let metrics = self.metrics_listener.map(|l| {
             let app = Router::new().route(
                 "/metrics",
@@ -193,7 +185,7 @@ impl Server {
         });
         let background = tokio::spawn(background_tasks(self.services, stop_rx.clone()));
 
-        // Either a signal, or the server stopping on its own (an error):
+        // Either a signal, or the server stopping on its own (a panic):
         // both end the same way, with every task stopped and the pool closed.
         let ended = tokio::select! {
             () = shutdown => None,
@@ -202,8 +194,7 @@ impl Server {
         let _ = stop_tx.send(true);
         let result = match ended {
             Some(res) => res
-                .map_err(|e| StartError::Io("server task failed".into(), std::io::Error::other(e)))
-                .and_then(|r| r.map_err(|e| StartError::Io("server failed".into(), e))),
+                .map_err(|e| StartError::Io("server task failed".into(), std::io::Error::other(e))),
             None => {
                 tracing::info!("shutting down: finishing in-flight requests");
                 if tokio::time::timeout(self.grace, &mut main).await.is_err() {
@@ -290,6 +281,7 @@ pub async fn shutdown_signal() {
 
 /// Applies migrations and exits (`mooring migrate`).
 pub async fn migrate(config: &Config) -> Result<String, StartError> {
+    serve::private_files();
     let database = redact_url(&config.database_url());
     if config.uses_default_database() {
         secrets::create_private_dir(&config.data_dir).map_err(|e| {

@@ -6,15 +6,19 @@
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hyper::body::Incoming;
+use bytes::Bytes;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -35,6 +39,10 @@ const LINGER: Duration = Duration::from_secs(1);
 
 /// The pause after an accept error that is not the peer's doing.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+
+/// Connections the kernel completes and queues for us to accept. Linux
+/// caps it at `net.core.somaxconn`.
+const BACKLOG: i32 = 4096;
 
 /// Descriptors the process needs besides its connections: database pool,
 /// listeners, documents being written, outgoing HTTP.
@@ -83,9 +91,12 @@ fn raise_open_files_limit() {
     {
         use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
         let limit = getrlimit(Resource::Nofile);
-        if limit.current.is_some() && limit.current != limit.maximum {
+        // An unlimited hard limit (macOS) cannot be the soft one: the
+        // kernel wants a number there, at most OPEN_MAX.
+        let wanted = limit.maximum.unwrap_or(10_240);
+        if limit.current.is_some_and(|soft| soft < wanted) {
             let raised = Rlimit {
-                current: limit.maximum,
+                current: Some(wanted),
                 maximum: limit.maximum,
             };
             if let Err(e) = setrlimit(Resource::Nofile, raised) {
@@ -130,6 +141,14 @@ pub(crate) async fn serve(
     mut stop: watch::Receiver<bool>,
 ) {
     check_open_files(&edge);
+    // The listener was bound with std's backlog of 128: a burst of new
+    // connections (clients coming back after a proxy restart) would
+    // overflow it, and each dropped SYN costs its client a retransmit
+    // (1 s, then 3 s). Listening again only changes the backlog.
+    #[cfg(unix)]
+    if let Err(e) = rustix::net::listen(&listener, BACKLOG) {
+        tracing::warn!(error = %e, "could not lengthen the listen backlog");
+    }
     let mut http = http1::Builder::new();
     // RFC 9112 §9.5: a server may close an idle connection; hyper's
     // header timer runs from a connection's start and again from the end
@@ -224,19 +243,34 @@ async fn handle(
     // id the request's log lines have.
     let id = request_id(&mut req);
     let method = req.method().clone();
-    match tokio::time::timeout(timeout, app.oneshot(req.map(Body::new))).await {
+    let received = Arc::new(AtomicBool::new(req.body().is_end_stream()));
+    let req = req.map(|inner| {
+        Body::new(Watched {
+            inner,
+            received: received.clone(),
+        })
+    });
+    match tokio::time::timeout(timeout, app.oneshot(req)).await {
         Ok(Ok(res)) => res,
         Ok(Err(never)) => match never {},
         Err(_) => {
-            tracing::info!(%method, request_id = ?id, "request timed out");
-            let mut res = ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "the request took too long to arrive; send it again, faster",
-            )
-            .into_response();
+            // RFC 9110 §15.5.9: 408 says the request did not arrive in
+            // time; a request that did, but was not answered in time, is
+            // the server's fault (§15.6.4).
+            let error = if received.load(Ordering::Relaxed) {
+                tracing::warn!(%method, request_id = ?id, "request not answered in time");
+                ApiError::unavailable("the server took too long to answer; try again later")
+            } else {
+                tracing::info!(%method, request_id = ?id, "request body not received in time");
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request took too long to arrive; send it again, faster",
+                )
+            };
+            let mut res = error.into_response();
             let headers = res.headers_mut();
-            // RFC 9110 §15.5.9: the connection is not reused; part of the
-            // body may still be unread.
+            // RFC 9110 §15.5.9, RFC 9112 §9.6: the connection is not
+            // reused; part of the body may still be unread.
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             // SEP-1 and SEP-10: every response carries it, errors included.
             headers.insert(
@@ -246,6 +280,36 @@ async fn handle(
             headers.insert(X_REQUEST_ID, id);
             res
         }
+    }
+}
+
+/// A request body that notes when it has been received to its end.
+struct Watched {
+    inner: Incoming,
+    received: Arc<AtomicBool>,
+}
+
+impl HttpBody for Watched {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.received.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -328,7 +392,10 @@ impl AcceptErrors {
             return;
         }
         self.unlogged += 1;
-        if self.logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+        if self
+            .logged
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
             tracing::error!(
                 error = %e,
                 errors = self.unlogged,

@@ -119,7 +119,9 @@ pub struct VerificationConfig {
     pub code_ttl_secs: u64,
     /// Wrong codes allowed before a code is void.
     pub max_attempts: u32,
-    /// How codes are sent: `log` (development: the code goes to the log).
+    /// How codes are sent: `log` (development: the code goes to the log)
+    /// or `notify` (`email_address` codes through `[mail]`, `mobile_number`
+    /// codes through `[sms]`; checked in config/notify.rs).
     pub sender: String,
 }
 

@@ -14,10 +14,14 @@ use url::Url;
 use crate::db::DatabaseUrl;
 
 mod kyc;
+mod notify;
 mod recovery;
 mod sections;
 mod validate;
 pub use kyc::*;
+pub use notify::{
+    MailConfig, MailSenderKind, MailSettings, SmsFrom, SmsProviderConfig, SmsSenderKind,
+};
 pub use recovery::{
     EmailConfig, OidcConfig, ProviderKind, Sep30Config, SmsConfig, SponsorConfig,
     TrustedSep10Config,
@@ -87,6 +91,10 @@ pub struct Config {
     pub sep12: Sep12Config,
     /// SEP-30 account recovery.
     pub sep30: Sep30Config,
+    /// The server's mail (SEP-30 sign-in mail, SEP-12 verification codes).
+    pub mail: MailConfig,
+    /// The server's text messages (SEP-30 and SEP-12 codes by SMS).
+    pub sms: SmsProviderConfig,
     /// Where documents are kept.
     pub blobs: BlobsConfig,
     /// The admin API.
@@ -114,6 +122,8 @@ impl Default for Config {
             stellar_toml: StellarTomlConfig::default(),
             sep12: Sep12Config::default(),
             sep30: Sep30Config::default(),
+            mail: MailConfig::default(),
+            sms: SmsProviderConfig::default(),
             blobs: BlobsConfig::default(),
             admin: AdminConfig::default(),
             derived_public_url: false,
@@ -188,6 +198,7 @@ impl Config {
             .collect();
         config.resolve_defaults()?;
         config.sep30.resolve()?;
+        config.resolve_notify()?;
         config.validate()?;
         let mut warnings = warnings;
         if config.derived_public_url && !config.http.bind.ip().is_loopback() {

@@ -119,14 +119,15 @@ pub struct EmailConfig {
     /// Offer email-and-password logins too (sign-up with a confirmation
     /// link, password reset by email), besides one-time codes.
     pub passwords: bool,
-    /// `log` (development: mail goes to the log) or `smtp`.
+    /// `log` (development: mail goes to the log) or `smtp` (through the
+    /// server's mailer, `[mail]`). Also `mail.sender` when that is left out.
     pub sender: String,
-    /// `smtp://host:port` (add `?tls=required` for STARTTLS) or
-    /// `smtps://user:password@host`. May hold a password: prefer the _file.
+    /// `mail.smtp_url` when that is left out (where it was set before
+    /// `[mail]`). May hold a password: prefer the _file.
     pub smtp_url: Option<SecretString>,
     /// File holding `smtp_url`.
     pub smtp_url_file: Option<PathBuf>,
-    /// The From address.
+    /// `mail.from` when that is left out.
     pub from: String,
 }
 
@@ -149,7 +150,8 @@ impl Default for EmailConfig {
 pub struct SmsConfig {
     /// Offer phone sign-in (SMS costs money: off unless asked for).
     pub enabled: bool,
-    /// `log` (development: the code goes to the log).
+    /// `log` (development: the code goes to the log) or `twilio` (through
+    /// the server's SMS sender, `[sms]`, which must then be `twilio` too).
     pub sender: String,
 }
 
@@ -247,32 +249,13 @@ impl Sep30Config {
         }
         let e = &mut self.email;
         read_secret("sep30.email.smtp_url", &mut e.smtp_url, &e.smtp_url_file)?;
-        match e.sender.as_str() {
-            "log" => {}
-            "smtp" if e.smtp_url.is_some() => {}
-            "smtp" => {
-                return Err(invalid(
-                    "sep30.email.smtp_url",
-                    "is required with sender = \"smtp\" (or give smtp_url_file)",
-                ));
-            }
-            _ => {
-                return Err(invalid(
-                    "sep30.email.sender",
-                    "must be \"log\" (development) or \"smtp\"",
-                ));
-            }
-        }
-        if e.from.parse::<lettre::message::Mailbox>().is_err() {
+        // The SMTP URL and From address are checked with `[mail]`, which
+        // falls back to them, and `sep30.sms.sender` against `[sms]`
+        // (config/notify.rs).
+        if !matches!(e.sender.as_str(), "log" | "smtp") {
             return Err(invalid(
-                "sep30.email.from",
-                "must be an address, optionally with a name: \"Name <addr@example.com>\"",
-            ));
-        }
-        if self.sms.sender != "log" {
-            return Err(invalid(
-                "sep30.sms.sender",
-                "the only SMS sender so far is \"log\" (development: codes go to the log)",
+                "sep30.email.sender",
+                "must be \"log\" (development) or \"smtp\" (through [mail])",
             ));
         }
         let sp = &mut self.sponsor;
@@ -391,7 +374,7 @@ impl Sep30Config {
     }
 }
 
-fn read_secret(
+pub(super) fn read_secret(
     key: &'static str,
     value: &mut Option<SecretString>,
     file: &Option<PathBuf>,
@@ -412,7 +395,7 @@ fn read_secret(
 }
 
 /// https://, or http:// on this machine (development, tests).
-fn is_allowed_url(url: &Url) -> bool {
+pub(super) fn is_allowed_url(url: &Url) -> bool {
     let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     url.scheme() == "https" || (url.scheme() == "http" && local)
 }

@@ -32,8 +32,9 @@ pub struct HttpConfig {
     /// connection at any time). 1 to 3600.
     #[serde(deserialize_with = "in_range::<_, 1, 3600>")]
     pub header_read_timeout_secs: u64,
-    /// Seconds a whole request may take, its body read included, before it
-    /// is answered 408 and its connection closed. 1 to 86400.
+    /// Seconds a whole request may take, its body read included; then it
+    /// is answered 408 (its body was still arriving) or 503 (the server was
+    /// the slow one), and its connection closed. 1 to 86400.
     #[serde(deserialize_with = "in_range::<_, 1, 86_400>")]
     pub request_timeout_secs: u64,
     /// Connections served at once; beyond it a new connection is answered
@@ -58,20 +59,37 @@ impl Default for HttpConfig {
 }
 
 /// An integer setting from `MIN` to `MAX`. Checked while the file is read,
-/// so that the error names the setting (the loader adds its key) and never
-/// the value.
+/// so that the error names the setting (the loader adds its key) and what
+/// it accepts, never the value.
 fn in_range<'de, D, const MIN: u64, const MAX: u64>(d: D) -> Result<u64, D::Error>
 where
     D: serde::Deserializer<'de>,
 {
-    let v = u64::deserialize(d)?;
-    if (MIN..=MAX).contains(&v) {
-        Ok(v)
-    } else {
-        Err(serde::de::Error::invalid_value(
-            serde::de::Unexpected::Unsigned(v),
-            &format!("a whole number from {MIN} to {MAX}").as_str(),
-        ))
+    d.deserialize_u64(InRange::<MIN, MAX>)
+}
+
+struct InRange<const MIN: u64, const MAX: u64>;
+
+impl<const MIN: u64, const MAX: u64> serde::de::Visitor<'_> for InRange<MIN, MAX> {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a whole number from {MIN} to {MAX}")
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
+        if (MIN..=MAX).contains(&v) {
+            Ok(v)
+        } else {
+            Err(E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+        }
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
+        match u64::try_from(v) {
+            Ok(v) => self.visit_u64(v),
+            Err(_) => Err(E::invalid_value(serde::de::Unexpected::Signed(v), &self)),
+        }
     }
 }
 

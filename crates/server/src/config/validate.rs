@@ -171,12 +171,6 @@ impl Config {
                 ));
             }
         }
-        if k.verification.sender != "log" {
-            return Err(invalid(
-                "sep12.verification.sender",
-                "the only sender so far is `log` (development: codes go to the log)",
-            ));
-        }
         if k.max_file_bytes == 0 || k.max_file_bytes > k.max_request_bytes {
             return Err(invalid(
                 "sep12.max_file_bytes",

@@ -21,4 +21,4 @@ pub use callbacks::{Deliverer, signature as callback_signature};
 pub use review::{Decision, Detail, FieldDetail, Summary};
 pub use routes::router;
 pub use service::{CustomerError, Customers, CustomersParts};
-pub use verification::{CodeSender, LogSender};
+pub use verification::{CodeSender, LogSender, NotifySender};

@@ -9,6 +9,7 @@ pub mod recovery;
 pub mod sep10;
 pub mod signin;
 pub mod smtp;
+pub mod twilio;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -305,7 +306,23 @@ impl TestServer {
         let signing = Keypair::random();
         let mut config = base_config(dir.path(), &db.url, &horizon.url, &signing);
         tweak(&mut config);
-        Self::launch(config, signing, dir, db, horizon, None).await
+        Self::launch(config, signing, dir, db, horizon, None, true).await
+    }
+
+    /// As [`TestServer::start_with`], but codes and texts go through the
+    /// senders the configuration names (`[mail]`, `[sms]`), not through the
+    /// collecting stand-ins (`codes`, `texts` stay empty).
+    pub async fn start_with_configured_senders(
+        engine: Engine,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let db = Arc::new(TestDb::create(engine, dir.path()).await);
+        let horizon = HorizonStub::start().await;
+        let signing = Keypair::random();
+        let mut config = base_config(dir.path(), &db.url, &horizon.url, &signing);
+        tweak(&mut config);
+        Self::launch(config, signing, dir, db, horizon, None, false).await
     }
 
     /// Tries to build a server against `horizon` (for start-up refusals).
@@ -342,6 +359,7 @@ impl TestServer {
             self.db.clone(),
             self.horizon.clone(),
             public,
+            true,
         )
         .await
     }
@@ -353,6 +371,7 @@ impl TestServer {
         db: Arc<TestDb>,
         horizon: HorizonStub,
         shared_public: Option<(Url, String)>,
+        collect_codes: bool,
     ) -> TestServer {
         // Bind first to learn the port, then make it the public URL.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -380,8 +399,13 @@ impl TestServer {
         let options = ServerOptions {
             listener: Some(listener),
             clock: Some(clock.clone()),
-            code_sender: Some(Arc::new(Gateway(codes.clone()))),
-            sms: Some(Arc::new(TextGateway(texts.clone()))),
+            code_sender: collect_codes.then(|| {
+                Arc::new(Gateway(codes.clone())) as Arc<dyn mooring_server::customers::CodeSender>
+            }),
+            sms: collect_codes.then(|| {
+                Arc::new(TextGateway(texts.clone()))
+                    as Arc<dyn mooring_server::recovery::authorize::SmsSender>
+            }),
             ..ServerOptions::default()
         };
         let mut server = Server::build(config, options).await.expect("server starts");

@@ -13,7 +13,6 @@ mod oidc;
 pub mod pages;
 mod password;
 pub mod routes;
-pub mod send;
 mod service;
 mod store;
 mod tokens;
@@ -21,7 +20,9 @@ pub mod totp;
 
 pub use oidc::{OidcError, OidcProvider};
 pub use password::SignIn;
-pub use send::{LogDelivery, Mailer, SmsSender, SmtpMailer};
+// The senders are shared (crate::notify); named here too for the users of
+// the sign-in's parts.
+pub use crate::notify::{LogDelivery, Mailer, SmsSender, SmtpMailer};
 pub use service::{Authorize, AuthorizeError, AuthorizeParts, NewRequest, Offer, Poll};
 pub use tokens::user_code;
 use tokens::{hashed, random_token, well_formed};

@@ -11,8 +11,9 @@ use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 
-use super::{Authorize, AuthorizeError, hashed, random_token, send, store, well_formed};
+use super::{Authorize, AuthorizeError, hashed, random_token, store, well_formed};
 use crate::db::DbError;
+use crate::notify;
 use crate::recovery::model::{AuthMethod, MethodType};
 use crate::vault::Place;
 
@@ -268,7 +269,7 @@ impl Authorize {
             self.mail_link(CONFIRM, &lookup, Some(&hashed_password), &method.value)
                 .await?;
         }
-        Ok(send::mask(&method.value))
+        Ok(notify::mask(&method.value))
     }
 
     /// Whether `link` is a live link of `kind` (`confirm` or `reset`).
@@ -341,7 +342,7 @@ impl Authorize {
                 }
             });
         }
-        Ok(send::mask(&method.value))
+        Ok(notify::mask(&method.value))
     }
 
     /// Sets a new password with a reset link (which proves the address, so

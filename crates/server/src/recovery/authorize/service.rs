@@ -8,13 +8,13 @@ use serde::Serialize;
 use subtle::ConstantTimeEq as _;
 
 use super::oidc::OidcProvider;
-use super::send::{self, Mailer, SmsSender};
 use super::tokens::{client_network, hashed, random_token, user_code, well_formed};
 use super::{password, store, totp};
 use crate::clock::Clock;
 use crate::config::Sep30Config;
 use crate::db::{Db, DbError};
 use crate::jwt::Jwt;
+use crate::notify::{self, Mailer, SmsSender};
 use crate::recovery::caller::ProviderClaims;
 use crate::recovery::model::{AuthMethod, MethodType};
 use crate::vault::{DataKey, Place, VaultError};
@@ -415,7 +415,7 @@ impl Authorize {
             store::void_code(&self.db, &r.id).await?;
             return Err(AuthorizeError::Unavailable(e));
         }
-        Ok(send::mask(&method.value))
+        Ok(notify::mask(&method.value))
     }
 
     /// Checks a one-time code; on success the request is signed in (or,
