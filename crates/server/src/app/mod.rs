@@ -74,11 +74,11 @@ pub struct ServerOptions {
     pub ledger: Option<Arc<dyn Ledger>>,
     /// An already-bound public listener, used instead of `http.bind`.
     pub listener: Option<std::net::TcpListener>,
-    /// Where verification codes go; the log by default.
+    /// Where verification codes go; by default as `sep12.verification.sender` says.
     pub code_sender: Option<Arc<dyn CodeSender>>,
-    /// Where SEP-30 sign-in mail goes; `sep30.email` by default.
+    /// Where SEP-30 sign-in mail goes; by default `[mail]` (or `[sep30.email]`).
     pub mailer: Option<Arc<dyn Mailer>>,
-    /// Where SEP-30 sign-in texts go; the log by default.
+    /// Where SEP-30 sign-in texts go; by default as `sep30.sms.sender` says.
     pub sms: Option<Arc<dyn SmsSender>>,
 }
 
