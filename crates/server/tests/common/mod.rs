@@ -300,13 +300,7 @@ impl TestServer {
     /// URL is the bound address, so the home domain is `127.0.0.1:<port>` and
     /// web_auth_domain `127.0.0.1`.
     pub async fn start_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> TestServer {
-        let dir = Arc::new(tempfile::tempdir().unwrap());
-        let db = Arc::new(TestDb::create(engine, dir.path()).await);
-        let horizon = HorizonStub::start().await;
-        let signing = Keypair::random();
-        let mut config = base_config(dir.path(), &db.url, &horizon.url, &signing);
-        tweak(&mut config);
-        Self::launch(config, signing, dir, db, horizon, None, true).await
+        Self::fresh(engine, tweak, true).await
     }
 
     /// As [`TestServer::start_with`], but codes and texts go through the
@@ -316,13 +310,19 @@ impl TestServer {
         engine: Engine,
         tweak: impl FnOnce(&mut Config),
     ) -> TestServer {
+        Self::fresh(engine, tweak, false).await
+    }
+
+    /// A server on a database, data directory and Horizon stand-in of its
+    /// own; `collect` routes codes and texts to the collecting stand-ins.
+    async fn fresh(engine: Engine, tweak: impl FnOnce(&mut Config), collect: bool) -> TestServer {
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let db = Arc::new(TestDb::create(engine, dir.path()).await);
         let horizon = HorizonStub::start().await;
         let signing = Keypair::random();
         let mut config = base_config(dir.path(), &db.url, &horizon.url, &signing);
         tweak(&mut config);
-        Self::launch(config, signing, dir, db, horizon, None, false).await
+        Self::launch(config, signing, dir, db, horizon, None, collect).await
     }
 
     /// Tries to build a server against `horizon` (for start-up refusals).
