@@ -128,8 +128,8 @@ fn run(cli: Cli) -> Result<()> {
             runtime()?.block_on(async {
                 let r = mooring_server::rotate::rotate(&loaded.config).await?;
                 println!(
-                    "rewrapped {} customer, {} document and {} recovery data keys ({} already current)",
-                    r.customers, r.files, r.recovery, r.unchanged
+                    "rewrapped {} customer, {} document, {} recovery account and {} server data keys ({} already current)",
+                    r.customers, r.files, r.recovery, r.server, r.unchanged
                 );
                 Ok(())
             })

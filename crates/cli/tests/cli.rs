@@ -507,15 +507,16 @@ async fn admin_commands_and_a_master_key_rotation_without_losing_data() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        String::from_utf8_lossy(&out.stdout)
-            .contains("rewrapped 1 customer, 1 document and 3 recovery data keys"),
+        String::from_utf8_lossy(&out.stdout).contains(
+            "rewrapped 1 customer, 1 document, 1 recovery account and 3 server data keys"
+        ),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
     let again = run(dir.path(), &["keys", "rotate"], &[]);
     assert!(
         String::from_utf8_lossy(&again.stdout).contains(
-            "rewrapped 0 customer, 0 document and 0 recovery data keys (5 already current)"
+            "rewrapped 0 customer, 0 document, 0 recovery account and 0 server data keys (6 already current)"
         )
     );
     // The old key is gone for good; everything still decrypts.

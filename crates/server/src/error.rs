@@ -23,6 +23,7 @@ use crate::recovery::sponsor::SponsorError;
 pub struct ApiError {
     status: StatusCode,
     message: Cow<'static, str>,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -31,6 +32,16 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429: over a rate limit; the client may try again after
+    /// `retry_after` seconds (RFC 6585 §4, RFC 9110 §10.2.3).
+    pub fn too_many(message: impl Into<Cow<'static, str>>, retry_after: u64) -> Self {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, message)
         }
     }
 
@@ -85,6 +96,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         res
     }
 }
@@ -143,6 +158,7 @@ impl From<AuthError> for ApiError {
                 };
                 ApiError::new(status, e.to_string())
             }
+            E::RateLimited { retry_after } => ApiError::too_many(e.to_string(), retry_after),
             E::LedgerUnavailable(ref source) => {
                 tracing::warn!(error = %source, "Horizon unavailable; refusing SEP-10 token");
                 ApiError::unavailable(e.to_string())

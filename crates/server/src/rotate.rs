@@ -20,8 +20,10 @@ pub struct Rotated {
     pub customers: u64,
     /// Document data keys rewrapped.
     pub files: u64,
-    /// SEP-30 account and server keys rewrapped.
+    /// SEP-30 account keys rewrapped.
     pub recovery: u64,
+    /// Server keys rewrapped (crate::server_keys).
+    pub server: u64,
     /// Keys already under the current master key.
     pub unchanged: u64,
 }
@@ -94,7 +96,8 @@ pub async fn rotate(config: &Config) -> Result<Rotated, RotateError> {
             match table {
                 "customers" => done.customers += n,
                 "files" => done.files += n,
-                _ => done.recovery += n,
+                "recovery_accounts" => done.recovery += n,
+                _ => done.server += n,
             }
         }
     }

@@ -87,6 +87,69 @@ fn parse(raw: &[u8]) -> (String, Value) {
 
 const GET_HEALTH: &[u8] = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
+/// Requests hyper refuses before the router sees them — a header over its
+/// buffer, too many headers, a URI over its buffer, a request line that is
+/// not HTTP — get the JSON error shape too, and the connection is closed.
+#[tokio::test]
+async fn requests_refused_while_parsing_get_json_bodies() {
+    let srv = TestServer::start(Engine::Sqlite).await;
+    let big_header = [
+        &b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "[..],
+        &vec![b'a'; 1 << 20],
+        b"\r\n\r\n",
+    ]
+    .concat();
+    let mut many = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n".to_vec();
+    for i in 0..10_000 {
+        many.extend_from_slice(format!("X-{i}: a\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"\r\n");
+    let long_uri = [
+        &b"GET /"[..],
+        &vec![b'a'; 2 << 20],
+        b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    ]
+    .concat();
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("1 MiB header", big_header, "431"),
+        ("10,000 headers", many, "431"),
+        ("2 MiB URI", long_uri, "431"),
+        ("not HTTP", b"GARBAGE\r\n\r\n".to_vec(), "400"),
+    ];
+    for (what, request, status) in cases {
+        let tcp = connect(&srv).await;
+        let (mut rx, mut tx) = tcp.into_split();
+        // The server stops reading at its limit and answers: write and read
+        // at once, and let the write fail when the server closes.
+        let writer = tokio::spawn(async move {
+            let _ = tx.write_all(&request).await;
+        });
+        let mut got = Vec::new();
+        let _ = tokio::time::timeout(PATIENCE, rx.read_to_end(&mut got)).await;
+        writer.abort();
+        let text = String::from_utf8_lossy(&got);
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("{what}: {text}"));
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{what}: {head}"
+        );
+        assert!(
+            head.contains("content-type: application/json"),
+            "{what}: {head}"
+        );
+        assert!(head.contains("connection: close"), "{what}: {head}");
+        let body: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{what}: {body}"));
+        assert!(body["error"].is_string(), "{what}: {body}");
+    }
+    // The server still answers.
+    let mut tcp = connect(&srv).await;
+    tcp.write_all(GET_HEALTH).await.unwrap();
+    assert!(read_response(&mut tcp).await.0.starts_with("http/1.1 200"));
+    srv.stop().await;
+}
+
 #[tokio::test]
 async fn a_client_that_sends_half_a_request_head_and_goes_silent_is_disconnected() {
     let srv = TestServer::start_with(Engine::Sqlite, |c| c.http.header_read_timeout_secs = 1).await;

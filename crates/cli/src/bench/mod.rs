@@ -156,6 +156,9 @@ pub async fn server(
         .env("MOORING_ADMIN__ENABLED", "false")
         .env("MOORING_STELLAR__HORIZON_URL", horizon.as_str())
         .env("MOORING_LOG_LEVEL", "warn")
+        // Every login comes from one address here: keep the limit counting
+        // (its cost is part of a login) but out of the way.
+        .env("MOORING_SEP10__CHALLENGES_PER_IP_PER_MINUTE", "1000000000")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -20,6 +20,7 @@ use crate::horizon::{Horizon, Ledger};
 use crate::http::AdminToken;
 use crate::jwt::Jwt;
 use crate::notify::{self, LogDelivery, Mailer, SmsSender};
+use crate::rate_limit::RateLimits;
 use crate::recovery::{Recovery, RecoveryParts};
 use crate::state::AppState;
 use crate::{discovery, secrets, telemetry};
@@ -236,6 +237,9 @@ impl Server {
             Some(l) => l,
             None => horizon(&config, &mut warnings).await?,
         };
+        let limits = RateLimits::new(db.clone(), &vault, clock.clone())
+            .await
+            .map_err(|e| StartError::Config(format!("cannot load the rate-limit key: {e}")))?;
         let jwt = Arc::new(Jwt::new(&secrets.jwt, &config.endpoint("/auth")));
         let signing: Arc<Keypair> = Arc::new(secrets.signing);
         let signing_key = signing.public_key();
@@ -247,6 +251,7 @@ impl Server {
                 ledger: ledger.clone(),
                 db: db.clone(),
                 clock: clock.clone(),
+                limits: limits.clone(),
             },
         )
         .map_err(|e| StartError::Http(e.to_string()))?;
@@ -273,6 +278,7 @@ impl Server {
             mailer: senders.sep30_mail,
             sms: senders.sep30_sms,
             ledger,
+            limits: limits.clone(),
         })
         .await
         .map_err(|e| StartError::Config(format!("cannot set up SEP-30: {e}")))?;
@@ -301,6 +307,7 @@ impl Server {
             customers: Arc::new(customers),
             recovery: Arc::new(recovery),
             deliverer,
+            limits,
             sep12_enabled: sep12.enabled,
             sep30_enabled: config.sep30.enabled,
             stellar_toml: Arc::new(stellar_toml),

@@ -3,6 +3,7 @@
 //! listeners, background tasks and graceful shutdown.
 
 mod build;
+mod parse_errors;
 mod router;
 mod serve;
 
@@ -24,6 +25,7 @@ use crate::config::Config;
 use crate::customers::{CodeSender, Customers, Deliverer};
 use crate::db::{Db, DbError, redact_url};
 use crate::horizon::Ledger;
+use crate::rate_limit::RateLimits;
 use crate::recovery::Recovery;
 use crate::recovery::authorize::{Mailer, SmsSender};
 use crate::secrets::{self, SecretsError};
@@ -60,6 +62,7 @@ pub(crate) struct Services {
     customers: Arc<Customers>,
     recovery: Arc<Recovery>,
     deliverer: Deliverer,
+    limits: RateLimits,
     sep12_enabled: bool,
     sep30_enabled: bool,
     stellar_toml: Arc<String>,
@@ -217,7 +220,31 @@ impl Server {
     }
 }
 
-async fn background_tasks(s: Services, mut stop: watch::Receiver<bool>) {
+async fn background_tasks(s: Services, stop: watch::Receiver<bool>) {
+    // Rate-limit counts are shared every second whatever the other tasks
+    // are waiting for (a slow callback receiver, a long purge).
+    tokio::join!(
+        share_rate_limits(s.limits.clone(), stop.clone()),
+        housekeeping(s, stop)
+    );
+}
+
+async fn share_rate_limits(limits: RateLimits, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {
+                if let Err(e) = limits.flush().await {
+                    tracing::warn!(error = %e, "could not share rate-limit counts; retrying");
+                }
+            }
+        }
+    }
+}
+
+async fn housekeeping(s: Services, mut stop: watch::Receiver<bool>) {
     let mut purge = tokio::time::interval(PURGE_INTERVAL);
     let mut upkeep = tokio::time::interval(Duration::from_secs(5));
     let mut callbacks = tokio::time::interval(Duration::from_secs(1));
@@ -245,6 +272,11 @@ async fn background_tasks(s: Services, mut stop: watch::Receiver<bool>) {
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "could not purge expired sign-in requests"),
                     }
+                }
+                match s.limits.purge().await {
+                    Ok(n) if n > 0 => tracing::debug!(purged = n, "purged old rate-limit counters"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not purge old rate-limit counters"),
                 }
                 match s.web_auth.purge().await {
                     Ok(n) if n > 0 => tracing::debug!(purged = n, "purged expired SEP-10 challenge records"),

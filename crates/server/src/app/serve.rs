@@ -27,6 +27,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 
+use super::parse_errors::JsonParseErrors;
 use crate::config::HttpConfig;
 use crate::error::ApiError;
 
@@ -199,7 +200,7 @@ pub(crate) async fn serve(
             let app = app.clone();
             async move { Ok::<_, Infallible>(handle(app, req, peer, timeout).await) }
         });
-        let conn = http.serve_connection(TokioIo::new(tcp), service);
+        let conn = http.serve_connection(TokioIo::new(JsonParseErrors::new(tcp)), service);
         let mut stop = stop.clone();
         tasks.spawn(async move {
             tokio::pin!(conn);

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::WebAuth;
 use super::service::{ChallengeParams, ChallengeResponse, TokenResponse};
 use crate::error::ApiError;
-use crate::http::{JsonOrForm, QueryAs, bearer};
+use crate::http::{ClientIp, JsonOrForm, QueryAs, bearer};
 use crate::state::With;
 
 /// The SEP-10 routes.
@@ -19,11 +19,15 @@ pub fn router() -> Router<With<WebAuth>> {
 }
 
 /// SEP-10 §Challenge: `GET /auth?account=…[&memo=…][&home_domain=…][&client_domain=…]`.
+/// Every request counts against the per-address limit, well-formed or not.
 async fn challenge(
     State(web_auth): State<With<WebAuth>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    QueryAs(params): QueryAs<ChallengeParams>,
+    params: Result<QueryAs<ChallengeParams>, ApiError>,
 ) -> Result<Json<ChallengeResponse>, ApiError> {
+    web_auth.admit(ip)?;
+    let QueryAs(params) = params?;
     Ok(Json(web_auth.challenge(params, bearer(&headers)).await?))
 }
 

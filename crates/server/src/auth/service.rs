@@ -1,5 +1,6 @@
 //! SEP-10 rules: issue a challenge, exchange a signed challenge for a JWT.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use mooring_stellar::account::AccountError;
@@ -19,6 +20,7 @@ use crate::db::{Db, DbError};
 use crate::horizon::{Ledger, LedgerError};
 use crate::http::Bearer;
 use crate::jwt::{Claims, Jwt, JwtError};
+use crate::rate_limit::{IpLimit, RateLimits};
 
 /// Why a SEP-10 request failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,12 @@ pub enum AuthError {
         theirs: &'static str,
         /// This server's network.
         ours: String,
+    },
+    /// Too many challenges from the client's network in this window.
+    #[error("too many challenge requests from your address; try again in {retry_after} s")]
+    RateLimited {
+        /// Seconds until the window ends.
+        retry_after: u64,
     },
     /// The challenge was already exchanged for a token.
     #[error("challenge has already been used; request a new one")]
@@ -109,6 +117,7 @@ pub struct WebAuth {
     jwt: Arc<Jwt>,
     db: Db,
     clock: Arc<dyn Clock>,
+    challenges_per_ip: IpLimit,
 }
 
 impl std::fmt::Debug for WebAuth {
@@ -129,6 +138,8 @@ pub struct WebAuthParts {
     pub db: Db,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// The shared rate limits.
+    pub limits: RateLimits,
 }
 
 impl WebAuth {
@@ -165,7 +176,27 @@ impl WebAuth {
             jwt: parts.jwt,
             db: parts.db,
             clock: parts.clock,
+            challenges_per_ip: parts.limits.per_ip(
+                "sep10-challenge",
+                i64::from(s.challenges_per_ip_per_minute),
+                60,
+            ),
         })
+    }
+
+    /// Counts a challenge request from `ip` against
+    /// `sep10.challenges_per_ip_per_minute`. SEP-10 sets no limit of its
+    /// own; 429 is RFC 6585 §4's, with `Retry-After`.
+    pub fn admit(&self, ip: Option<IpAddr>) -> Result<(), AuthError> {
+        match ip {
+            Some(ip) => self
+                .challenges_per_ip
+                .hit(ip)
+                .map_err(|l| AuthError::RateLimited {
+                    retry_after: l.retry_after,
+                }),
+            None => Ok(()),
+        }
     }
 
     /// SEP-10 §Challenge: a fresh challenge for the requested account.

@@ -184,6 +184,11 @@ pub struct Sep10Config {
     pub client_domain: ClientDomainConfig,
     /// Requiring an `Authorization` JWT on `GET /auth` (SEP-10 v3.4.0).
     pub challenge_auth: ChallengeAuthConfig,
+    /// Challenges one client network (an IPv4 address, an IPv6 /64) may
+    /// request per minute, counted across replicas; more get 429 with
+    /// `Retry-After`. Behind a proxy, set `http.trusted_proxies` or every
+    /// client counts as the proxy.
+    pub challenges_per_ip_per_minute: u32,
 }
 
 /// SEP-10 §Challenge §Request Header: whether `GET /auth` needs an
@@ -210,6 +215,7 @@ impl Default for Sep10Config {
             allow_unfunded_accounts: true,
             client_domain: ClientDomainConfig::default(),
             challenge_auth: ChallengeAuthConfig::default(),
+            challenges_per_ip_per_minute: 300,
         }
     }
 }

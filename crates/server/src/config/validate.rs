@@ -63,6 +63,12 @@ impl Config {
                 "must be a domain (host or host:port, at most 64 characters)",
             ));
         }
+        if self.sep10.challenges_per_ip_per_minute == 0 {
+            return Err(invalid(
+                "sep10.challenges_per_ip_per_minute",
+                "must be at least 1",
+            ));
+        }
         if !(1..=86_400).contains(&self.sep10.challenge_expiry_secs) {
             return Err(invalid(
                 "sep10.challenge_expiry_secs",

@@ -14,6 +14,8 @@ use crate::jwt::Jwt;
 
 use crate::clock::Clock;
 use crate::db::{Conn, Db, DbError};
+use crate::rate_limit::RateLimits;
+use crate::server_keys::{self, ServerKeyError};
 use crate::vault::{DataKey, Place, Vault, VaultError};
 use model::{AuthMethod, Identity};
 
@@ -45,6 +47,15 @@ pub enum RecoveryError {
     /// A stored key could not be opened.
     #[error(transparent)]
     Vault(#[from] VaultError),
+}
+
+impl From<ServerKeyError> for RecoveryError {
+    fn from(e: ServerKeyError) -> Self {
+        match e {
+            ServerKeyError::Db(e) => RecoveryError::Db(e),
+            ServerKeyError::Vault(e) => RecoveryError::Vault(e),
+        }
+    }
 }
 
 impl From<sqlx::Error> for RecoveryError {
@@ -112,23 +123,8 @@ pub struct RecoveryParts<'a> {
     pub sms: Arc<dyn SmsSender>,
     /// The ledger (sponsorship reads sequence numbers).
     pub ledger: Arc<dyn crate::horizon::Ledger>,
-}
-
-/// Loads a server key from `server_keys`, creating it on the first start
-/// (if several replicas start at once, the first one stored wins).
-async fn server_key(db: &Db, vault: &Vault, id: &str) -> Result<DataKey, RecoveryError> {
-    let owner = format!("server-key:{id}");
-    let wrapped = match store::server_key(db, id).await? {
-        Some(w) => w,
-        None => {
-            let fresh = vault.new_data_key();
-            store::insert_server_key(db, id, &vault.wrap(&fresh, &owner)).await?;
-            store::server_key(db, id)
-                .await?
-                .ok_or(RecoveryError::Db(DbError::Sqlx(sqlx::Error::RowNotFound)))?
-        }
-    };
-    Ok(vault.unwrap(&wrapped, &owner)?)
+    /// The shared rate limits.
+    pub limits: RateLimits,
 }
 
 /// The SEP-30 service.
@@ -158,13 +154,14 @@ impl std::fmt::Debug for Recovery {
 impl Recovery {
     /// Loads (or, on the first start, creates) its keys.
     pub async fn new(parts: RecoveryParts<'_>) -> Result<Self, RecoveryError> {
-        let lookup = server_key(&parts.db, &parts.vault, LOOKUP_KEY).await?;
+        let lookup = server_keys::load(&parts.db, &parts.vault, LOOKUP_KEY).await?;
         let sep10_issuer = format!("{}/auth", parts.public_url);
         let provider_issuer = format!("{}/authorize", parts.public_url);
         let authorize = Authorize::new(
             AuthorizeParts {
                 db: parts.db.clone(),
-                key: server_key(&parts.db, &parts.vault, AUTHORIZE_KEY).await?,
+                key: server_keys::load(&parts.db, &parts.vault, AUTHORIZE_KEY).await?,
+                limits: parts.limits,
                 clock: parts.clock.clone(),
                 jwt: parts.jwt,
                 issuer: provider_issuer.clone(),

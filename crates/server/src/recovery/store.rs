@@ -32,24 +32,6 @@ fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
-pub async fn server_key(db: &Db, id: &str) -> Result<Option<Vec<u8>>, DbError> {
-    let row: Option<(Vec<u8>,)> = with_pool!(db, p => sqlx::query_as("SELECT data_key FROM server_keys WHERE id = $1")
-        .bind(id)
-        .fetch_optional(p)
-        .await?);
-    Ok(row.map(|r| r.0))
-}
-
-/// Stores a server key unless another replica stored one first.
-pub async fn insert_server_key(db: &Db, id: &str, wrapped: &[u8]) -> Result<(), DbError> {
-    with_pool!(db, p => sqlx::query("INSERT INTO server_keys (id, data_key) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
-        .bind(id)
-        .bind(wrapped)
-        .execute(p)
-        .await?.rows_affected());
-    Ok(())
-}
-
 pub async fn account(c: impl Into<Conn<'_>>, address: &str) -> Result<Option<AccountRow>, DbError> {
     Ok(
         with_conn!(c.into(), e => sqlx::query_as("SELECT data_key FROM recovery_accounts WHERE address = $1")

@@ -234,7 +234,93 @@ async fn challenge_request_from_an_application_not_allowed(engine: Engine) {
     srv.stop().await;
 }
 
+/// `GET /auth` from `ip` (through the trusted proxy on loopback):
+/// (status, Retry-After, body).
+async fn challenge_from(
+    srv: &TestServer,
+    ip: &str,
+    account: &str,
+) -> (u16, Option<u64>, serde_json::Value) {
+    let res = srv
+        .http
+        .get(srv.url("/auth"))
+        .query(&[("account", account)])
+        .header("x-forwarded-for", ip)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let retry = res
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (status, retry, res.json().await.unwrap())
+}
+
+/// `sep10.challenges_per_ip_per_minute`, counted per client network across
+/// replicas (the counts meet in the database), malformed requests included.
+async fn challenges_are_limited_per_address_across_replicas(engine: Engine) {
+    let limited = |c: &mut mooring_server::Config| {
+        c.sep10.challenges_per_ip_per_minute = 3;
+        c.http.trusted_proxies = vec!["127.0.0.1/32".into()];
+    };
+    let a = TestServer::start_with(engine, limited).await;
+    let b = a.replica_with(limited).await;
+    let account = Keypair::random().public_key().to_string();
+    for _ in 0..3 {
+        assert_eq!(challenge_from(&a, "192.0.2.1", &account).await.0, 200);
+    }
+    let (status, retry, body) = challenge_from(&a, "192.0.2.1", &account).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(retry.is_some_and(|s| (1..=60).contains(&s)), "{retry:?}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("too many challenge requests"),
+        "{body}"
+    );
+    // Another network is not limited; an IPv6 client is counted by its /64.
+    assert_eq!(challenge_from(&a, "192.0.2.2", &account).await.0, 200);
+    for (i, ip) in ["2001:db8:5:6::1", "2001:db8:5:6::2", "2001:db8:5:6:ffff::3"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(challenge_from(&a, ip, &account).await.0, 200, "{i}");
+    }
+    assert_eq!(challenge_from(&a, "2001:db8:5:6::9", &account).await.0, 429);
+    // The replica learns the count from the database within a few flushes
+    // (one a second); without shared counts it would answer 200 forever.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (status, _, body) = challenge_from(&b, "192.0.2.1", &account).await;
+        if status == 429 {
+            break;
+        }
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the replica never saw the count"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // Malformed requests count too: three of them use up a fresh address.
+    for _ in 0..3 {
+        assert_eq!(
+            challenge_from(&a, "192.0.2.3", "not-an-account").await.0,
+            400
+        );
+    }
+    assert_eq!(challenge_from(&a, "192.0.2.3", &account).await.0, 429);
+    // The next window starts afresh.
+    a.clock.advance(60);
+    assert_eq!(challenge_from(&a, "192.0.2.1", &account).await.0, 200);
+    b.stop().await;
+    a.stop().await;
+}
+
 crate::on_both_engines!(
+    challenges_are_limited_per_address_across_replicas,
     the_servers_own_key_cannot_authenticate,
     invalid_account_parameter,
     muxed_account_with_memo,

@@ -8,13 +8,14 @@ use serde::Serialize;
 use subtle::ConstantTimeEq as _;
 
 use super::oidc::OidcProvider;
-use super::tokens::{client_network, hashed, random_token, user_code, well_formed};
+use super::tokens::{hashed, random_token, user_code, well_formed};
 use super::{password, store, totp};
 use crate::clock::Clock;
 use crate::config::Sep30Config;
 use crate::db::{Db, DbError};
 use crate::jwt::Jwt;
 use crate::notify::{self, Mailer, SmsSender};
+use crate::rate_limit::{self, RateLimits};
 use crate::recovery::caller::ProviderClaims;
 use crate::recovery::model::{AuthMethod, MethodType};
 use crate::vault::{DataKey, Place, VaultError};
@@ -112,6 +113,8 @@ pub struct AuthorizeParts {
     pub db: Db,
     /// Seals and keys hashes (a server key).
     pub key: DataKey,
+    /// The shared rate limits.
+    pub limits: RateLimits,
     /// The clock.
     pub clock: Arc<dyn Clock>,
     /// Signs access tokens.
@@ -130,6 +133,7 @@ pub struct AuthorizeParts {
 pub struct Authorize {
     pub(super) db: Db,
     pub(super) key: DataKey,
+    pub(super) limits: RateLimits,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) jwt: Arc<Jwt>,
     pub(super) issuer: String,
@@ -167,6 +171,7 @@ impl Authorize {
         Ok(Authorize {
             db: parts.db,
             key: parts.key,
+            limits: parts.limits,
             clock: parts.clock,
             jwt: parts.jwt,
             issuer: parts.issuer,
@@ -236,16 +241,7 @@ impl Authorize {
         limit: i64,
         period: i64,
     ) -> Result<(), AuthorizeError> {
-        let key = self.key.fingerprint(
-            Place {
-                table: "rate_limits",
-                column: kind,
-                row: "",
-            },
-            subject.as_bytes(),
-        );
-        let now = self.now();
-        if store::hit(&self.db, &key, now - now.rem_euclid(period)).await? > limit {
+        if self.limits.over(kind, subject, limit, period).await? {
             return Err(AuthorizeError::RateLimited);
         }
         Ok(())
@@ -253,7 +249,10 @@ impl Authorize {
 
     pub(super) async fn limit_ip(&self, ip: Option<IpAddr>) -> Result<(), AuthorizeError> {
         match ip {
-            Some(ip) => self.limit("ip", &client_network(ip), self.per_ip).await,
+            Some(ip) => {
+                self.limit("ip", &rate_limit::subject(ip), self.per_ip)
+                    .await
+            }
             None => Ok(()),
         }
     }

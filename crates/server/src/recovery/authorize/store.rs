@@ -188,29 +188,7 @@ pub async fn purge(db: &Db, now: i64) -> Result<u64, DbError> {
         .execute(p)
         .await?
         .rows_affected());
-    let m = with_pool!(db, p => sqlx::query("DELETE FROM rate_limits WHERE period < $1")
-        .bind(now - 86_400)
-        .execute(p)
-        .await?
-        .rows_affected());
-    Ok(n + m)
-}
-
-/// Counts one event for `key` in the window starting at `period`; returns
-/// the count in that window, this event included.
-pub async fn hit(db: &Db, key: &[u8], period: i64) -> Result<i64, DbError> {
-    let row: (i64,) = with_pool!(db, p => sqlx::query_as(
-        "INSERT INTO rate_limits (key, period, count) VALUES ($1, $2, 1) \
-         ON CONFLICT (key) DO UPDATE SET \
-           count = CASE WHEN rate_limits.period = excluded.period THEN rate_limits.count + 1 ELSE 1 END, \
-           period = excluded.period \
-         RETURNING count",
-    )
-    .bind(key)
-    .bind(period)
-    .fetch_one(p)
-    .await?);
-    Ok(row.0)
+    Ok(n)
 }
 
 /// A password login: its Argon2id hash and whether its address is confirmed.
