@@ -11,8 +11,11 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::attest::AttestError;
 use crate::auth::{AuthError, ChallengeAuthError};
 use crate::customers::CustomerError;
+use crate::limits::LimitError;
+use crate::limits::service_codes as codes;
 use crate::recovery::RecoveryError;
 use crate::recovery::authorize::AuthorizeError;
 use crate::recovery::sponsor::SponsorError;
@@ -24,6 +27,7 @@ pub struct ApiError {
     status: StatusCode,
     message: Cow<'static, str>,
     retry_after: Option<u64>,
+    fields: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl ApiError {
@@ -33,7 +37,20 @@ impl ApiError {
             status,
             message: message.into(),
             retry_after: None,
+            fields: None,
         }
+    }
+
+    /// The same error with more fields in its body beside `error` (the
+    /// 451 of `/operations/check`, the 403 of `/kyc-check` with the
+    /// expected account). `value` must be a JSON object; `error` in it is
+    /// ignored.
+    pub fn with_fields(mut self, value: serde_json::Value) -> Self {
+        if let serde_json::Value::Object(mut map) = value {
+            map.remove("error");
+            self.fields = Some(Box::new(map));
+        }
+        self
     }
 
     /// 429: over a rate limit; the client may try again after
@@ -90,7 +107,9 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.message }).to_string();
+        let mut map = self.fields.map(|f| *f).unwrap_or_default();
+        map.insert("error".into(), self.message.into_owned().into());
+        let body = serde_json::Value::Object(map).to_string();
         let mut res = (self.status, body).into_response();
         res.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -233,6 +252,57 @@ impl From<AuthorizeError> for ApiError {
             }
             AuthorizeError::Db(err) => ApiError::internal(err),
             AuthorizeError::Vault(err) => ApiError::internal(err),
+        }
+    }
+}
+
+impl From<LimitError> for ApiError {
+    fn from(e: LimitError) -> Self {
+        use serde_json::json;
+        let text = e.to_string();
+        match e {
+            LimitError::Invalid(m) => ApiError::bad_request(m),
+            LimitError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
+            // Taler's /kyc-check 403: names the account the token must be for.
+            LimitError::NotYours { expected } => ApiError::new(StatusCode::FORBIDDEN, text)
+                .with_fields(json!({
+                    "code": codes::AUTHORIZATION_FAILED,
+                    "expected_account_pub": expected.address(),
+                    "expected_memo": expected.memo.map(|m| m.to_string()),
+                })),
+            LimitError::Unknown { limits } => ApiError::not_found(text).with_fields(json!({
+                "code": codes::UNKNOWN,
+                "limits": limits,
+            })),
+            LimitError::Unbound { kyc_url, kind } => ApiError::new(StatusCode::CONFLICT, text)
+                .with_fields(json!({
+                    "code": codes::KEY_UNKNOWN,
+                    "kyc_url": kyc_url,
+                    "type": kind,
+                })),
+            // Taler's LegitimizationNeededResponse, on 451 (RFC 7725).
+            LimitError::KycRequired(denial) => ApiError::new(
+                StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
+                denial.hint.clone(),
+            )
+            .with_fields(json!(denial)),
+            LimitError::Kyc(err) => ApiError::internal(err),
+        }
+    }
+}
+
+impl From<AttestError> for ApiError {
+    fn from(e: AttestError) -> Self {
+        let text = e.to_string();
+        match e {
+            AttestError::Invalid(m) => ApiError::bad_request(m),
+            AttestError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
+            // DD45 404: "containing the unknown key".
+            AttestError::Unknown { account } => {
+                ApiError::not_found(text).with_fields(serde_json::json!({ "account": account }))
+            }
+            AttestError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            AttestError::Kyc(err) => ApiError::internal(err),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The Mooring server: SEP-1 discovery, SEP-10 authentication, and the
-//! identity capabilities built on them (SEP-12 customers, SEP-30 recovery).
+//! identity capabilities built on them (SEP-12 customers, SEP-30 recovery,
+//! KYC-gated limits and KYC inheritance).
 //!
 //! Every capability has the same shape (`mod.rs`, `routes.rs`, `service.rs`,
 //! `store.rs`, `admin.rs`), stands beside the others without importing
@@ -9,9 +10,11 @@
 //! chosen.
 
 // Capabilities.
+pub mod attest;
 pub mod auth;
 pub mod customers;
 pub mod discovery;
+pub mod limits;
 pub mod recovery;
 
 // What capabilities share.
@@ -25,6 +28,7 @@ pub mod error;
 pub mod horizon;
 pub mod http;
 pub mod jwt;
+pub mod kyc;
 pub mod net;
 pub mod notify;
 pub mod rate_limit;

@@ -1,12 +1,14 @@
 //! Stellar primitives for Mooring, shared by the server and the client.
 //!
 //! Nothing in this crate does I/O or holds global state: strkeys and keypairs
-//! ([`keys`]), client account addresses ([`account`]), network ids
+//! ([`keys`]), client account addresses ([`account`]), amounts ([`amount`]), network ids
 //! ([`network`]), transaction envelopes ([`envelope`]), the SEP-10 challenge
 //! ([`sep10`]) and the SEP-1 `stellar.toml` fields a client reads
 //! ([`stellar_toml`]).
 
 pub mod account;
+pub mod amount;
+pub mod attest;
 pub mod envelope;
 pub mod keys;
 pub mod network;
@@ -14,6 +16,7 @@ pub mod sep10;
 pub mod stellar_toml;
 
 pub use account::{ClientAccount, IdMemo};
+pub use amount::Amount;
 pub use keys::{Keypair, PublicKey};
 pub use network::Network;
 

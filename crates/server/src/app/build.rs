@@ -9,6 +9,7 @@ use mooring_stellar::Keypair;
 use tokio::net::TcpListener;
 
 use super::{Server, ServerOptions, Services, StartError, StartupReport};
+use crate::attest::{Attest, AttestParts};
 use crate::auth::{WebAuth, WebAuthParts};
 use crate::blobs::Blobs;
 use crate::clock::{Clock, SystemClock};
@@ -19,6 +20,8 @@ use crate::db::{Db, redact_url};
 use crate::horizon::{Horizon, Ledger};
 use crate::http::AdminToken;
 use crate::jwt::Jwt;
+use crate::kyc::{self, Standing, Wakeups};
+use crate::limits::{Limits, LimitsParts};
 use crate::notify::{self, LogDelivery, Mailer, SmsSender};
 use crate::rate_limit::RateLimits;
 use crate::recovery::{Recovery, RecoveryParts};
@@ -282,14 +285,38 @@ impl Server {
         })
         .await
         .map_err(|e| StartError::Config(format!("cannot set up SEP-30: {e}")))?;
-        let customers = Customers::new(CustomersParts {
+        let (changes, kyc_changes) = kyc::Changes::new();
+        let customers = Arc::new(Customers::new(CustomersParts {
             db: db.clone(),
             vault,
             blobs,
             clock: clock.clone(),
             cfg: sep12.clone(),
             sender: senders.sep12_codes,
-        });
+            changes: Some(changes),
+        }));
+        let standing = Arc::new(Standing::new(
+            db.clone(),
+            clock.clone(),
+            customers.clone(),
+            Wakeups::default(),
+            config.kyc_type().to_owned(),
+        ));
+        let kyc_limits = Arc::new(Limits::new(LimitsParts {
+            standing: standing.clone(),
+            cfg: config.limits.clone(),
+            long_poll_max: config.long_poll_max(),
+            kyc_url: config.endpoint(""),
+            public_url: config.endpoint(""),
+            clock: clock.clone(),
+        }));
+        let attest = Arc::new(Attest::new(AttestParts {
+            standing: standing.clone(),
+            maximum: config.limits.maximum_attestations,
+            max_lifetime_secs: config.limits.attestation_max_lifetime_secs,
+            network: mooring_stellar::Network::new(config.stellar.network_passphrase.clone()),
+            clock: clock.clone(),
+        }));
         let state = AppState::new(
             jwt,
             clock,
@@ -304,10 +331,14 @@ impl Server {
         );
         let services = Services {
             web_auth: Arc::new(web_auth),
-            customers: Arc::new(customers),
+            customers,
             recovery: Arc::new(recovery),
             deliverer,
             limits,
+            kyc_limits,
+            attest,
+            standing,
+            kyc_changes: Some(kyc_changes),
             sep12_enabled: sep12.enabled,
             sep30_enabled: config.sep30.enabled,
             stellar_toml: Arc::new(stellar_toml),

@@ -19,12 +19,15 @@ use mooring_stellar::PublicKey;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::attest::Attest;
 use crate::auth::WebAuth;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::customers::{CodeSender, Customers, Deliverer};
 use crate::db::{Db, DbError, redact_url};
 use crate::horizon::Ledger;
+use crate::kyc::{Standing, Target};
+use crate::limits::Limits;
 use crate::rate_limit::RateLimits;
 use crate::recovery::Recovery;
 use crate::recovery::authorize::{Mailer, SmsSender};
@@ -63,6 +66,10 @@ pub(crate) struct Services {
     recovery: Arc<Recovery>,
     deliverer: Deliverer,
     limits: RateLimits,
+    kyc_limits: Arc<Limits>,
+    attest: Arc<Attest>,
+    standing: Arc<Standing>,
+    kyc_changes: Option<tokio::sync::mpsc::Receiver<Target>>,
     sep12_enabled: bool,
     sep30_enabled: bool,
     stellar_toml: Arc<String>,
@@ -220,13 +227,28 @@ impl Server {
     }
 }
 
-async fn background_tasks(s: Services, stop: watch::Receiver<bool>) {
+async fn background_tasks(mut s: Services, stop: watch::Receiver<bool>) {
+    // KYC changes are followed (and, on PostgreSQL, heard from the other
+    // replicas) for as long as the server runs; they hold no state worth
+    // finishing, so they are simply dropped at the end.
+    let follow = s
+        .kyc_changes
+        .take()
+        .map(|rx| tokio::spawn(s.standing.clone().follow(rx)));
+    let listen = tokio::spawn(crate::kyc::wake::listen(
+        s.standing.db().clone(),
+        s.standing.wakeups().clone(),
+    ));
     // Rate-limit counts are shared every second whatever the other tasks
     // are waiting for (a slow callback receiver, a long purge).
     tokio::join!(
         share_rate_limits(s.limits.clone(), stop.clone()),
         housekeeping(s, stop)
     );
+    listen.abort();
+    if let Some(f) = follow {
+        f.abort();
+    }
 }
 
 async fn share_rate_limits(limits: RateLimits, mut stop: watch::Receiver<bool>) {
@@ -277,6 +299,11 @@ async fn housekeeping(s: Services, mut stop: watch::Receiver<bool>) {
                     Ok(n) if n > 0 => tracing::debug!(purged = n, "purged old rate-limit counters"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "could not purge old rate-limit counters"),
+                }
+                match s.kyc_limits.purge().await {
+                    Ok(n) if n > 0 => tracing::debug!(purged = n, "purged old recorded operations"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not purge old recorded operations"),
                 }
                 match s.web_auth.purge().await {
                     Ok(n) if n > 0 => tracing::debug!(purged = n, "purged expired SEP-10 challenge records"),

@@ -17,7 +17,7 @@ use super::Services;
 use crate::error;
 use crate::http::{body_limit, require_admin};
 use crate::state::AppState;
-use crate::{auth, customers, discovery, recovery, telemetry};
+use crate::{attest, auth, customers, discovery, limits, recovery, telemetry};
 
 /// A request's span: method, route template and request id — never the
 /// URI, whose path and query carry ids, addresses and tokens.
@@ -49,6 +49,11 @@ pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> R
     }
     if services.sep30_enabled {
         app = app.merge(recovery::router().with_state(state.with(services.recovery.clone())));
+    }
+    if services.sep12_enabled {
+        app = app
+            .merge(limits::router().with_state(state.with(services.kyc_limits.clone())))
+            .merge(attest::router().with_state(state.with(services.attest.clone())));
     }
     // SEP-1 and SEP-10 §Cross-Origin Headers: `Access-Control-Allow-Origin: *`
     // on every response, errors included, and preflight answered.
@@ -88,6 +93,8 @@ pub fn admin(state: &AppState, services: &Services) -> Router {
     Router::new()
         .merge(customers::admin::router().with_state(state.with(services.customers.clone())))
         .merge(recovery::admin::router().with_state(state.with(services.recovery.clone())))
+        .merge(limits::admin::router().with_state(state.with(services.kyc_limits.clone())))
+        .merge(attest::admin::router().with_state(state.with(services.attest.clone())))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_admin,

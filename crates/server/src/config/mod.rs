@@ -14,11 +14,13 @@ use url::Url;
 use crate::db::DatabaseUrl;
 
 mod kyc;
+mod limits;
 mod notify;
 mod recovery;
 mod sections;
 mod validate;
 pub use kyc::*;
+pub use limits::{KycState, LimitsConfig, Op, Rule, is_asset};
 pub use notify::{
     MailConfig, MailSenderKind, MailSettings, SmsFrom, SmsProviderConfig, SmsSenderKind,
 };
@@ -91,6 +93,8 @@ pub struct Config {
     pub sep12: Sep12Config,
     /// SEP-30 account recovery.
     pub sep30: Sep30Config,
+    /// KYC-gated limits and KYC inheritance.
+    pub limits: LimitsConfig,
     /// The server's mail (SEP-30 sign-in mail, SEP-12 verification codes).
     pub mail: MailConfig,
     /// The server's text messages (SEP-30 and SEP-12 codes by SMS).
@@ -122,6 +126,7 @@ impl Default for Config {
             stellar_toml: StellarTomlConfig::default(),
             sep12: Sep12Config::default(),
             sep30: Sep30Config::default(),
+            limits: LimitsConfig::default(),
             mail: MailConfig::default(),
             sms: SmsProviderConfig::default(),
             blobs: BlobsConfig::default(),

@@ -42,7 +42,64 @@ impl Config {
         }
         self.validate_sep10()?;
         self.validate_kyc()?;
+        self.validate_limits()?;
         self.validate_publishing()
+    }
+
+    /// `[limits]`.
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        if l.long_poll_max_secs == 0 {
+            return Err(invalid("limits.long_poll_max_secs", "must be at least 1"));
+        }
+        if !l.kyc_type.is_empty() && !self.sep12.types.contains_key(&l.kyc_type) {
+            return Err(invalid(
+                "limits.kyc_type",
+                format!("`{}` is not one of sep12.types", l.kyc_type),
+            ));
+        }
+        if l.attestation_max_lifetime_secs == 0 {
+            return Err(invalid(
+                "limits.attestation_max_lifetime_secs",
+                "must be at least 1",
+            ));
+        }
+        for (i, r) in l.rules.iter().enumerate() {
+            r.check()
+                .map_err(|m| invalid("limits.rules", format!("rule {}: {m}", i + 1)))?;
+            if r.timeframe_secs
+                .is_some_and(|t| t > l.operations_retention_days * 86_400)
+            {
+                return Err(invalid(
+                    "limits.rules",
+                    format!(
+                        "rule {}: timeframe_secs is longer than limits.operations_retention_days",
+                        i + 1
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The longest long poll: `limits.long_poll_max_secs`, kept a second
+    /// under `http.request_timeout_secs` so that a poll is answered before
+    /// the request times out.
+    pub fn long_poll_max(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.limits
+                .long_poll_max_secs
+                .min(self.http.request_timeout_secs.saturating_sub(1)),
+        )
+    }
+
+    /// The SEP-12 type whose status is an account's KYC state.
+    pub fn kyc_type(&self) -> &str {
+        if self.limits.kyc_type.is_empty() {
+            &self.sep12.default_type
+        } else {
+            &self.limits.kyc_type
+        }
     }
 
     /// `[sep10]`.

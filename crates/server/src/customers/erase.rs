@@ -53,6 +53,7 @@ impl Customers {
         )
         .await?;
         tx.commit().await?;
+        self.kyc_changed(&key);
         self.remove_deleted_blobs().await;
         self.db().flush_deleted().await;
         Ok(())

@@ -5,6 +5,7 @@ pub mod admin;
 mod callbacks;
 mod erase;
 mod files;
+mod kyc;
 pub mod owner;
 mod put;
 pub mod request;

@@ -389,6 +389,7 @@ impl Customers {
         )
         .await?;
         tx.commit().await?;
+        self.kyc_changed_row(&row);
         Ok(after)
     }
 

@@ -80,6 +80,7 @@ pub struct Customers {
     cfg: Arc<Sep12Config>,
     sender: Arc<dyn CodeSender>,
     writer: Writer,
+    changes: Option<crate::kyc::Changes>,
 }
 
 impl std::fmt::Debug for Customers {
@@ -102,6 +103,8 @@ pub struct CustomersParts {
     pub cfg: Arc<Sep12Config>,
     /// Verification code sender.
     pub sender: Arc<dyn CodeSender>,
+    /// Where status changes are reported to the KYC standings.
+    pub changes: Option<crate::kyc::Changes>,
 }
 
 /// The owner recorded on uploaded files: the token's account and memo.
@@ -126,7 +129,12 @@ impl Customers {
             clock: parts.clock,
             cfg: parts.cfg,
             sender: parts.sender,
+            changes: parts.changes,
         }
+    }
+
+    pub(super) fn changes(&self) -> Option<&crate::kyc::Changes> {
+        self.changes.as_ref()
     }
 
     pub(super) fn now(&self) -> i64 {
@@ -410,6 +418,7 @@ impl Customers {
             callbacks::record(&mut tx, &id, &cb, now).await?;
         }
         tx.commit().await?;
+        self.kyc_changed(&key);
         self.send_codes(&id, plan.codes).await;
         Ok(id)
     }
@@ -474,6 +483,7 @@ impl Customers {
                 now,
             };
             if self.writer.submit(job).await? == Applied::Yes {
+                self.kyc_changed(&key);
                 self.send_codes(&id, plan.codes).await;
                 return Ok(Some(id));
             }
@@ -566,6 +576,7 @@ impl Customers {
             .await?;
         store::bump_version(&mut tx, &row.id).await?;
         tx.commit().await?;
+        self.kyc_changed_row(&row);
         Ok(after)
     }
 

@@ -1,0 +1,21 @@
+//! KYC-gated limits (docs/kyc.md): rules per operation from
+//! `[[limits.rules]]` or per account from the admin API, the operation
+//! check that answers 451 when KYC is needed (Taler's
+//! `LegitimizationNeededResponse`), and `/kyc-check` with Taler's long
+//! polling (`timeout_ms`, `lpt`, `min_rule`).
+
+pub mod admin;
+mod routes;
+mod service;
+mod store;
+
+pub use routes::router;
+pub use service::{Caller, Check, Denial, LimitError, Limits, LimitsParts, Status};
+
+/// Taler's error codes in the bodies (docs/kyc.md).
+pub mod service_codes {
+    pub use super::service::{
+        CODE_AUTHORIZATION_FAILED as AUTHORIZATION_FAILED, CODE_KEY_UNKNOWN as KEY_UNKNOWN,
+        CODE_KYC_REQUIRED as KYC_REQUIRED, CODE_UNKNOWN as UNKNOWN,
+    };
+}

@@ -1,0 +1,695 @@
+//! The rules: which limits apply to an account, whether an operation
+//! passes them, and the account's KYC status as `/kyc-check` answers it,
+//! long polls included (docs/kyc.md).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mooring_stellar::{Amount, PublicKey};
+use serde::Serialize;
+use tokio::time::Instant;
+
+use super::store;
+use crate::clock::Clock;
+use crate::config::{KycState, LimitsConfig, Op, Rule};
+use crate::db::{Conn, DbError, Tx};
+use crate::http::Principal;
+use crate::kyc::{Evaluated, KycError, Standing, Target};
+use crate::{audit, with_tx};
+
+/// A waiting poll re-reads the state this often even without a wake-up
+/// (a notification lost while a listener reconnected; SQLite replicas).
+const REREAD: Duration = Duration::from_secs(15);
+
+/// Taler's `TALER_EC_EXCHANGE_GENERIC_KYC_REQUIRED`, kept so that clients
+/// written for Taler read the 451 the same way.
+pub const CODE_KYC_REQUIRED: u32 = 1028;
+/// Taler's `TALER_EC_EXCHANGE_KYC_CHECK_AUTHORIZATION_FAILED`.
+pub const CODE_AUTHORIZATION_FAILED: u32 = 1930;
+/// Taler's `TALER_EC_EXCHANGE_KYC_CHECK_REQUEST_UNKNOWN`.
+pub const CODE_UNKNOWN: u32 = 1935;
+/// Taler's `TALER_EC_EXCHANGE_KYC_CHECK_AUTHORIZATION_KEY_UNKNOWN`.
+pub const CODE_KEY_UNKNOWN: u32 = 1937;
+
+/// A limit as clients see it (Taler's `AccountLimit`, with the asset and
+/// what counts against it now).
+#[derive(Debug, Clone, Serialize)]
+pub struct Limit {
+    /// The operation.
+    pub operation_type: Op,
+    /// The rule's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_name: Option<String>,
+    /// SEP-38 asset.
+    pub asset: String,
+    /// The most allowed (per operation, or in the window).
+    pub threshold: Amount,
+    /// The rolling window, or `null`: per operation.
+    pub timeframe_secs: Option<u64>,
+    /// Passing KYC lifts it.
+    pub soft_limit: bool,
+    /// Counted against the threshold now.
+    pub used: Amount,
+    /// When the oldest operation counted leaves the window.
+    pub resets_at: Option<i64>,
+}
+
+/// An account's KYC status (Taler's `AccountKycStatus`).
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountStatus {
+    /// none, pending, accepted, inherited or rejected.
+    pub state: KycState,
+    /// Under review.
+    pub aml_review: bool,
+    /// Bumped by every change of state or rules.
+    pub rule_gen: u64,
+    /// The SEP-12 server.
+    pub kyc_url: String,
+    /// The SEP-12 customer type whose acceptance lifts soft limits.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The exposed limits in force.
+    pub limits: Vec<Limit>,
+}
+
+/// What `/kyc-check` answers when it is not an error.
+#[derive(Debug, Clone)]
+pub enum Status {
+    /// 204: KYC is off.
+    Disabled,
+    /// 200: no KYC needed now.
+    Clear(AccountStatus),
+    /// 202: KYC needed (or under review).
+    Required(AccountStatus),
+}
+
+/// Why an operation is refused: the body of the 451.
+#[derive(Debug, Clone, Serialize)]
+pub struct Denial {
+    /// Taler's code.
+    pub code: u32,
+    /// What to do.
+    pub hint: String,
+    /// The target to check.
+    pub account: String,
+    /// Its memo, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+    /// The key KYC is bound to: the account's own.
+    pub account_pub: String,
+    /// The operation's key is not that one.
+    pub bad_kyc_auth: bool,
+    /// Whether passing KYC can lift the limit.
+    pub soft_limit: bool,
+    /// The limit's name, when exposed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_name: Option<String>,
+    /// Where to check: `/kyc-check/{account}`.
+    pub kyc_check: String,
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    /// 400.
+    #[error("{0}")]
+    Invalid(String),
+    /// 403: the caller may not do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// 403 (`/kyc-check`): the token is for another account.
+    #[error("the token is not for this account; authenticate with SEP-10 as it")]
+    NotYours {
+        /// The account (and memo) the token must be for.
+        expected: Target,
+    },
+    /// 404: never seen.
+    #[error("the account is not known here: it has no KYC record and was never gated")]
+    Unknown {
+        /// The default exposed limits.
+        limits: Vec<Limit>,
+    },
+    /// 409: known, but with no SEP-12 record to bind KYC to.
+    #[error(
+        "the account has no KYC record here to bind to; open one with PUT /customer and the account's SEP-10 token"
+    )]
+    Unbound {
+        /// The SEP-12 server.
+        kyc_url: String,
+        /// The type to use.
+        kind: String,
+    },
+    /// 451.
+    #[error("{}", .0.hint)]
+    KycRequired(Box<Denial>),
+    /// 500.
+    #[error(transparent)]
+    Kyc(#[from] KycError),
+}
+
+impl From<DbError> for LimitError {
+    fn from(e: DbError) -> Self {
+        LimitError::Kyc(e.into())
+    }
+}
+
+/// An operation to check.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// Whose.
+    pub target: Target,
+    /// What.
+    pub op: Op,
+    /// How much.
+    pub amount: Amount,
+    /// Of which SEP-38 asset.
+    pub asset: String,
+    /// The key that authorises it, when not the account's own.
+    pub key: Option<PublicKey>,
+    /// Count it in the rolling windows when allowed (admin only).
+    pub record: bool,
+}
+
+/// Who asks.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// A wallet, with its SEP-10 token.
+    Wallet(Principal),
+    /// The business server, with the admin token.
+    Admin(String),
+}
+
+/// A long poll's parameters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Poll {
+    /// How long to wait at most.
+    pub timeout: Duration,
+    /// Taler's long-poll target: 1, 2 or 3 (others: none).
+    pub lpt: Option<u8>,
+    /// Answer once `rule_gen` is greater.
+    pub min_rule: Option<u64>,
+}
+
+/// What [`Limits`] is built from.
+pub struct LimitsParts {
+    /// The standings.
+    pub standing: Arc<Standing>,
+    /// `[limits]`.
+    pub cfg: LimitsConfig,
+    /// The longest long poll.
+    pub long_poll_max: Duration,
+    /// The SEP-12 server's URL.
+    pub kyc_url: String,
+    /// The public base URL (for `kyc_check` links).
+    pub public_url: String,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The limits service.
+pub struct Limits {
+    standing: Arc<Standing>,
+    cfg: LimitsConfig,
+    long_poll_max: Duration,
+    kyc_url: String,
+    public_url: String,
+    clock: Arc<dyn Clock>,
+}
+
+/// Whether a token speaks for `t`: its account, and its memo when it has
+/// one (a token without one speaks for every memo of its account, as in
+/// SEP-12 §Shared Accounts).
+pub fn speaks_for(p: &Principal, t: &Target) -> bool {
+    let memo = p.memo.map(|m| m.value()).or(p.account.muxed_id());
+    p.account.account() == t.account && memo.is_none_or(|m| Some(m) == t.memo)
+}
+
+impl Limits {
+    /// The service.
+    pub fn new(parts: LimitsParts) -> Limits {
+        Limits {
+            standing: parts.standing,
+            cfg: parts.cfg,
+            long_poll_max: parts.long_poll_max,
+            kyc_url: parts.kyc_url,
+            public_url: parts.public_url,
+            clock: parts.clock,
+        }
+    }
+
+    fn now(&self) -> i64 {
+        i64::try_from(self.clock.now()).unwrap_or(i64::MAX)
+    }
+
+    /// Gating is on.
+    pub fn enabled(&self) -> bool {
+        self.cfg.enabled
+    }
+
+    /// The standings.
+    pub fn standing(&self) -> &Standing {
+        &self.standing
+    }
+
+    /// The SEP-12 type whose acceptance lifts soft limits.
+    pub fn kyc_type(&self) -> &str {
+        self.standing.kyc_type()
+    }
+
+    /// The SEP-12 server.
+    pub fn kyc_url(&self) -> &str {
+        &self.kyc_url
+    }
+
+    fn rules<'a>(&'a self, ev: &'a Evaluated) -> &'a [Rule] {
+        ev.rules.as_deref().unwrap_or(&self.cfg.rules)
+    }
+
+    /// The exposed limits of an account never seen (`GET /limits`, and
+    /// the body of a 404).
+    pub fn defaults(&self) -> Vec<Limit> {
+        self.cfg
+            .rules
+            .iter()
+            .filter(|r| r.exposed && r.applies_in(KycState::None))
+            .map(|r| limit(r, Amount::ZERO, None))
+            .collect()
+    }
+
+    /// What counts against `rule` for `t` now, and when the oldest of it
+    /// leaves the window.
+    async fn used(
+        &self,
+        c: Conn<'_>,
+        t: &Target,
+        rule: &Rule,
+    ) -> Result<(Amount, Option<i64>), LimitError> {
+        let Some(window) = rule.timeframe_secs else {
+            return Ok((Amount::ZERO, None));
+        };
+        let window = i64::try_from(window).unwrap_or(i64::MAX);
+        let since = self.now().saturating_sub(window);
+        let (sum, oldest) = store::used_since(c, t, rule.op.as_str(), &rule.asset, since).await?;
+        Ok((
+            Amount::from_units(sum).unwrap_or_default(),
+            oldest.map(|o| o.saturating_add(window)),
+        ))
+    }
+
+    /// The exposed limits in force for an evaluated account.
+    async fn in_force(&self, ev: &Evaluated) -> Result<Vec<Limit>, LimitError> {
+        let mut out = Vec::new();
+        for r in self.rules(ev) {
+            if r.exposed && r.applies_in(ev.state) {
+                let (used, resets_at) = self
+                    .used(self.standing.db().reader(), &ev.target, r)
+                    .await?;
+                out.push(Limit {
+                    soft_limit: r.soft_limit && !ev.state.passed(),
+                    ..limit(r, used, resets_at)
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// `POST /operations/check`: allowed (with the account's state and
+    /// `rule_gen`), or the 451 that says how to lift the limit.
+    pub async fn check(&self, caller: &Caller, c: Check) -> Result<(KycState, u64), LimitError> {
+        match caller {
+            Caller::Wallet(p) if !speaks_for(p, &c.target) => {
+                return Err(LimitError::Forbidden(
+                    "the token is not for this account; check operations of your own account",
+                ));
+            }
+            Caller::Wallet(_) if c.record => {
+                return Err(LimitError::Forbidden(
+                    "only the business server (admin token, admin listener) records operations",
+                ));
+            }
+            _ => {}
+        }
+        if !self.cfg.enabled {
+            return Ok((KycState::None, 0));
+        }
+        let ev = self.standing.evaluate(&c.target).await?;
+        if !c.record {
+            self.judge(self.standing.db().reader(), &ev, &c).await?;
+            return Ok((ev.state, ev.rule_gen));
+        }
+        // Checked and recorded in one transaction, the account's row
+        // locked, so that two operations cannot both fit the same room.
+        let mut tx = self.standing.db().begin().await?;
+        self.standing.touch(&mut tx, &c.target, ev.state).await?;
+        lock(&mut tx, &c.target).await?;
+        self.judge((&mut tx).into(), &ev, &c).await?;
+        store::record(
+            &mut tx,
+            &c.target,
+            c.op.as_str(),
+            &c.asset,
+            c.amount.units(),
+            self.now(),
+        )
+        .await?;
+        if let Caller::Admin(actor) = caller {
+            audit::record(
+                &mut tx,
+                actor,
+                "limits.record",
+                None,
+                Some(&format!("{} {} {}", c.op.as_str(), c.amount, c.asset)),
+                self.now(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((ev.state, ev.rule_gen))
+    }
+
+    /// Refuses `c` if a limit in force for `ev` forbids it.
+    async fn judge(&self, mut conn: Conn<'_>, ev: &Evaluated, c: &Check) -> Result<(), LimitError> {
+        let mut denied: Option<(&Rule, bool)> = None;
+        for r in self.rules(ev) {
+            if r.op != c.op || r.asset != c.asset || !r.applies_in(ev.state) {
+                continue;
+            }
+            let (used, _) = self.used(conn.reborrow(), &c.target, r).await?;
+            let fits = used
+                .checked_add(c.amount)
+                .is_some_and(|total| total <= r.threshold);
+            if fits {
+                continue;
+            }
+            let soft = r.soft_limit && !ev.state.passed();
+            // A hard limit outranks a soft one: KYC would not help.
+            if denied.is_none_or(|(_, s)| s && !soft) {
+                denied = Some((r, soft));
+            }
+        }
+        let Some((rule, soft)) = denied else {
+            return Ok(());
+        };
+        if soft {
+            self.standing.require_kyc(&c.target, ev.state).await?;
+        }
+        let bad_kyc_auth = c.key.is_some_and(|k| k != c.target.account);
+        let hint = match (soft, bad_kyc_auth) {
+            (true, false) => format!(
+                "KYC is required: complete SEP-12 as type {} at {}, then try again",
+                self.kyc_type(),
+                self.kyc_url
+            ),
+            (true, true) => "KYC is required, and it is bound to the account's own key: authorise the operation with the account's key".to_owned(),
+            (false, _) => "over a limit that KYC does not lift".to_owned(),
+        };
+        let memo = c.target.memo.map(|m| m.to_string());
+        let query = memo
+            .as_ref()
+            .map(|m| format!("?memo={m}"))
+            .unwrap_or_default();
+        Err(LimitError::KycRequired(Box::new(Denial {
+            code: CODE_KYC_REQUIRED,
+            hint,
+            account: c.target.address(),
+            memo,
+            account_pub: c.target.address(),
+            bad_kyc_auth,
+            soft_limit: soft,
+            rule_name: rule.exposed.then(|| rule.name.clone()).flatten(),
+            kyc_check: format!(
+                "{}/kyc-check/{}{query}",
+                self.public_url.trim_end_matches('/'),
+                c.target.address()
+            ),
+        })))
+    }
+
+    /// The answer of `/kyc-check` now.
+    async fn answer(&self, t: &Target) -> Result<Status, LimitError> {
+        let ev = self.standing.evaluate(t).await?;
+        if !ev.known {
+            return Err(LimitError::Unknown {
+                limits: self.defaults(),
+            });
+        }
+        if !ev.bound {
+            return Err(LimitError::Unbound {
+                kyc_url: self.kyc_url.clone(),
+                kind: self.kyc_type().to_owned(),
+            });
+        }
+        let status = AccountStatus {
+            state: ev.state,
+            aml_review: ev.state == KycState::Pending,
+            rule_gen: ev.rule_gen,
+            kyc_url: self.kyc_url.clone(),
+            kind: self.kyc_type().to_owned(),
+            limits: self.in_force(&ev).await?,
+        };
+        Ok(if ev.state.passed() {
+            Status::Clear(status)
+        } else if ev.state == KycState::Pending || ev.kyc_required {
+            Status::Required(status)
+        } else {
+            Status::Clear(status)
+        })
+    }
+
+    /// `GET /kyc-check/{account}`: the status now, or — long polling — as
+    /// soon as it is what the poll waits for, or at the timeout.
+    pub async fn kyc_check(
+        &self,
+        p: &Principal,
+        t: &Target,
+        poll: Poll,
+    ) -> Result<Status, LimitError> {
+        if !speaks_for(p, t) {
+            return Err(LimitError::NotYours {
+                expected: t.clone(),
+            });
+        }
+        if !self.cfg.enabled {
+            return Ok(Status::Disabled);
+        }
+        let deadline = Instant::now() + poll.timeout.min(self.long_poll_max);
+        let mut first: Option<(u16, u64)> = None;
+        loop {
+            // Subscribed before reading, so a change made while reading
+            // still wakes this poll.
+            let notify = self.standing.wakeups().subscribe(t);
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let answer = self.answer(t).await;
+            let Some(now) = summary(&answer) else {
+                return answer;
+            };
+            let first = *first.get_or_insert(now);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || !waits(&poll, now, first) {
+                return answer;
+            }
+            tokio::select! {
+                () = &mut notified => {}
+                () = tokio::time::sleep(left.min(REREAD)) => {}
+            }
+        }
+    }
+
+    /// An account's standing for staff: state, rules (all of them),
+    /// inheritance.
+    pub async fn account(&self, t: &Target) -> Result<serde_json::Value, LimitError> {
+        let ev = self.standing.evaluate(t).await?;
+        let mut rules = Vec::new();
+        for r in self.rules(&ev) {
+            let (used, resets_at) = self.used(self.standing.db().reader(), t, r).await?;
+            rules.push(serde_json::json!({
+                "rule": r,
+                "applies": r.applies_in(ev.state),
+                "used": used,
+                "resets_at": resets_at,
+            }));
+        }
+        let attested: Vec<String> = self
+            .standing
+            .attested_by(t)
+            .await?
+            .iter()
+            .map(Target::key)
+            .collect();
+        Ok(serde_json::json!({
+            "account": t.address(),
+            "memo": t.memo.map(|m| m.to_string()),
+            "known": ev.known,
+            "bound": ev.bound,
+            "state": ev.state,
+            "rule_gen": ev.rule_gen,
+            "kyc_required": ev.kyc_required,
+            "own_rules": ev.rules.is_some(),
+            "rules": rules,
+            "inherited_from": ev.inherited_from.as_ref().map(Target::key),
+            "attested": attested,
+        }))
+    }
+
+    /// Sets (or clears) an account's own rules; audited; wakes its polls.
+    pub async fn set_rules(
+        &self,
+        actor: &str,
+        t: &Target,
+        rules: Option<Vec<Rule>>,
+    ) -> Result<u64, LimitError> {
+        if let Some(rules) = &rules {
+            for (i, r) in rules.iter().enumerate() {
+                r.check()
+                    .map_err(|m| LimitError::Invalid(format!("rule {}: {m}", i + 1)))?;
+            }
+            if rules.len() > 100 {
+                return Err(LimitError::Invalid("at most 100 rules per account".into()));
+            }
+        }
+        let mut tx = self.standing.db().begin().await?;
+        let generation = self
+            .standing
+            .set_rules(&mut tx, t, rules.as_deref())
+            .await?;
+        let detail = match &rules {
+            Some(r) => format!("{} rules for {}; rule_gen {generation}", r.len(), t.key()),
+            None => format!("configured rules for {}; rule_gen {generation}", t.key()),
+        };
+        audit::record(
+            &mut tx,
+            actor,
+            "limits.rules",
+            None,
+            Some(&detail),
+            self.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        self.standing.announce(t).await;
+        Ok(generation)
+    }
+
+    /// Deletes recorded operations older than the retention, in small
+    /// batches; answers how many.
+    pub async fn purge(&self) -> Result<u64, LimitError> {
+        let days = i64::try_from(self.cfg.operations_retention_days).unwrap_or(i64::MAX / 86_400);
+        let before = self.now().saturating_sub(days.saturating_mul(86_400));
+        let mut total = 0;
+        loop {
+            let n = store::purge(Conn::Db(self.standing.db()), before).await?;
+            total += n;
+            if n < 1000 {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+fn limit(r: &Rule, used: Amount, resets_at: Option<i64>) -> Limit {
+    Limit {
+        operation_type: r.op,
+        rule_name: r.name.clone(),
+        asset: r.asset.clone(),
+        threshold: r.threshold,
+        timeframe_secs: r.timeframe_secs,
+        soft_limit: r.soft_limit,
+        used,
+        resets_at,
+    }
+}
+
+/// Locks the target's row until the transaction ends (SQLite's writer is
+/// already alone).
+async fn lock(tx: &mut Tx, t: &Target) -> Result<(), DbError> {
+    if let Tx::Postgres(_) = tx {
+        with_tx!(tx, c => sqlx::query(
+            "SELECT 1 FROM kyc_accounts WHERE account = $1 AND memo = $2 AND memo_type = $3 FOR UPDATE",
+        )
+        .bind(t.address())
+        .bind(t.memo_value())
+        .bind(t.memo_type())
+        .execute(c)
+        .await.map(|_| ())?);
+    }
+    Ok(())
+}
+
+/// The status code and `rule_gen` of an answer a poll may wait on; `None`
+/// for one it never waits on.
+fn summary(answer: &Result<Status, LimitError>) -> Option<(u16, u64)> {
+    match answer {
+        Ok(Status::Clear(s)) => Some((200, s.rule_gen)),
+        Ok(Status::Required(s)) => Some((202, s.rule_gen | if s.aml_review { 1 << 63 } else { 0 })),
+        Err(LimitError::Unknown { .. }) => Some((404, 0)),
+        Err(LimitError::Unbound { .. }) => Some((409, 0)),
+        _ => None,
+    }
+}
+
+/// Whether a poll keeps waiting, its answer being `now` (status, rule_gen
+/// with the review flag in the top bit) and its first one `first`.
+fn waits(poll: &Poll, now: (u16, u64), first: (u16, u64)) -> bool {
+    if poll.timeout.is_zero() {
+        return false;
+    }
+    let (status, tagged) = now;
+    let review = tagged >> 63 == 1;
+    let rule_gen = tagged & !(1 << 63);
+    let lpt = match poll.lpt {
+        Some(1) => Some(matches!(status, 404 | 409)),
+        Some(2) => Some(review),
+        Some(3) => Some(status == 202),
+        _ => None,
+    };
+    let older = poll.min_rule.map(|m| rule_gen <= m);
+    match (lpt, older) {
+        (Some(l), Some(o)) => l && o,
+        (Some(l), None) => l,
+        (None, Some(o)) => o,
+        (None, None) => now == first,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_poll_waits_for() {
+        let p = |lpt, min_rule| Poll {
+            timeout: Duration::from_secs(1),
+            lpt,
+            min_rule,
+        };
+        let review = |generation: u64| generation | (1 << 63);
+        // lpt=1: until known and bound.
+        assert!(waits(&p(Some(1), None), (409, 0), (409, 0)));
+        assert!(!waits(&p(Some(1), None), (202, 3), (409, 0)));
+        // lpt=2: until the review ends.
+        assert!(waits(&p(Some(2), None), (202, review(4)), (202, review(4))));
+        assert!(!waits(&p(Some(2), None), (200, 5), (202, review(4))));
+        // lpt=3: until KYC is no longer required.
+        assert!(waits(&p(Some(3), None), (202, 2), (202, 2)));
+        assert!(!waits(&p(Some(3), None), (200, 3), (202, 2)));
+        // min_rule: until a newer rule.
+        assert!(waits(&p(None, Some(4)), (202, 4), (202, 4)));
+        assert!(!waits(&p(None, Some(4)), (202, 5), (202, 4)));
+        // Both: either ends it.
+        assert!(!waits(
+            &p(Some(2), Some(4)),
+            (202, review(5)),
+            (202, review(4))
+        ));
+        // Neither: any change.
+        assert!(waits(&p(None, None), (404, 0), (404, 0)));
+        assert!(!waits(&p(None, None), (409, 0), (404, 0)));
+        // lpt beyond 3 is none (Taler ignores it).
+        assert!(!waits(&p(Some(7), None), (202, 2), (200, 1)));
+        // No timeout: never.
+        assert!(!waits(&Poll::default(), (404, 0), (404, 0)));
+    }
+}
