@@ -11,6 +11,7 @@ use mooring_server::{Server, ServerOptions, telemetry};
 
 mod admin;
 mod bench;
+mod wallet;
 
 /// mimalloc: the server allocates many small, short-lived buffers per
 /// request (headers, JSON, XDR), which it serves faster than glibc's malloc.
@@ -48,6 +49,9 @@ enum Command {
     /// Load benchmarks against a running or self-started server.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// A wallet's side of an anchor.
+    #[command(subcommand)]
+    Wallet(wallet::WalletCommand),
 }
 
 #[derive(Subcommand)]
@@ -83,7 +87,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<wallet::GaveUp>() {
+                Some(_) => ExitCode::from(2),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }
@@ -149,6 +156,7 @@ fn run(cli: Cli) -> Result<()> {
             runtime()?.block_on(serve(loaded.config))
         }
         Command::Bench(cmd) => runtime()?.block_on(bench::run(cmd)),
+        Command::Wallet(cmd) => runtime()?.block_on(wallet::run(cmd)),
         Command::Admin(args) => {
             let loaded = load_config(cli.config)?;
             runtime()?.block_on(admin::run(&loaded.config, args))

@@ -1,8 +1,9 @@
 //! The wallet (and sending-anchor) side of Mooring: discover a server from
-//! its stellar.toml, then log in with SEP-10. Later capabilities add their
-//! flows here.
+//! its stellar.toml, log in with SEP-10, and wait out KYC limits the way
+//! DD64 does ([`kyc`]). Later capabilities add their flows here.
 
 pub mod discovery;
+pub mod kyc;
 pub mod sep10;
 
 /// What went wrong talking to a server.

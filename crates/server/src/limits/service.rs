@@ -334,15 +334,21 @@ impl Limits {
         }
         let ev = self.standing.evaluate(&c.target).await?;
         if !c.record {
-            self.judge(self.standing.db().reader(), &ev, &c).await?;
-            return Ok((ev.state, ev.rule_gen));
+            let denied = self.judge(self.standing.db().reader(), &ev, &c).await?;
+            return match denied {
+                Some(d) => Err(self.deny(&ev, &c, d).await?),
+                None => Ok((ev.state, ev.rule_gen)),
+            };
         }
         // Checked and recorded in one transaction, the account's row
         // locked, so that two operations cannot both fit the same room.
         let mut tx = self.standing.db().begin().await?;
         self.standing.touch(&mut tx, &c.target, ev.state).await?;
         lock(&mut tx, &c.target).await?;
-        self.judge((&mut tx).into(), &ev, &c).await?;
+        if let Some(d) = self.judge((&mut tx).into(), &ev, &c).await? {
+            drop(tx);
+            return Err(self.deny(&ev, &c, d).await?);
+        }
         store::record(
             &mut tx,
             &c.target,
@@ -367,8 +373,14 @@ impl Limits {
         Ok((ev.state, ev.rule_gen))
     }
 
-    /// Refuses `c` if a limit in force for `ev` forbids it.
-    async fn judge(&self, mut conn: Conn<'_>, ev: &Evaluated, c: &Check) -> Result<(), LimitError> {
+    /// The limit in force for `ev` that forbids `c`, if any, and whether
+    /// passing KYC would lift it.
+    async fn judge<'a>(
+        &'a self,
+        mut conn: Conn<'_>,
+        ev: &'a Evaluated,
+        c: &Check,
+    ) -> Result<Option<(&'a Rule, bool)>, LimitError> {
         let mut denied: Option<(&Rule, bool)> = None;
         for r in self.rules(ev) {
             if r.op != c.op || r.asset != c.asset || !r.applies_in(ev.state) {
@@ -387,9 +399,16 @@ impl Limits {
                 denied = Some((r, soft));
             }
         }
-        let Some((rule, soft)) = denied else {
-            return Ok(());
-        };
+        Ok(denied)
+    }
+
+    /// The 451 for `c`, denied by `rule`; a soft denial makes KYC required.
+    async fn deny(
+        &self,
+        ev: &Evaluated,
+        c: &Check,
+        (rule, soft): (&Rule, bool),
+    ) -> Result<LimitError, LimitError> {
         if soft {
             self.standing.require_kyc(&c.target, ev.state).await?;
         }
@@ -408,7 +427,7 @@ impl Limits {
             .as_ref()
             .map(|m| format!("?memo={m}"))
             .unwrap_or_default();
-        Err(LimitError::KycRequired(Box::new(Denial {
+        Ok(LimitError::KycRequired(Box::new(Denial {
             code: CODE_KYC_REQUIRED,
             hint,
             account: c.target.address(),
