@@ -694,6 +694,13 @@ struct OperationDenied {
     memo: Option<Value>,
     #[serde(default)]
     bad_kyc_auth: bool,
+    /// Mooring's: false when KYC cannot lift the limit.
+    #[serde(default = "yes")]
+    soft_limit: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 enum Attempt {
@@ -772,6 +779,9 @@ pub struct KycWait {
     last_aml_review: Option<bool>,
     last_deny: Option<SystemTime>,
     last_bad_kyc_auth: bool,
+    /// The last 451 was over a limit KYC does not lift (Mooring's
+    /// `soft_limit: false`).
+    last_hard_deny: bool,
     /// When a full rolling window frees up: step 1 may try before the hour.
     window_again_at: Option<SystemTime>,
     backoff: Option<Duration>,
@@ -842,6 +852,7 @@ impl KycWait {
             last_aml_review: None,
             last_deny: None,
             last_bad_kyc_auth: false,
+            last_hard_deny: false,
             window_again_at: None,
             backoff: None,
             action: Action::None,
@@ -1028,6 +1039,7 @@ impl KycWait {
     fn on_denied(&mut self, denied: OperationDenied) {
         self.last_deny = Some((self.clock)());
         self.last_bad_kyc_auth = denied.bad_kyc_auth;
+        self.last_hard_deny = !denied.soft_limit;
         if let Ok(account) = ClientAccount::parse(&denied.account) {
             let memo = denied.memo.as_ref().and_then(memo_from);
             self.target = Target { account, memo };
@@ -1061,6 +1073,19 @@ impl KycWait {
         let outcome = match answer {
             CheckAnswer::Failed(m) => self.back_off(BackoffReason::Unreachable(m)),
             _ if same => self.back_off(BackoffReason::Unchanged),
+            // docs/kyc.md: after a hard denial, a 200 goes to step 4 with
+            // its limits, so that a limit nothing can lift is reported as
+            // such instead of retried every hour.
+            CheckAnswer::Ok(s) if self.last_hard_deny => {
+                self.last_aml_review = Some(s.aml_review);
+                return Next::Limits(LimitsCase {
+                    kyc_done: s.state.is_done(),
+                    aml_review: s.aml_review,
+                    limits: Some(s.limits),
+                    kyc_url: s.kyc_url,
+                    kyc_type: s.kyc_type,
+                });
+            }
             CheckAnswer::Ok(s) => {
                 self.last_aml_review = Some(s.aml_review);
                 self.last_deny = None;
