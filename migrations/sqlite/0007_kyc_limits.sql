@@ -10,6 +10,7 @@ CREATE TABLE kyc_accounts (
     kyc_required BIGINT NOT NULL DEFAULT 0, -- 1: a soft limit denied an operation since the last decision
     rules TEXT,                           -- account-specific rules (JSON), replacing the configured ones
     inherited_from TEXT,                  -- the attesting G… account (DD45), if any
+    barred_attester TEXT,                 -- an attester staff revoked: it may not attest this target again
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (account, memo, memo_type)

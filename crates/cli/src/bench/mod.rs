@@ -18,6 +18,7 @@ use reqwest::Url;
 
 mod auth;
 mod kyc;
+mod polls;
 mod sign;
 
 /// Benchmarks.
@@ -33,6 +34,9 @@ pub enum BenchCommand {
     /// SEP-30: `POST /accounts/{address}/sign/{signer}`, authenticated,
     /// each worker for an account of its own.
     Sign(sign::SignArgs),
+    /// `/kyc-check` long polls: memory while thousands are held, and the
+    /// time from a decision to every poll it concerns being answered.
+    Polls(polls::PollsArgs),
 }
 
 /// Options every load benchmark shares.
@@ -88,6 +92,7 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Kyc(args) => kyc::run(args).await,
         BenchCommand::Upload(args) => kyc::upload(args).await,
         BenchCommand::Sign(args) => sign::run(args).await,
+        BenchCommand::Polls(args) => polls::run(args).await,
     }
 }
 

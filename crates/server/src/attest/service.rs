@@ -12,6 +12,9 @@ use crate::audit;
 use crate::clock::Clock;
 use crate::kyc::{KycError, OwnState, Standing, Target};
 
+const MAXED: &str = "the attester has attested as many accounts as allowed";
+const OTHER: &str = "the target inherits KYC from another account";
+
 /// An attestation as received.
 #[derive(Debug, Clone)]
 pub struct Attestation {
@@ -105,6 +108,10 @@ impl Attest {
         }
     }
 
+    fn maximum(&self) -> usize {
+        usize::try_from(self.maximum).unwrap_or(usize::MAX)
+    }
+
     /// `POST /kyc-attest/{target}`.
     pub async fn attest(&self, a: &Attestation) -> Result<Attested, AttestError> {
         if self.maximum == 0 {
@@ -163,28 +170,33 @@ impl Attest {
                 "the attester's own KYC is not accepted (an inherited KYC cannot be passed on)",
             ));
         }
-        if target_own == OwnState::Accepted {
-            return Err(AttestError::Conflict(
-                "the target's own KYC is accepted already",
+        let standing = self.standing.evaluate(&target).await?;
+        if standing.barred_attester.as_ref() == Some(&attester) {
+            return Err(AttestError::Forbidden(
+                "staff revoked this attester's attestation of the target; it cannot be given again",
             ));
         }
-        let standing = self.standing.evaluate(&target).await?;
-        let again = match &standing.inherited_from {
-            Some(from) if *from == attester => true,
-            Some(_) => {
+        let again = standing.inherited_from.as_ref() == Some(&attester);
+        // DD45 403: "has reached the allowed maximum number of transitive
+        // attestations" — before any 409 (docs/kyc.md gives the order).
+        if !again && self.standing.attested_by(&attester).await?.len() >= self.maximum() {
+            return Err(AttestError::Forbidden(MAXED));
+        }
+        match target_own {
+            OwnState::Accepted => {
                 return Err(AttestError::Conflict(
-                    "the target inherits KYC from another account",
+                    "the target's own KYC is accepted already",
                 ));
             }
-            None => false,
-        };
-        if !again {
-            let given = self.standing.attested_by(&attester).await?.len();
-            if given >= usize::try_from(self.maximum).unwrap_or(usize::MAX) {
-                return Err(AttestError::Forbidden(
-                    "the attester has attested as many accounts as allowed",
+            OwnState::Rejected => {
+                return Err(AttestError::Conflict(
+                    "the target's own KYC was rejected; an attestation does not lift that",
                 ));
             }
+            OwnState::NeedsInfo | OwnState::Processing => {}
+        }
+        if standing.inherited_from.is_some() && !again {
+            return Err(AttestError::Conflict(OTHER));
         }
         // DD45 409: the birthday "MUST be equal or younger" than the attester's.
         if let Some(b) = &a.birthday
@@ -198,6 +210,19 @@ impl Attest {
         }
         let birthday = a.birthday.map(|b| b.text());
         let mut tx = self.standing.db().begin().await?;
+        // Judged again under the locks: concurrent attestations by one
+        // attester, or of one target, are counted one after the other.
+        let (from, given) = self
+            .standing
+            .lock_for_attestation(&mut tx, &attester, &target)
+            .await?;
+        let again = from.as_ref() == Some(&attester);
+        if from.is_some() && !again {
+            return Err(AttestError::Conflict(OTHER));
+        }
+        if !again && given >= self.maximum() {
+            return Err(AttestError::Forbidden(MAXED));
+        }
         let changed = self
             .standing
             .records()
@@ -237,7 +262,7 @@ impl Attest {
     pub async fn revoke(&self, actor: &str, target: &Target) -> Result<bool, AttestError> {
         Ok(self
             .standing
-            .revoke(target, actor, "revoked by staff")
+            .revoke(target, actor, "revoked by staff", true)
             .await?)
     }
 }

@@ -35,6 +35,8 @@ pub struct Evaluated {
     pub rules: Option<Vec<Rule>>,
     /// The account it inherits KYC from, while that holds.
     pub inherited_from: Option<Target>,
+    /// An attester staff revoked, which may not attest it again.
+    pub barred_attester: Option<Target>,
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -44,6 +46,7 @@ struct Row {
     kyc_required: i64,
     rules: Option<String>,
     inherited_from: Option<String>,
+    barred_attester: Option<String>,
 }
 
 /// The standings, and who to wake when one changes.
@@ -118,6 +121,7 @@ impl Standing {
                 kyc_required: false,
                 rules: None,
                 inherited_from: None,
+                barred_attester: None,
             });
         }
         let mut inherited_from = row
@@ -132,15 +136,17 @@ impl Standing {
                 Some(OwnState::Processing) if own.is_some() => {}
                 // Rejected, sent back, erased — or the target was erased.
                 _ => {
-                    self.revoke(t, "mooring", "the attester no longer holds KYC")
+                    self.revoke(t, "mooring", "the attester no longer holds KYC", false)
                         .await?;
                     inherited_from = None;
                     row = load(self.db.reader(), t).await?;
                 }
             }
         }
+        // A rejection of the account's own outranks what it inherits.
         let state = match own {
             Some(OwnState::Accepted) => KycState::Accepted,
+            Some(OwnState::Rejected) => KycState::Rejected,
             _ if inherits => KycState::Inherited,
             Some(o) => o.state(),
             None => KycState::None,
@@ -191,6 +197,7 @@ impl Standing {
             kyc_required: row.kyc_required != 0,
             rules,
             inherited_from,
+            barred_attester: row.barred_attester.as_deref().and_then(Target::from_key),
         })
     }
 
@@ -272,6 +279,51 @@ impl Standing {
         Ok(())
     }
 
+    /// In `tx`, for an attestation of `t` by `attester`: both standings
+    /// exist and are locked until the transaction ends (on SQLite its
+    /// writer is alone already), so that concurrent attestations are
+    /// counted and judged one after the other. Answers whom `t` inherits
+    /// from, and how many other accounts `attester` attests, as of now.
+    pub async fn lock_for_attestation(
+        &self,
+        tx: &mut Tx,
+        attester: &Target,
+        t: &Target,
+    ) -> Result<(Option<Target>, usize), KycError> {
+        let now = self.now();
+        insert(tx.into(), now, attester, KycState::Accepted).await?;
+        insert(tx.into(), now, t, KycState::None).await?;
+        let lock = if matches!(tx, Tx::Postgres(_)) { " FOR UPDATE" } else { "" };
+        let mut from = None;
+        // One order for every transaction (attester, then target): no deadlock.
+        for who in [attester, t] {
+            let row: Option<String> = with_tx!(tx, c => sqlx::query_scalar(&format!(
+                "SELECT inherited_from FROM kyc_accounts \
+                 WHERE account = $1 AND memo = $2 AND memo_type = $3{lock}"
+            ))
+            .bind(who.address())
+            .bind(who.memo_value())
+            .bind(who.memo_type())
+            .fetch_one(c)
+            .await?);
+            from = row;
+        }
+        let given: i64 = with_tx!(tx, c => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM kyc_accounts WHERE inherited_from = $1 \
+             AND NOT (account = $2 AND memo = $3 AND memo_type = $4)",
+        )
+        .bind(attester.key())
+        .bind(t.address())
+        .bind(t.memo_value())
+        .bind(t.memo_type())
+        .fetch_one(c)
+        .await?);
+        Ok((
+            from.as_deref().and_then(Target::from_key),
+            usize::try_from(given).unwrap_or(0),
+        ))
+    }
+
     /// The targets inheriting from `attester` now.
     pub async fn attested_by(&self, attester: &Target) -> Result<Vec<Target>, KycError> {
         let rows: Vec<(String, String)> = with_conn!(self.db.reader(), e => sqlx::query_as(
@@ -287,19 +339,30 @@ impl Standing {
     }
 
     /// Ends `t`'s inheritance: the copied attributes deleted, `rule_gen +
-    /// 1`, announced. Nothing when it inherits from no one.
-    pub async fn revoke(&self, t: &Target, actor: &str, why: &str) -> Result<bool, KycError> {
+    /// 1`, announced. Nothing when it inherits from no one. `bar`: the
+    /// attester may not attest `t` again (staff revoked it; a replay of
+    /// the same signed request must not undo that).
+    pub async fn revoke(
+        &self,
+        t: &Target,
+        actor: &str,
+        why: &str,
+        bar: bool,
+    ) -> Result<bool, KycError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         self.records.disinherit(&mut tx, t).await?;
         let moved = with_tx!(&mut tx, c => sqlx::query(
-            "UPDATE kyc_accounts SET inherited_from = NULL, rule_gen = rule_gen + 1, updated_at = $4 \
+            "UPDATE kyc_accounts SET \
+             barred_attester = CASE WHEN $5 THEN inherited_from ELSE barred_attester END, \
+             inherited_from = NULL, rule_gen = rule_gen + 1, updated_at = $4 \
              WHERE account = $1 AND memo = $2 AND memo_type = $3 AND inherited_from IS NOT NULL",
         )
         .bind(t.address())
         .bind(t.memo_value())
         .bind(t.memo_type())
         .bind(now)
+        .bind(bar)
         .execute(c)
         .await?
         .rows_affected());
@@ -353,7 +416,7 @@ impl Standing {
 
 async fn load(c: Conn<'_>, t: &Target) -> Result<Option<Row>, KycError> {
     Ok(with_conn!(c, e => sqlx::query_as::<_, Row>(
-        "SELECT state, rule_gen, kyc_required, rules, inherited_from FROM kyc_accounts \
+        "SELECT state, rule_gen, kyc_required, rules, inherited_from, barred_attester FROM kyc_accounts \
          WHERE account = $1 AND memo = $2 AND memo_type = $3",
     )
     .bind(t.address())

@@ -4,6 +4,7 @@
 
 pub mod customer;
 pub mod interop;
+pub mod kyc;
 pub mod oidc;
 pub mod recovery;
 pub mod sep10;
