@@ -500,7 +500,10 @@ impl Limits {
             let notified = notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let answer = self.answer(t).await;
+            // Boxed: the poll's future stays small while it waits (the
+            // evaluation's state is freed once answered), which is most of
+            // what a held poll costs.
+            let answer = Box::pin(self.answer(t)).await;
             let Some(now) = summary(&answer) else {
                 return answer;
             };
