@@ -34,6 +34,10 @@ pub struct PollsArgs {
     /// Print the results as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Start the servers under this command, to profile them: for example
+    /// "heaptrack" (where a held poll's memory goes). Words split on spaces.
+    #[arg(long)]
+    wrap: Option<String>,
 }
 
 /// A free loopback port (bound, then released for the server to take).
@@ -41,7 +45,7 @@ fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn load() -> LoadArgs {
+fn load(wrap: Option<String>) -> LoadArgs {
     LoadArgs {
         url: None,
         concurrency: 1,
@@ -49,7 +53,7 @@ fn load() -> LoadArgs {
         warmup: Duration::ZERO,
         server_pid: None,
         json: false,
-        wrap: None,
+        wrap,
     }
 }
 
@@ -61,7 +65,7 @@ struct Started {
     admin: Url,
 }
 
-async fn start(env: &[(&str, &str)]) -> Result<Started> {
+async fn start(env: &[(&str, &str)], wrap: Option<String>) -> Result<Started> {
     let admin_port = free_port()?;
     let bind = format!("127.0.0.1:{admin_port}");
     let mut all = env.to_vec();
@@ -69,7 +73,7 @@ async fn start(env: &[(&str, &str)]) -> Result<Started> {
         ("MOORING_ADMIN__ENABLED", "true"),
         ("MOORING_ADMIN__BIND", bind.as_str()),
     ]);
-    let (own, base, pid) = server(&load(), &all).await?;
+    let (own, base, pid) = server(&load(wrap), &all).await?;
     Ok(Started {
         _own: own,
         base,
@@ -102,9 +106,9 @@ pub async fn run(args: PollsArgs) -> Result<()> {
         env.push(("MOORING_DATABASE_URL", url.as_str()));
     }
     // The polls' server; with PostgreSQL, decisions go through another.
-    let holder = start(&env).await?;
+    let holder = start(&env, args.wrap.clone()).await?;
     let decider = match args.postgres {
-        Some(_) => Some(start(&env).await?),
+        Some(_) => Some(start(&env, args.wrap.clone()).await?),
         None => None,
     };
     let admin = decider.as_ref().unwrap_or(&holder).admin.clone();
