@@ -191,3 +191,28 @@ pub async fn audit_actions(srv: &TestServer) -> Vec<(String, String, String)> {
         })
         .collect()
 }
+
+/// Opens the account's SEP-12 record with every field the KYC type needs;
+/// answers the customer id (status PROCESSING: under review).
+pub async fn open_record(srv: &TestServer, token: &str) -> String {
+    let (status, body) = put_json(
+        srv,
+        token,
+        json!({"first_name": "Ada", "last_name": "Lovelace", "email_address": "ada@example.org"}),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// Staff decide on a customer: `accept`, `reject`, …
+pub async fn decide(srv: &TestServer, id: &str, decision: &str) {
+    let (status, body) = TestServer::send(decision_request(srv, id, decision)).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// The admin API's request for a decision on customer `id`.
+pub fn decision_request(srv: &TestServer, id: &str, decision: &str) -> reqwest::RequestBuilder {
+    srv.admin(Method::POST, &format!("/admin/customers/{id}/{decision}"))
+        .json(&json!({"reason": "checked"}))
+}

@@ -10,7 +10,7 @@ mod check;
 mod poll;
 
 use common::TestServer;
-use common::customer::put_json;
+pub use common::kyc::{decide, open_record};
 use mooring_stellar::Keypair;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -58,27 +58,4 @@ pub fn send(kp: &Keypair, amount: &str) -> Value {
 pub async fn kyc_check(srv: &TestServer, token: &str, account: &str, query: &str) -> (u16, Value) {
     TestServer::send(srv.with_token(Method::GET, &format!("/kyc-check/{account}?{query}"), token))
         .await
-}
-
-/// Opens the account's SEP-12 record with every field the KYC type needs;
-/// answers the customer id (status PROCESSING).
-pub async fn open_record(srv: &TestServer, token: &str) -> String {
-    let (status, body) = put_json(
-        srv,
-        token,
-        json!({"first_name": "Ada", "last_name": "Lovelace", "email_address": "ada@example.org"}),
-    )
-    .await;
-    assert_eq!(status, 202, "{body}");
-    body["id"].as_str().unwrap().to_owned()
-}
-
-/// Staff accept (or reject) a customer.
-pub async fn decide(srv: &TestServer, id: &str, decision: &str) {
-    let (status, body) = TestServer::send(
-        srv.admin(Method::POST, &format!("/admin/customers/{id}/{decision}"))
-            .json(&json!({"reason": "checked"})),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
 }

@@ -27,6 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::TestServer;
 use common::customer::put_json;
+pub use common::kyc::{decide, decision_request, open_record};
 use mooring_client::kyc::{Amount, Anchor, Asset, CheckQuery, KycWait, Operation};
 use mooring_stellar::{ClientAccount, Keypair, PublicKey};
 use reqwest::Method;
@@ -173,19 +174,6 @@ pub async fn kyc_url(srv: &TestServer) -> Url {
     Url::parse(limits["kyc_url"].as_str().unwrap()).unwrap()
 }
 
-/// Opens the account's SEP-12 record with every field the KYC type needs;
-/// answers the customer id (status PROCESSING: under review).
-pub async fn open_record(srv: &TestServer, token: &str) -> String {
-    let (status, body) = put_json(
-        srv,
-        token,
-        json!({"first_name": "Ada", "last_name": "Lovelace", "email_address": "ada@example.org"}),
-    )
-    .await;
-    assert_eq!(status, 202, "{body}");
-    body["id"].as_str().unwrap().to_owned()
-}
-
 /// Opens the account's SEP-12 record without its email: NEEDS_INFO, so the
 /// account is bound but its KYC state is `none`.
 pub async fn open_incomplete_record(srv: &TestServer, token: &str) -> String {
@@ -197,18 +185,6 @@ pub async fn open_incomplete_record(srv: &TestServer, token: &str) -> String {
     .await;
     assert_eq!(status, 202, "{body}");
     body["id"].as_str().unwrap().to_owned()
-}
-
-/// Staff accept (or reject) a customer.
-pub async fn decide(srv: &TestServer, id: &str, decision: &str) {
-    let (status, body) = TestServer::send(decision_request(srv, id, decision)).await;
-    assert_eq!(status, 200, "{body}");
-}
-
-/// The admin API's request for a decision on customer `id`.
-pub fn decision_request(srv: &TestServer, id: &str, decision: &str) -> reqwest::RequestBuilder {
-    srv.admin(Method::POST, &format!("/admin/customers/{id}/{decision}"))
-        .json(&json!({"reason": "checked"}))
 }
 
 /// An account whose KYC is accepted: its key and a token for it.
