@@ -34,6 +34,21 @@ impl Amount {
         self.0
     }
 
+    /// Reads `500`, `12.5` or `0.0000001` (as [`FromStr`]).
+    pub fn parse(s: &str) -> Result<Amount, AmountError> {
+        s.parse()
+    }
+
+    /// Zero.
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The sum, or the largest amount when it overflows.
+    pub fn saturating_add(self, other: Amount) -> Amount {
+        Amount(self.0.saturating_add(other.0))
+    }
+
     /// The sum, unless it overflows.
     pub fn checked_add(self, other: Amount) -> Option<Amount> {
         self.0.checked_add(other.0).map(Amount)

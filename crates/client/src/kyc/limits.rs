@@ -13,9 +13,6 @@ use super::KycError;
 
 pub(super) const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(86_400);
-/// Places after the decimal point of an amount (Stellar's 7).
-const AMOUNT_PLACES: usize = 7;
-const AMOUNT_SCALE: u128 = 10_000_000;
 
 /// A value-moving operation, as `op` in `POST /operations/check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -68,95 +65,9 @@ impl FromStr for Operation {
     }
 }
 
-/// A non-negative decimal amount with at most 7 places, held exactly in
-/// units of 10⁻⁷.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(into = "String", try_from = "RawAmount")]
-pub struct Amount(u128);
-
-impl Amount {
-    /// Nothing.
-    pub const ZERO: Amount = Amount(0);
-
-    /// Reads `500`, `12.5` or `0.0000001`: digits, and at most 7 after a point.
-    pub fn parse(s: &str) -> Result<Self, KycError> {
-        let (int, frac) = match s.split_once('.') {
-            Some((i, f)) if !f.is_empty() => (i, f),
-            Some(_) => return Err(KycError::InvalidAmount),
-            None => (s, ""),
-        };
-        let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-        // 30 integer digits keep the scaled value far inside a u128.
-        if int.is_empty() || int.len() > 30 || !digits(int) || !digits(frac) {
-            return Err(KycError::InvalidAmount);
-        }
-        if frac.len() > AMOUNT_PLACES {
-            return Err(KycError::InvalidAmount);
-        }
-        let whole: u128 = int.parse().map_err(|_| KycError::InvalidAmount)?;
-        let places: u128 = format!("{frac:0<AMOUNT_PLACES$}")
-            .parse()
-            .map_err(|_| KycError::InvalidAmount)?;
-        Ok(Amount(whole * AMOUNT_SCALE + places))
-    }
-
-    /// True for zero.
-    pub fn is_zero(self) -> bool {
-        self.0 == 0
-    }
-
-    fn saturating_add(self, other: Amount) -> Amount {
-        Amount(self.0.saturating_add(other.0))
-    }
-}
-
-impl fmt::Display for Amount {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (whole, places) = (self.0 / AMOUNT_SCALE, self.0 % AMOUNT_SCALE);
-        if places == 0 {
-            return write!(f, "{whole}");
-        }
-        let frac = format!("{places:07}");
-        write!(f, "{whole}.{}", frac.trim_end_matches('0'))
-    }
-}
-
-impl FromStr for Amount {
-    type Err = KycError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Amount::parse(s)
-    }
-}
-
-impl From<Amount> for String {
-    fn from(a: Amount) -> String {
-        a.to_string()
-    }
-}
-
-/// An amount as a server may write it: a string, or a JSON number.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawAmount {
-    Text(String),
-    Number(serde_json::Number),
-}
-
-impl TryFrom<RawAmount> for Amount {
-    type Error = KycError;
-    fn try_from(raw: RawAmount) -> Result<Self, Self::Error> {
-        match raw {
-            RawAmount::Text(s) => Amount::parse(&s),
-            RawAmount::Number(n) => {
-                let s = n.to_string();
-                // serde_json writes whole floats as `1000.0`.
-                Amount::parse(s.strip_suffix(".0").unwrap_or(&s))
-            }
-        }
-    }
-}
+/// A non-negative decimal amount with at most 7 places, as Stellar writes
+/// them.
+pub use mooring_stellar::Amount;
 
 /// A SEP-38 asset: `stellar:native`, `stellar:CODE:ISSUER` or `iso4217:XXX`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -39,9 +39,6 @@ pub const DEFAULT_RETRY_INTERVAL: Duration = Duration::from_secs(3600);
 /// Why a value or a [`KycWait`] could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KycError {
-    /// Not a decimal with at most 7 places.
-    #[error("amount must be a non-negative decimal with at most 7 places, like 500 or 12.5")]
-    InvalidAmount,
     /// Not a SEP-38 asset.
     #[error("asset must be stellar:native, stellar:CODE:ISSUER or iso4217:XXX")]
     InvalidAsset,
