@@ -42,7 +42,9 @@ pub struct PollsArgs {
 
 /// A free loopback port (bound, then released for the server to take).
 fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn load(wrap: Option<String>) -> LoadArgs {
@@ -127,7 +129,11 @@ pub async fn run(args: PollsArgs) -> Result<()> {
             "email_address": format!("poll{i}@example.com"),
         });
         let id = c
-            .call("PUT", &format!("{base_path}/customer"), Some(put.to_string()))
+            .call(
+                "PUT",
+                &format!("{base_path}/customer"),
+                Some(put.to_string()),
+            )
             .await?["id"]
             .as_str()
             .context("no customer id")?
@@ -135,7 +141,11 @@ pub async fn run(args: PollsArgs) -> Result<()> {
         let path = format!("{base_path}/kyc-check/{}", kp.public_key());
         let status = c.call("GET", &path, None).await?;
         let generation = status["rule_gen"].as_u64().context("no rule_gen")?;
-        accounts.push((id, format!("{path}?timeout_ms=230000&lpt=2&min_rule={generation}"), c.token.clone()));
+        accounts.push((
+            id,
+            format!("{path}?timeout_ms=230000&lpt=2&min_rule={generation}"),
+            c.token.clone(),
+        ));
     }
     let rss_before = holder.pid.and_then(|p| proc_kib(p, "VmRSS:"));
 
@@ -192,7 +202,10 @@ pub async fn run(args: PollsArgs) -> Result<()> {
                 last_answer_ms.push(done.iter().map(ms).fold(0.0, f64::max));
                 first_answer_ms.push(done.iter().map(ms).fold(f64::MAX, f64::min));
                 if done.len() < expected {
-                    bail!("only {} of {expected} polls answered a minute after the decision", done.len());
+                    bail!(
+                        "only {} of {expected} polls answered a minute after the decision",
+                        done.len()
+                    );
                 }
                 break;
             }
@@ -233,12 +246,22 @@ pub async fn run(args: PollsArgs) -> Result<()> {
         );
     } else {
         println!("/kyc-check long polls held, {engine}");
-        println!("  polls             {} over {} accounts (opened in {open_secs:.1} s)", args.polls, args.accounts);
+        println!(
+            "  polls             {} over {} accounts (opened in {open_secs:.1} s)",
+            args.polls, args.accounts
+        );
         println!("  answered early    {early}; failed {failed}");
         let show = |k| mib(k).map_or("unknown".to_owned(), |m| format!("{m:.1} MiB"));
-        println!("  server RSS        {} before, {} holding them, {} peak", show(rss_before), show(rss_held), show(rss_peak));
+        println!(
+            "  server RSS        {} before, {} holding them, {} peak",
+            show(rss_before),
+            show(rss_held),
+            show(rss_peak)
+        );
         println!("  decision → first answer   p50 {p50_first:.1} ms");
-        println!("  decision → last answer    p50 {p50_last:.1} ms, max {max:.1} ms ({per_account} polls each)");
+        println!(
+            "  decision → last answer    p50 {p50_last:.1} ms, max {max:.1} ms ({per_account} polls each)"
+        );
     }
     Ok(())
 }

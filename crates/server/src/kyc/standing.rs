@@ -293,7 +293,11 @@ impl Standing {
         let now = self.now();
         insert(tx.into(), now, attester, KycState::Accepted).await?;
         insert(tx.into(), now, t, KycState::None).await?;
-        let lock = if matches!(tx, Tx::Postgres(_)) { " FOR UPDATE" } else { "" };
+        let lock = if matches!(tx, Tx::Postgres(_)) {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
         let mut from = None;
         // One order for every transaction (attester, then target): no deadlock.
         for who in [attester, t] {
