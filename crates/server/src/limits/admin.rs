@@ -9,12 +9,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::routes::{answer_check, read_check};
+use super::routes::{answer_check, read_check, target};
 use super::service::{Caller, Limits};
 use crate::config::Rule;
 use crate::error::ApiError;
 use crate::http::{Actor, Query, RawBody};
-use crate::kyc::Target;
 use crate::state::With;
 
 /// The admin routes.
@@ -26,12 +25,6 @@ pub fn router() -> Router<With<Limits>> {
             "/admin/limits/{account}/rules",
             axum::routing::put(set).delete(clear),
         )
-}
-
-fn target(account: &str, q: &Query) -> Result<Target, ApiError> {
-    Target::parse(account, q.0.get("memo")).ok_or_else(|| {
-        ApiError::bad_request("account must be a G… or M… address, memo an unsigned 64-bit id")
-    })
 }
 
 /// `POST /operations/check` with the admin token; `record` allowed.

@@ -56,9 +56,7 @@ pub(super) fn read_check(raw: &[u8]) -> Result<Check, ApiError> {
             "body must be JSON: {\"account\", \"memo\"?, \"op\", \"amount\", \"asset\", \"key\"?, \"record\"?}",
         )
     })?;
-    let target = Target::parse(&b.account, b.memo.as_deref()).ok_or_else(|| {
-        ApiError::bad_request("account must be a G… or M… address, memo an unsigned 64-bit id")
-    })?;
+    let target = Target::parse(&b.account, b.memo.as_deref()).ok_or_else(bad_target)?;
     let op: Op = serde_json::from_value(json!(b.op)).map_err(|_| {
         ApiError::bad_request("op must be one of deposit, withdraw, send, receive, quote")
     })?;
@@ -86,6 +84,15 @@ pub(super) fn read_check(raw: &[u8]) -> Result<Check, ApiError> {
         key,
         record: b.record,
     })
+}
+
+/// The target a path's account and `?memo=` name.
+pub(super) fn target(account: &str, q: &Query) -> Result<Target, ApiError> {
+    Target::parse(account, q.0.get("memo")).ok_or_else(bad_target)
+}
+
+fn bad_target() -> ApiError {
+    ApiError::bad_request("account must be a G… or M… address, memo an unsigned 64-bit id")
 }
 
 /// `GET /limits`: the exposed limits of an account never seen.
@@ -125,9 +132,7 @@ async fn kyc_check(
     Path(account): Path<String>,
     q: Query,
 ) -> Result<Response, ApiError> {
-    let target = Target::parse(&account, q.0.get("memo")).ok_or_else(|| {
-        ApiError::bad_request("account must be a G… or M… address, memo an unsigned 64-bit id")
-    })?;
+    let target = target(&account, &q)?;
     let number = |name: &'static str| -> Result<Option<u64>, ApiError> {
         q.0.get(name)
             .map(str::parse::<u64>)
