@@ -71,6 +71,18 @@ pub struct Detail {
     pub fields: BTreeMap<String, FieldDetail>,
     /// Where status changes are posted.
     pub callback_url: Option<String>,
+    /// What it inherited by attestation (DD45), if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inherited: Option<Inherited>,
+}
+
+/// Attributes inherited from an attester, decrypted for review.
+#[derive(Debug, Serialize)]
+pub struct Inherited {
+    /// The attester's customer id.
+    pub attester_id: String,
+    /// Its text attributes as copied (birth_date possibly adjusted).
+    pub fields: BTreeMap<String, String>,
 }
 
 /// A decision on a customer.
@@ -222,6 +234,17 @@ impl Customers {
             statuses,
             fields,
             callback_url: row.callback_url,
+            inherited: self
+                .inherited(id)
+                .await
+                .map_err(|e| match e {
+                    crate::kyc::KycError::Db(d) => CustomerError::Db(d),
+                    crate::kyc::KycError::Vault(v) => CustomerError::Vault(v),
+                })?
+                .map(|(attester_id, fields)| Inherited {
+                    attester_id,
+                    fields,
+                }),
         })
     }
 

@@ -48,6 +48,17 @@ async fn an_accepted_account_lends_its_kyc(engine: Engine) {
     for plain in ["Ann", "ann@example.com", "1980-03-04", "2010-05-00"] {
         assert!(!sealed.contains(plain), "{plain} in the clear");
     }
+    // Staff see it, decrypted, on the target's record (an audited read).
+    let (status, detail) = TestServer::send(srv.admin(
+        reqwest::Method::GET,
+        &format!("/admin/customers/{}", target.id),
+    ))
+    .await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["inherited"]["attester_id"], attester.id.as_str());
+    assert_eq!(detail["inherited"]["fields"]["first_name"], "Ann");
+    assert_eq!(detail["inherited"]["fields"]["birth_date"], "2010-05-00");
+    assert_eq!(detail["fields"]["first_name"]["value"], "Kid");
 
     // Audited as the attester's act, without personal data.
     let audit = audit_actions(&srv).await;
