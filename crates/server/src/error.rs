@@ -264,22 +264,30 @@ impl From<LimitError> for ApiError {
             LimitError::Invalid(m) => ApiError::bad_request(m),
             LimitError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
             // Taler's /kyc-check 403: names the account the token must be for.
-            LimitError::NotYours { expected } => ApiError::new(StatusCode::FORBIDDEN, text)
-                .with_fields(json!({
+            LimitError::NotYours { expected } => {
+                let mut body = json!({
                     "code": codes::AUTHORIZATION_FAILED,
                     "expected_account_pub": expected.address(),
-                    "expected_memo": expected.memo.map(|m| m.to_string()),
-                })),
+                });
+                if let Some(m) = expected.memo {
+                    body["expected_memo"] = json!(m.to_string());
+                }
+                ApiError::new(StatusCode::FORBIDDEN, text).with_fields(body)
+            }
             LimitError::Unknown { limits } => ApiError::not_found(text).with_fields(json!({
                 "code": codes::UNKNOWN,
                 "limits": limits,
             })),
-            LimitError::Unbound { kyc_url, kind } => ApiError::new(StatusCode::CONFLICT, text)
-                .with_fields(json!({
-                    "code": codes::KEY_UNKNOWN,
-                    "kyc_url": kyc_url,
-                    "type": kind,
-                })),
+            LimitError::Unbound {
+                kyc_url,
+                kind,
+                rule_gen,
+            } => ApiError::new(StatusCode::CONFLICT, text).with_fields(json!({
+                "code": codes::KEY_UNKNOWN,
+                "kyc_url": kyc_url,
+                "type": kind,
+                "rule_gen": rule_gen,
+            })),
             // Taler's LegitimizationNeededResponse, on 451 (RFC 7725).
             LimitError::KycRequired(denial) => ApiError::new(
                 StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,

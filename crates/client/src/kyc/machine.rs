@@ -124,11 +124,12 @@ impl KycWait {
         }
         let outcome = match answer {
             CheckAnswer::Failed(m) => self.back_off(BackoffReason::Unreachable(m)),
-            _ if same => self.back_off(BackoffReason::Unchanged),
             // docs/kyc.md: after a hard denial, a 200 goes to step 4 with
-            // its limits, so that a limit nothing can lift is reported as
-            // such instead of retried every hour.
+            // its limits — once, even when it repeats the last answer — so
+            // that a limit nothing can lift is reported as such instead of
+            // retried every hour.
             CheckAnswer::Ok(s) if self.last_hard_deny => {
+                self.last_hard_deny = false;
                 self.last_aml_review = Some(s.aml_review);
                 return Next::Limits(LimitsCase {
                     kyc_done: s.state.is_done(),
@@ -138,6 +139,7 @@ impl KycWait {
                     kyc_type: s.kyc_type,
                 });
             }
+            _ if same => self.back_off(BackoffReason::Unchanged),
             CheckAnswer::Ok(s) => {
                 self.last_aml_review = Some(s.aml_review);
                 self.last_deny = None;

@@ -300,6 +300,9 @@ async fn housekeeping(s: Services, mut stop: watch::Receiver<bool>) {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "could not purge old rate-limit counters"),
                 }
+                if let Err(e) = s.standing.sweep_inheritance().await {
+                    tracing::warn!(error = %e, "could not re-evaluate inherited KYC");
+                }
                 match s.kyc_limits.purge().await {
                     Ok(n) if n > 0 => tracing::debug!(purged = n, "purged old recorded operations"),
                     Ok(_) => {}

@@ -14,6 +14,8 @@ use crate::kyc::{KycError, OwnState, Standing, Target};
 
 const MAXED: &str = "the attester has attested as many accounts as allowed";
 const OTHER: &str = "the target inherits KYC from another account";
+const BARRED: &str =
+    "staff revoked this attester's attestation of the target; it cannot be given again";
 
 /// An attestation as received.
 #[derive(Debug, Clone)]
@@ -159,22 +161,22 @@ impl Attest {
             .own(&attester)
             .await?
             .ok_or_else(|| unknown(&attester))?;
-        let target_own = self
-            .standing
-            .own(&target)
-            .await?
-            .ok_or_else(|| unknown(&target))?;
         // DD45 403: "lacks KYC attestation or its KYC attestation was itself inherited".
+        // Before the target is looked up, so that only an accepted customer
+        // learns whether another key is one.
         if attester_own != OwnState::Accepted {
             return Err(AttestError::Forbidden(
                 "the attester's own KYC is not accepted (an inherited KYC cannot be passed on)",
             ));
         }
+        let target_own = self
+            .standing
+            .own(&target)
+            .await?
+            .ok_or_else(|| unknown(&target))?;
         let standing = self.standing.evaluate(&target).await?;
         if standing.barred_attester.as_ref() == Some(&attester) {
-            return Err(AttestError::Forbidden(
-                "staff revoked this attester's attestation of the target; it cannot be given again",
-            ));
+            return Err(AttestError::Forbidden(BARRED));
         }
         let again = standing.inherited_from.as_ref() == Some(&attester);
         // DD45 403: "has reached the allowed maximum number of transitive
@@ -212,15 +214,18 @@ impl Attest {
         let mut tx = self.standing.db().begin().await?;
         // Judged again under the locks: concurrent attestations by one
         // attester, or of one target, are counted one after the other.
-        let (from, given) = self
+        let locked = self
             .standing
             .lock_for_attestation(&mut tx, &attester, &target)
             .await?;
-        let again = from.as_ref() == Some(&attester);
-        if from.is_some() && !again {
+        if locked.barred_attester.as_ref() == Some(&attester) {
+            return Err(AttestError::Forbidden(BARRED));
+        }
+        let again = locked.inherited_from.as_ref() == Some(&attester);
+        if locked.inherited_from.is_some() && !again {
             return Err(AttestError::Conflict(OTHER));
         }
-        if !again && given >= self.maximum() {
+        if !again && locked.attested >= self.maximum() {
             return Err(AttestError::Forbidden(MAXED));
         }
         let changed = self
@@ -262,7 +267,7 @@ impl Attest {
     pub async fn revoke(&self, actor: &str, target: &Target) -> Result<bool, AttestError> {
         Ok(self
             .standing
-            .revoke(target, actor, "revoked by staff", true)
+            .revoke(target, None, actor, "revoked by staff", true)
             .await?)
     }
 }

@@ -56,14 +56,14 @@ fn inherited_place(id: &str) -> Place<'_> {
 impl Customers {
     /// Reports that the customer under `key` may have changed status.
     pub(super) fn kyc_changed(&self, key: &CustomerKey) {
-        if let (Some(changes), Some(t)) = (self.changes(), target_of(key)) {
+        if let (Some(changes), Some(t)) = (&self.changes, target_of(key)) {
             changes.changed(t);
         }
     }
 
     /// Reports a change of the customer in `row`.
     pub(super) fn kyc_changed_row(&self, row: &CustomerRow) {
-        if let Some(changes) = self.changes() {
+        if let Some(changes) = &self.changes {
             let memo = (row.memo_type == "id").then_some(row.memo.as_str());
             if let Some(t) = Target::parse(&row.account, memo) {
                 changes.changed(t);

@@ -227,6 +227,27 @@ impl Customers {
             self.now(),
         )
         .await?;
+        let inherited = self.inherited(id).await.map_err(|e| match e {
+            crate::kyc::KycError::Db(d) => CustomerError::Db(d),
+            crate::kyc::KycError::Vault(v) => CustomerError::Vault(v),
+        })?;
+        if let Some((attester, _)) = &inherited {
+            // The copy is the attester's personal data: its read is theirs too.
+            let detail = format!("inherited copy, on customer {id}");
+            audit::record(
+                self.db(),
+                actor,
+                "customer.read",
+                Some(attester),
+                Some(&detail),
+                self.now(),
+            )
+            .await?;
+        }
+        let inherited = inherited.map(|(attester_id, fields)| Inherited {
+            attester_id,
+            fields,
+        });
         Ok(Detail {
             id: row.id,
             account: row.account,
@@ -234,17 +255,7 @@ impl Customers {
             statuses,
             fields,
             callback_url: row.callback_url,
-            inherited: self
-                .inherited(id)
-                .await
-                .map_err(|e| match e {
-                    crate::kyc::KycError::Db(d) => CustomerError::Db(d),
-                    crate::kyc::KycError::Vault(v) => CustomerError::Vault(v),
-                })?
-                .map(|(attester_id, fields)| Inherited {
-                    attester_id,
-                    fields,
-                }),
+            inherited,
         })
     }
 

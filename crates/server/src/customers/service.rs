@@ -80,7 +80,8 @@ pub struct Customers {
     cfg: Arc<Sep12Config>,
     sender: Arc<dyn CodeSender>,
     writer: Writer,
-    changes: Option<crate::kyc::Changes>,
+    /// Where status changes are reported (see `customers/kyc.rs`).
+    pub(super) changes: Option<crate::kyc::Changes>,
 }
 
 impl std::fmt::Debug for Customers {
@@ -131,10 +132,6 @@ impl Customers {
             sender: parts.sender,
             changes: parts.changes,
         }
-    }
-
-    pub(super) fn changes(&self) -> Option<&crate::kyc::Changes> {
-        self.changes.as_ref()
     }
 
     pub(super) fn now(&self) -> i64 {

@@ -39,6 +39,17 @@ pub struct Evaluated {
     pub barred_attester: Option<Target>,
 }
 
+/// A target's standing as read under the lock of an attestation.
+#[derive(Debug)]
+pub struct Locked {
+    /// Whom it inherits from.
+    pub inherited_from: Option<Target>,
+    /// The attester staff barred.
+    pub barred_attester: Option<Target>,
+    /// How many other accounts the attester attests.
+    pub attested: usize,
+}
+
 #[derive(Debug, sqlx::FromRow)]
 struct Row {
     state: String,
@@ -109,8 +120,11 @@ impl Standing {
     /// the one last answered is stored with `rule_gen + 1` and announced;
     /// an inheritance whose attester no longer holds KYC is revoked.
     pub async fn evaluate(&self, t: &Target) -> Result<Evaluated, KycError> {
-        let own = self.own(t).await?;
+        // The row before the records: a state computed from records read
+        // later is never older than the row it replaces, so a slow
+        // evaluation cannot put back a state a quicker one moved on from.
         let mut row = load(self.db.reader(), t).await?;
+        let own = self.own(t).await?;
         if row.is_none() && own.is_none() {
             return Ok(Evaluated {
                 target: t.clone(),
@@ -136,8 +150,14 @@ impl Standing {
                 Some(OwnState::Processing) if own.is_some() => {}
                 // Rejected, sent back, erased — or the target was erased.
                 _ => {
-                    self.revoke(t, "mooring", "the attester no longer holds KYC", false)
-                        .await?;
+                    self.revoke(
+                        t,
+                        Some(a),
+                        "mooring",
+                        "the attester no longer holds KYC",
+                        false,
+                    )
+                    .await?;
                     inherited_from = None;
                     row = load(self.db.reader(), t).await?;
                 }
@@ -208,12 +228,13 @@ impl Standing {
         with_pool_db(&self.db, now, t, state).await?;
         let moved = with_conn!(Conn::Db(&self.db), e => sqlx::query(
             "UPDATE kyc_accounts SET kyc_required = 1, rule_gen = rule_gen + 1, updated_at = $4 \
-             WHERE account = $1 AND memo = $2 AND memo_type = $3 AND kyc_required = 0",
+             WHERE account = $1 AND memo = $2 AND memo_type = $3 AND kyc_required = 0 AND state = $5",
         )
         .bind(t.address())
         .bind(t.memo_value())
         .bind(t.memo_type())
         .bind(now)
+        .bind(state.as_str())
         .execute(e)
         .await?
         .rows_affected());
@@ -283,13 +304,14 @@ impl Standing {
     /// exist and are locked until the transaction ends (on SQLite its
     /// writer is alone already), so that concurrent attestations are
     /// counted and judged one after the other. Answers whom `t` inherits
-    /// from, and how many other accounts `attester` attests, as of now.
+    /// from, whom it may not inherit from, and how many other accounts
+    /// `attester` attests, as of now.
     pub async fn lock_for_attestation(
         &self,
         tx: &mut Tx,
         attester: &Target,
         t: &Target,
-    ) -> Result<(Option<Target>, usize), KycError> {
+    ) -> Result<Locked, KycError> {
         let now = self.now();
         insert(tx.into(), now, attester, KycState::Accepted).await?;
         insert(tx.into(), now, t, KycState::None).await?;
@@ -298,11 +320,11 @@ impl Standing {
         } else {
             ""
         };
-        let mut from = None;
+        let mut row = (None, None);
         // One order for every transaction (attester, then target): no deadlock.
         for who in [attester, t] {
-            let row: Option<String> = with_tx!(tx, c => sqlx::query_scalar(&format!(
-                "SELECT inherited_from FROM kyc_accounts \
+            row = with_tx!(tx, c => sqlx::query_as::<_, (Option<String>, Option<String>)>(&format!(
+                "SELECT inherited_from, barred_attester FROM kyc_accounts \
                  WHERE account = $1 AND memo = $2 AND memo_type = $3{lock}"
             ))
             .bind(who.address())
@@ -310,7 +332,6 @@ impl Standing {
             .bind(who.memo_type())
             .fetch_one(c)
             .await?);
-            from = row;
         }
         let given: i64 = with_tx!(tx, c => sqlx::query_scalar(
             "SELECT COUNT(*) FROM kyc_accounts WHERE inherited_from = $1 \
@@ -322,10 +343,11 @@ impl Standing {
         .bind(t.memo_type())
         .fetch_one(c)
         .await?);
-        Ok((
-            from.as_deref().and_then(Target::from_key),
-            usize::try_from(given).unwrap_or(0),
-        ))
+        Ok(Locked {
+            inherited_from: row.0.as_deref().and_then(Target::from_key),
+            barred_attester: row.1.as_deref().and_then(Target::from_key),
+            attested: usize::try_from(given).unwrap_or(0),
+        })
     }
 
     /// The targets inheriting from `attester` now.
@@ -342,35 +364,41 @@ impl Standing {
             .collect())
     }
 
-    /// Ends `t`'s inheritance: the copied attributes deleted, `rule_gen +
-    /// 1`, announced. Nothing when it inherits from no one. `bar`: the
-    /// attester may not attest `t` again (staff revoked it; a replay of
-    /// the same signed request must not undo that).
+    /// Ends `t`'s inheritance (from `expected`, or from whoever it is):
+    /// the copied attributes deleted, `rule_gen + 1`, announced. Nothing
+    /// when it inherits from no one (or from another). `bar`: the attester
+    /// may not attest `t` again (staff revoked it; a replay of the same
+    /// signed request must not undo that).
     pub async fn revoke(
         &self,
         t: &Target,
+        expected: Option<&Target>,
         actor: &str,
         why: &str,
         bar: bool,
     ) -> Result<bool, KycError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        self.records.disinherit(&mut tx, t).await?;
+        // The standing first, then the copy: the order an attestation
+        // takes them in too, so the two never wait on each other.
         let moved = with_tx!(&mut tx, c => sqlx::query(
             "UPDATE kyc_accounts SET \
              barred_attester = CASE WHEN $5 THEN inherited_from ELSE barred_attester END, \
              inherited_from = NULL, rule_gen = rule_gen + 1, updated_at = $4 \
-             WHERE account = $1 AND memo = $2 AND memo_type = $3 AND inherited_from IS NOT NULL",
+             WHERE account = $1 AND memo = $2 AND memo_type = $3 AND inherited_from IS NOT NULL \
+             AND ($6 = '' OR inherited_from = $6)",
         )
         .bind(t.address())
         .bind(t.memo_value())
         .bind(t.memo_type())
         .bind(now)
         .bind(bar)
+        .bind(expected.map(Target::key).unwrap_or_default())
         .execute(c)
         .await?
         .rows_affected());
         if moved == 1 {
+            self.records.disinherit(&mut tx, t).await?;
             let detail = format!("{}: {why}", t.key());
             crate::audit::record(
                 &mut tx,
@@ -404,6 +432,36 @@ impl Standing {
             if let Err(e) = self.cascade(&t).await {
                 tracing::warn!(error = %e, "could not re-evaluate KYC standings after a change");
             }
+        }
+    }
+
+    /// Re-evaluates every target that inherits KYC (in batches of 500),
+    /// so an attester's rejection or erasure ends their inheritance even
+    /// when its change was never followed (a full queue, a crash).
+    pub async fn sweep_inheritance(&self) -> Result<u64, KycError> {
+        let mut after = (String::new(), String::new(), String::new());
+        let mut seen = 0;
+        loop {
+            let rows: Vec<(String, String, String)> = with_conn!(self.db.reader(), e => sqlx::query_as(
+                "SELECT account, memo, memo_type FROM kyc_accounts WHERE inherited_from IS NOT NULL \
+                 AND (account, memo, memo_type) > ($1, $2, $3) \
+                 ORDER BY account, memo, memo_type LIMIT 500",
+            )
+            .bind(&after.0)
+            .bind(&after.1)
+            .bind(&after.2)
+            .fetch_all(e)
+            .await?);
+            let Some(last) = rows.last().cloned() else {
+                return Ok(seen);
+            };
+            for (a, m, _) in &rows {
+                if let Some(t) = Target::parse(a, (!m.is_empty()).then_some(m.as_str())) {
+                    self.evaluate(&t).await?;
+                    seen += 1;
+                }
+            }
+            after = last;
         }
     }
 

@@ -67,7 +67,7 @@ fn summary(answer: &Result<Status, LimitError>) -> Option<(u16, u64)> {
         Ok(Status::Clear(s)) => Some((200, s.rule_gen)),
         Ok(Status::Required(s)) => Some((202, s.rule_gen | if s.aml_review { 1 << 63 } else { 0 })),
         Err(LimitError::Unknown { .. }) => Some((404, 0)),
-        Err(LimitError::Unbound { .. }) => Some((409, 0)),
+        Err(LimitError::Unbound { rule_gen, .. }) => Some((409, *rule_gen)),
         _ => None,
     }
 }

@@ -133,6 +133,8 @@ pub enum LimitError {
         kyc_url: String,
         /// The type to use.
         kind: String,
+        /// Its `rule_gen` (for `min_rule`).
+        rule_gen: u64,
     },
     /// 451.
     #[error("{}", .0.hint)]
@@ -300,7 +302,9 @@ impl Limits {
                     .used(self.standing.db().reader(), &ev.target, r)
                     .await?;
                 out.push(Limit {
-                    soft_limit: r.soft_limit && !ev.state.passed(),
+                    soft_limit: r.soft_limit
+                        && !ev.state.passed()
+                        && ev.state != KycState::Rejected,
                     ..limit(r, used, resets_at)
                 });
             }
@@ -365,6 +369,10 @@ impl Limits {
             .await?;
         }
         tx.commit().await?;
+        if !ev.known {
+            // Known from now on: a poll waiting for that (lpt=1) hears it.
+            self.standing.announce(&c.target).await;
+        }
         Ok((ev.state, ev.rule_gen))
     }
 
@@ -388,7 +396,9 @@ impl Limits {
             if fits {
                 continue;
             }
-            let soft = r.soft_limit && !ev.state.passed();
+            // KYC lifts a soft limit — unless it has been done, or
+            // refused for good (SEP-12: REJECTED is final).
+            let soft = r.soft_limit && !ev.state.passed() && ev.state != KycState::Rejected;
             // A hard limit outranks a soft one: KYC would not help.
             if denied.is_none_or(|(_, s)| s && !soft) {
                 denied = Some((r, soft));
@@ -451,6 +461,7 @@ impl Limits {
             return Err(LimitError::Unbound {
                 kyc_url: self.kyc_url.clone(),
                 kind: self.kyc_type().to_owned(),
+                rule_gen: ev.rule_gen,
             });
         }
         let status = AccountStatus {
@@ -520,6 +531,15 @@ impl Limits {
             }
             if rules.len() > 100 {
                 return Err(LimitError::Invalid("at most 100 rules per account".into()));
+            }
+            let kept = self.cfg.operations_retention_days.saturating_mul(86_400);
+            if rules
+                .iter()
+                .any(|r| r.timeframe_secs.is_some_and(|t| t > kept))
+            {
+                return Err(LimitError::Invalid(
+                    "a rule's timeframe_secs is longer than limits.operations_retention_days keeps operations".into(),
+                ));
             }
         }
         let mut tx = self.standing.db().begin().await?;

@@ -157,7 +157,8 @@ async fn kyc_check_answers_each_state(engine: Engine) {
         .filter_map(|l| l["rule_name"].as_str())
         .collect();
     assert_eq!(names, ["hard-cap"]);
-    // Rejected: not passed, and a denial since makes KYC required again.
+    // Rejected (final in SEP-12): the soft limits apply again, and KYC can
+    // no longer lift them — a denial is hard and asks for nothing.
     decide(&srv, &id, "reject").await;
     let (status, body) = kyc_check(&srv, &token, &me, "").await;
     assert_eq!(
@@ -165,8 +166,9 @@ async fn kyc_check_answers_each_state(engine: Engine) {
         (200, &json!("rejected")),
         "{body}"
     );
-    assert_eq!(check(&srv, &token, send(&kp, "500")).await.0, 451);
-    assert_eq!(kyc_check(&srv, &token, &me, "").await.0, 202);
+    let (status, body) = check(&srv, &token, send(&kp, "500")).await;
+    assert_eq!((status, &body["soft_limit"]), (451, &json!(false)), "{body}");
+    assert_eq!(kyc_check(&srv, &token, &me, "").await.0, 200);
 
     // 403: a valid token for another account, naming the one to use.
     let (_, stranger) = srv.login().await;
