@@ -302,9 +302,12 @@ impl Server {
             Wakeups::default(),
             config.kyc_type().to_owned(),
         ));
+        let mut limits_cfg = config.limits.clone();
+        // No SEP-12, no KYC records: nothing to gate on.
+        limits_cfg.enabled &= sep12.enabled;
         let kyc_limits = Arc::new(Limits::new(LimitsParts {
             standing: standing.clone(),
-            cfg: config.limits.clone(),
+            cfg: limits_cfg,
             long_poll_max: config.long_poll_max(),
             kyc_url: config.endpoint(""),
             public_url: config.endpoint(""),

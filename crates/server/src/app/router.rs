@@ -50,10 +50,11 @@ pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> R
     if services.sep30_enabled {
         app = app.merge(recovery::router().with_state(state.with(services.recovery.clone())));
     }
+    // Always mounted: without SEP-12 there is no KYC to gate on, and
+    // /kyc-check says so with 204 (limits are off then).
+    app = app.merge(limits::router().with_state(state.with(services.kyc_limits.clone())));
     if services.sep12_enabled {
-        app = app
-            .merge(limits::router().with_state(state.with(services.kyc_limits.clone())))
-            .merge(attest::router().with_state(state.with(services.attest.clone())));
+        app = app.merge(attest::router().with_state(state.with(services.attest.clone())));
     }
     // SEP-1 and SEP-10 §Cross-Origin Headers: `Access-Control-Allow-Origin: *`
     // on every response, errors included, and preflight answered.

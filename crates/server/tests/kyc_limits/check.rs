@@ -167,7 +167,11 @@ async fn kyc_check_answers_each_state(engine: Engine) {
         "{body}"
     );
     let (status, body) = check(&srv, &token, send(&kp, "500")).await;
-    assert_eq!((status, &body["soft_limit"]), (451, &json!(false)), "{body}");
+    assert_eq!(
+        (status, &body["soft_limit"]),
+        (451, &json!(false)),
+        "{body}"
+    );
     assert_eq!(kyc_check(&srv, &token, &me, "").await.0, 200);
 
     // 403: a valid token for another account, naming the one to use.
@@ -222,6 +226,19 @@ async fn kyc_check_is_204_when_gating_is_off(engine: Engine) {
     let (status, body) = check(&srv, &token, send(&kp, "1000000")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(srv.get_json("/limits").await["enabled"], false);
+    // Without SEP-12 there is nothing to gate on: 204 too.
+    let srv = TestServer::start_with(engine, |c| c.sep12.enabled = false).await;
+    let (kp, token) = srv.login().await;
+    let res = srv
+        .with_token(
+            Method::GET,
+            &format!("/kyc-check/{}", kp.public_key()),
+            &token,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
 }
 
 async fn malformed_checks_are_refused_without_echo(engine: Engine) {
