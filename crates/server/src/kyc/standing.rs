@@ -120,13 +120,29 @@ impl Standing {
     /// the one last answered is stored with `rule_gen + 1` and announced;
     /// an inheritance whose attester no longer holds KYC is revoked.
     pub async fn evaluate(&self, t: &Target) -> Result<Evaluated, KycError> {
+        // Another evaluation that stored a state between this one's reads
+        // wins; this one then reads again, so that what it answers is
+        // what is stored (three tries: a burst of decisions settles).
+        for _ in 0..2 {
+            if let Some(ev) = self.evaluate_once(t).await? {
+                return Ok(ev);
+            }
+        }
+        self.evaluate_once(t)
+            .await?
+            .ok_or(KycError::Db(crate::db::DbError::Conflict))
+    }
+
+    /// One evaluation; `None` when another stored a different state
+    /// between its reads.
+    async fn evaluate_once(&self, t: &Target) -> Result<Option<Evaluated>, KycError> {
         // The row before the records: a state computed from records read
         // later is never older than the row it replaces, so a slow
         // evaluation cannot put back a state a quicker one moved on from.
         let mut row = load(self.db.reader(), t).await?;
         let own = self.own(t).await?;
         if row.is_none() && own.is_none() {
-            return Ok(Evaluated {
+            return Ok(Some(Evaluated {
                 target: t.clone(),
                 known: false,
                 bound: false,
@@ -136,7 +152,7 @@ impl Standing {
                 rules: None,
                 inherited_from: None,
                 barred_attester: None,
-            });
+            }));
         }
         let mut inherited_from = row
             .as_ref()
@@ -193,14 +209,19 @@ impl Standing {
                 .execute(e)
                 .await?
                 .rows_affected());
-                if moved == 1 {
-                    announce(&self.db, &self.wakeups, t).await;
+                if moved == 0 {
+                    return Ok(None);
                 }
+                announce(&self.db, &self.wakeups, t).await;
                 load(self.db.reader(), t).await?
             }
             Some(r) => Some(r),
         };
         let row = row.ok_or(crate::db::DbError::NotFound)?;
+        if row.state != state.as_str() {
+            // Someone stored another state meanwhile: read again.
+            return Ok(None);
+        }
         let rules = row.rules.as_deref().and_then(|json| {
             serde_json::from_str(json)
                 .map_err(|e| {
@@ -208,7 +229,7 @@ impl Standing {
                 })
                 .ok()
         });
-        Ok(Evaluated {
+        Ok(Some(Evaluated {
             target: t.clone(),
             known: true,
             bound: own.is_some(),
@@ -218,7 +239,7 @@ impl Standing {
             rules,
             inherited_from,
             barred_attester: row.barred_attester.as_deref().and_then(Target::from_key),
-        })
+        }))
     }
 
     /// Marks KYC as required for `t` (a soft limit denied it), once until
