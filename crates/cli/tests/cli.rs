@@ -6,7 +6,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt as _;
 
-use common::{Running, empty_horizon, postgres_database, repo_file, run, server_env};
+use common::{Running, admin_url, empty_horizon, postgres_database, repo_file, run, server_env};
 use mooring_client::sep10::{LoginOptions, WebAuth};
 use mooring_stellar::{ClientAccount, Keypair};
 
@@ -353,18 +353,6 @@ async fn logs_never_contain_tokens_keys_challenges_or_queries() {
 }
 
 /// The admin API URL a running server printed.
-fn admin_url(srv: &Running) -> String {
-    let out = srv.stdout.lock().unwrap().clone();
-    let line = out
-        .lines()
-        .find(|l| l.contains("admin API"))
-        .expect("admin API line");
-    line.split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .trim_end_matches("/admin")
-        .to_owned()
-}
 
 #[tokio::test]
 async fn admin_commands_and_a_master_key_rotation_without_losing_data() {

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{BIN, Running, empty_horizon, run, server_env};
+use common::{BIN, Running, admin_url, empty_horizon, run, server_env};
 use mooring_client::sep10::{LoginOptions, WebAuth};
 use mooring_stellar::{ClientAccount, Keypair};
 
@@ -106,14 +106,7 @@ async fn kyc_wait_runs_until_staff_accept_the_customer() {
     expect_line(&lines, "under review");
 
     // Staff accept; the waiting command hears it and the operation passes.
-    let out = srv.stdout.lock().unwrap().clone();
-    let admin = out
-        .lines()
-        .find(|l| l.contains("admin API"))
-        .and_then(|l| l.split_whitespace().find(|w| w.starts_with("http://")))
-        .unwrap()
-        .trim_end_matches("/admin")
-        .to_owned();
+    let admin = admin_url(&srv);
     let accepted = run(
         dir.path(),
         &["admin", "--url", &admin, "customers", "accept", &id],

@@ -14,8 +14,7 @@ use axum::response::{IntoResponse, Response};
 use crate::attest::AttestError;
 use crate::auth::{AuthError, ChallengeAuthError};
 use crate::customers::CustomerError;
-use crate::limits::LimitError;
-use crate::limits::service_codes as codes;
+use crate::limits::{CODE_AUTHORIZATION_FAILED, CODE_KEY_UNKNOWN, CODE_UNKNOWN, LimitError};
 use crate::recovery::RecoveryError;
 use crate::recovery::authorize::AuthorizeError;
 use crate::recovery::sponsor::SponsorError;
@@ -266,7 +265,7 @@ impl From<LimitError> for ApiError {
             // Taler's /kyc-check 403: names the account the token must be for.
             LimitError::NotYours { expected } => {
                 let mut body = json!({
-                    "code": codes::AUTHORIZATION_FAILED,
+                    "code": CODE_AUTHORIZATION_FAILED,
                     "expected_account_pub": expected.address(),
                 });
                 if let Some(m) = expected.memo {
@@ -275,7 +274,7 @@ impl From<LimitError> for ApiError {
                 ApiError::new(StatusCode::FORBIDDEN, text).with_fields(body)
             }
             LimitError::Unknown { limits } => ApiError::not_found(text).with_fields(json!({
-                "code": codes::UNKNOWN,
+                "code": CODE_UNKNOWN,
                 "limits": limits,
             })),
             LimitError::Unbound {
@@ -283,7 +282,7 @@ impl From<LimitError> for ApiError {
                 kind,
                 rule_gen,
             } => ApiError::new(StatusCode::CONFLICT, text).with_fields(json!({
-                "code": codes::KEY_UNKNOWN,
+                "code": CODE_KEY_UNKNOWN,
                 "kyc_url": kyc_url,
                 "type": kind,
                 "rule_gen": rule_gen,

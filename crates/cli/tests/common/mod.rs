@@ -128,6 +128,20 @@ impl Drop for Running {
     }
 }
 
+/// The admin API's base URL, as the server printed it.
+pub fn admin_url(srv: &Running) -> String {
+    let out = srv.stdout.lock().unwrap().clone();
+    let line = out
+        .lines()
+        .find(|l| l.contains("admin API"))
+        .expect("admin API line");
+    line.split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .trim_end_matches("/admin")
+        .to_owned()
+}
+
 /// Environment for a server on free loopback ports with a given Horizon.
 pub fn server_env<'a>(horizon: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut env = vec![

@@ -190,7 +190,7 @@ impl Standing {
         let now = self.now();
         let row = match row {
             None => {
-                with_pool_db(&self.db, now, t, state).await?;
+                insert(Conn::Db(&self.db), now, t, state).await?;
                 load(self.db.reader(), t).await?
             }
             Some(r) if r.state != state.as_str() => {
@@ -246,7 +246,7 @@ impl Standing {
     /// the next decision: `rule_gen + 1`, announced.
     pub async fn require_kyc(&self, t: &Target, state: KycState) -> Result<(), KycError> {
         let now = self.now();
-        with_pool_db(&self.db, now, t, state).await?;
+        insert(Conn::Db(&self.db), now, t, state).await?;
         let moved = with_conn!(Conn::Db(&self.db), e => sqlx::query(
             "UPDATE kyc_accounts SET kyc_required = 1, rule_gen = rule_gen + 1, updated_at = $4 \
              WHERE account = $1 AND memo = $2 AND memo_type = $3 AND kyc_required = 0 AND state = $5",
@@ -522,8 +522,4 @@ async fn insert(c: Conn<'_>, now: i64, t: &Target, state: KycState) -> Result<()
     .execute(e)
     .await.map(|_| ())?);
     Ok(())
-}
-
-async fn with_pool_db(db: &Db, now: i64, t: &Target, state: KycState) -> Result<(), KycError> {
-    insert(Conn::Db(db), now, t, state).await
 }

@@ -65,12 +65,6 @@ impl Wakeups {
             n.notify_waiters();
         }
     }
-
-    /// Polls waiting in this process, roughly (targets with a live notifier).
-    pub fn polled(&self) -> usize {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.values().filter(|w| w.strong_count() > 0).count()
-    }
 }
 
 /// Where a capability that changed KYC records says so, after its commit;

@@ -8,15 +8,11 @@ pub mod admin;
 mod poll;
 mod routes;
 mod service;
+mod staff;
 mod store;
 
 pub use routes::router;
-pub use service::{Caller, Check, Denial, LimitError, Limits, LimitsParts, Status};
-
-/// Taler's error codes in the bodies (docs/kyc.md).
-pub mod service_codes {
-    pub use super::service::{
-        CODE_AUTHORIZATION_FAILED as AUTHORIZATION_FAILED, CODE_KEY_UNKNOWN as KEY_UNKNOWN,
-        CODE_KYC_REQUIRED as KYC_REQUIRED, CODE_UNKNOWN as UNKNOWN,
-    };
-}
+pub use service::{
+    CODE_AUTHORIZATION_FAILED, CODE_KEY_UNKNOWN, CODE_KYC_REQUIRED, CODE_UNKNOWN, Caller, Check,
+    Denial, LimitError, Limits, LimitsParts, Status,
+};

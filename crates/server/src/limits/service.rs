@@ -1,6 +1,6 @@
 //! The rules: which limits apply to an account, whether an operation
 //! passes them, and the account's KYC status as `/kyc-check` answers it,
-//! long polls included (docs/kyc.md).
+//! long polls included (docs/kyc.md); staff's side is in `staff.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -205,12 +205,12 @@ pub struct LimitsParts {
 
 /// The limits service.
 pub struct Limits {
-    standing: Arc<Standing>,
-    cfg: LimitsConfig,
+    pub(super) standing: Arc<Standing>,
+    pub(super) cfg: LimitsConfig,
     pub(super) long_poll_max: Duration,
-    kyc_url: String,
-    public_url: String,
-    clock: Arc<dyn Clock>,
+    pub(super) kyc_url: String,
+    pub(super) public_url: String,
+    pub(super) clock: Arc<dyn Clock>,
 }
 
 /// Whether a token speaks for `t`: its account, and its memo when it has
@@ -234,7 +234,7 @@ impl Limits {
         }
     }
 
-    fn now(&self) -> i64 {
+    pub(super) fn now(&self) -> i64 {
         i64::try_from(self.clock.now()).unwrap_or(i64::MAX)
     }
 
@@ -258,7 +258,7 @@ impl Limits {
         &self.kyc_url
     }
 
-    fn rules<'a>(&'a self, ev: &'a Evaluated) -> &'a [Rule] {
+    pub(super) fn rules<'a>(&'a self, ev: &'a Evaluated) -> &'a [Rule] {
         ev.rules.as_deref().unwrap_or(&self.cfg.rules)
     }
 
@@ -275,7 +275,7 @@ impl Limits {
 
     /// What counts against `rule` for `t` now, and when the oldest of it
     /// leaves the window.
-    async fn used(
+    pub(super) async fn used(
         &self,
         c: Conn<'_>,
         t: &Target,
@@ -479,106 +479,6 @@ impl Limits {
         } else {
             Status::Clear(status)
         })
-    }
-
-    /// An account's standing for staff: state, rules (all of them),
-    /// inheritance.
-    pub async fn account(&self, t: &Target) -> Result<serde_json::Value, LimitError> {
-        let ev = self.standing.evaluate(t).await?;
-        let mut rules = Vec::new();
-        for r in self.rules(&ev) {
-            let (used, resets_at) = self.used(self.standing.db().reader(), t, r).await?;
-            rules.push(serde_json::json!({
-                "rule": r,
-                "applies": r.applies_in(ev.state),
-                "used": used,
-                "resets_at": resets_at,
-            }));
-        }
-        let attested: Vec<String> = self
-            .standing
-            .attested_by(t)
-            .await?
-            .iter()
-            .map(Target::key)
-            .collect();
-        Ok(serde_json::json!({
-            "account": t.address(),
-            "memo": t.memo.map(|m| m.to_string()),
-            "known": ev.known,
-            "bound": ev.bound,
-            "state": ev.state,
-            "rule_gen": ev.rule_gen,
-            "kyc_required": ev.kyc_required,
-            "own_rules": ev.rules.is_some(),
-            "rules": rules,
-            "inherited_from": ev.inherited_from.as_ref().map(Target::key),
-            "attested": attested,
-        }))
-    }
-
-    /// Sets (or clears) an account's own rules; audited; wakes its polls.
-    pub async fn set_rules(
-        &self,
-        actor: &str,
-        t: &Target,
-        rules: Option<Vec<Rule>>,
-    ) -> Result<u64, LimitError> {
-        if let Some(rules) = &rules {
-            for (i, r) in rules.iter().enumerate() {
-                r.check()
-                    .map_err(|m| LimitError::Invalid(format!("rule {}: {m}", i + 1)))?;
-            }
-            if rules.len() > 100 {
-                return Err(LimitError::Invalid("at most 100 rules per account".into()));
-            }
-            let kept = self.cfg.operations_retention_days.saturating_mul(86_400);
-            if rules
-                .iter()
-                .any(|r| r.timeframe_secs.is_some_and(|t| t > kept))
-            {
-                return Err(LimitError::Invalid(
-                    "a rule's timeframe_secs is longer than limits.operations_retention_days keeps operations".into(),
-                ));
-            }
-        }
-        let mut tx = self.standing.db().begin().await?;
-        let generation = self
-            .standing
-            .set_rules(&mut tx, t, rules.as_deref())
-            .await?;
-        let detail = match &rules {
-            Some(r) => format!("{} rules for {}; rule_gen {generation}", r.len(), t.key()),
-            None => format!("configured rules for {}; rule_gen {generation}", t.key()),
-        };
-        audit::record(
-            &mut tx,
-            actor,
-            "limits.rules",
-            None,
-            Some(&detail),
-            self.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        self.standing.announce(t).await;
-        Ok(generation)
-    }
-
-    /// Deletes recorded operations older than the retention, in small
-    /// batches; answers how many.
-    pub async fn purge(&self) -> Result<u64, LimitError> {
-        let days = i64::try_from(self.cfg.operations_retention_days).unwrap_or(i64::MAX / 86_400);
-        let before = self.now().saturating_sub(days.saturating_mul(86_400));
-        let mut total = 0;
-        loop {
-            let n = store::purge(Conn::Db(self.standing.db()), before).await?;
-            total += n;
-            if n < 1000 {
-                return Ok(total);
-            }
-            tokio::task::yield_now().await;
-        }
     }
 }
 
