@@ -48,3 +48,39 @@ impl Clock for ManualClock {
         self.0.load(Ordering::SeqCst)
     }
 }
+
+/// `unix` seconds as RFC 3339 UTC with whole seconds
+/// (`2026-12-06T20:35:00Z`), the form the SEPs' timestamps take.
+pub fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
+}
+
+/// An RFC 3339 timestamp (any offset) as unix seconds, fractions dropped.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(time::OffsetDateTime::unix_timestamp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_both_ways() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_796_589_300), "2026-12-06T20:35:00Z");
+        assert_eq!(parse_rfc3339("2026-12-06T20:35:00Z"), Some(1_796_589_300));
+        assert_eq!(
+            parse_rfc3339("2026-12-06T21:35:00.5+01:00"),
+            Some(1_796_589_300)
+        );
+        assert_eq!(parse_rfc3339("2026-12-06 20:35"), None);
+    }
+}

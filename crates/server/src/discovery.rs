@@ -84,6 +84,9 @@ pub fn render(config: &Config, signing_key: &PublicKey) -> String {
     if config.sep12.enabled {
         put("KYC_SERVER", config.endpoint(""));
     }
+    if config.sep38.enabled {
+        put("ANCHOR_QUOTE_SERVER", config.endpoint("/sep38"));
+    }
     let op = &config.stellar_toml;
     if !op.accounts.is_empty() {
         t.insert(

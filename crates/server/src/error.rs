@@ -15,6 +15,7 @@ use crate::attest::AttestError;
 use crate::auth::{AuthError, ChallengeAuthError};
 use crate::customers::CustomerError;
 use crate::limits::{CODE_AUTHORIZATION_FAILED, CODE_KEY_UNKNOWN, CODE_UNKNOWN, LimitError};
+use crate::quotes::QuoteError;
 use crate::recovery::RecoveryError;
 use crate::recovery::authorize::AuthorizeError;
 use crate::recovery::sponsor::SponsorError;
@@ -310,6 +311,20 @@ impl From<AttestError> for ApiError {
             }
             AttestError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
             AttestError::Kyc(err) => ApiError::internal(err),
+        }
+    }
+}
+
+impl From<QuoteError> for ApiError {
+    fn from(e: QuoteError) -> Self {
+        let text = e.to_string();
+        match e {
+            QuoteError::Invalid(m) => ApiError::bad_request(m),
+            // SEP-38 §Errors: 403 for authentication.
+            QuoteError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
+            QuoteError::NotFound => ApiError::not_found(text),
+            QuoteError::Unavailable => ApiError::unavailable(text),
+            QuoteError::Db(err) => ApiError::internal(err),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod customers;
 pub mod discovery;
 pub mod limits;
+pub mod quotes;
 pub mod recovery;
 
 // What capabilities share.
@@ -31,6 +32,7 @@ pub mod jwt;
 pub mod kyc;
 pub mod net;
 pub mod notify;
+pub mod partners;
 pub mod rate_limit;
 pub mod rotate;
 pub mod secrets;

@@ -23,6 +23,8 @@ use crate::jwt::Jwt;
 use crate::kyc::{self, Standing, Wakeups};
 use crate::limits::{Limits, LimitsParts};
 use crate::notify::{self, LogDelivery, Mailer, SmsSender};
+use crate::partners::Partners;
+use crate::quotes::{Quotes, QuotesParts};
 use crate::rate_limit::RateLimits;
 use crate::recovery::{Recovery, RecoveryParts};
 use crate::state::AppState;
@@ -320,6 +322,16 @@ impl Server {
             network: mooring_stellar::Network::new(config.stellar.network_passphrase.clone()),
             clock: clock.clone(),
         }));
+        let partners = Arc::new(Partners::new(std::mem::take(&mut config.partners)));
+        let quotes = Arc::new(
+            Quotes::new(QuotesParts {
+                db: db.clone(),
+                clock: clock.clone(),
+                cfg: config.sep38.clone(),
+                partners,
+            })
+            .map_err(|e| StartError::Http(e.to_string()))?,
+        );
         let state = AppState::new(
             jwt,
             clock,
@@ -340,10 +352,12 @@ impl Server {
             limits,
             kyc_limits,
             attest,
+            quotes,
             standing,
             kyc_changes: Some(kyc_changes),
             sep12_enabled: sep12.enabled,
             sep30_enabled: config.sep30.enabled,
+            sep38_enabled: config.sep38.enabled,
             stellar_toml: Arc::new(stellar_toml),
         };
         Ok(Server {

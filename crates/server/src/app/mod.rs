@@ -28,6 +28,7 @@ use crate::db::{Db, DbError, redact_url};
 use crate::horizon::Ledger;
 use crate::kyc::{Standing, Target};
 use crate::limits::Limits;
+use crate::quotes::Quotes;
 use crate::rate_limit::RateLimits;
 use crate::recovery::Recovery;
 use crate::recovery::authorize::{Mailer, SmsSender};
@@ -68,10 +69,12 @@ pub(crate) struct Services {
     limits: RateLimits,
     kyc_limits: Arc<Limits>,
     attest: Arc<Attest>,
+    quotes: Arc<Quotes>,
     standing: Arc<Standing>,
     kyc_changes: Option<tokio::sync::mpsc::Receiver<Target>>,
     sep12_enabled: bool,
     sep30_enabled: bool,
+    sep38_enabled: bool,
     stellar_toml: Arc<String>,
 }
 

@@ -17,7 +17,7 @@ use super::Services;
 use crate::error;
 use crate::http::{body_limit, require_admin};
 use crate::state::AppState;
-use crate::{attest, auth, customers, discovery, limits, recovery, telemetry};
+use crate::{attest, auth, customers, discovery, limits, quotes, recovery, telemetry};
 
 /// A request's span: method, route template and request id — never the
 /// URI, whose path and query carry ids, addresses and tokens.
@@ -55,6 +55,9 @@ pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> R
     app = app.merge(limits::router().with_state(state.with(services.kyc_limits.clone())));
     if services.sep12_enabled {
         app = app.merge(attest::router().with_state(state.with(services.attest.clone())));
+    }
+    if services.sep38_enabled {
+        app = app.merge(quotes::router().with_state(state.with(services.quotes.clone())));
     }
     // SEP-1 and SEP-10 §Cross-Origin Headers: `Access-Control-Allow-Origin: *`
     // on every response, errors included, and preflight answered.

@@ -16,6 +16,7 @@ use crate::db::DatabaseUrl;
 mod kyc;
 mod limits;
 mod notify;
+mod quotes;
 mod recovery;
 mod sections;
 mod validate;
@@ -23,6 +24,9 @@ pub use kyc::*;
 pub use limits::{KycState, LimitsConfig, Op, Rule, is_asset};
 pub use notify::{
     MailConfig, MailSenderKind, MailSettings, SmsFrom, SmsProviderConfig, SmsSenderKind,
+};
+pub use quotes::{
+    DeliveryMethod, PartnerConfig, PricePair, PriceSource, QuoteAsset, Sep38Config, parse_decimal,
 };
 pub use recovery::{
     EmailConfig, OidcConfig, ProviderKind, Sep30Config, SmsConfig, SponsorConfig,
@@ -95,6 +99,10 @@ pub struct Config {
     pub sep30: Sep30Config,
     /// KYC-gated limits and KYC inheritance.
     pub limits: LimitsConfig,
+    /// SEP-38 quotes.
+    pub sep38: Sep38Config,
+    /// Sending anchors with an agreement (SEP-31, SEP-38).
+    pub partners: Vec<PartnerConfig>,
     /// The server's mail (SEP-30 sign-in mail, SEP-12 verification codes).
     pub mail: MailConfig,
     /// The server's text messages (SEP-30 and SEP-12 codes by SMS).
@@ -127,6 +135,8 @@ impl Default for Config {
             sep12: Sep12Config::default(),
             sep30: Sep30Config::default(),
             limits: LimitsConfig::default(),
+            sep38: Sep38Config::default(),
+            partners: Vec::new(),
             mail: MailConfig::default(),
             sms: SmsProviderConfig::default(),
             blobs: BlobsConfig::default(),

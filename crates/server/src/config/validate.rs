@@ -43,6 +43,8 @@ impl Config {
         self.validate_sep10()?;
         self.validate_kyc()?;
         self.validate_limits()?;
+        self.sep38.validate()?;
+        super::quotes::validate_partners(&self.partners)?;
         self.validate_publishing()
     }
 

@@ -1,0 +1,578 @@
+//! SEP-38's rules (docs/quotes.md): who may ask, what a request must hold,
+//! the prices and the firm quotes.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::math::{self, Given, NothingBought, Priced, Side};
+use super::price::{Ask, NoPrice, Source};
+use super::store::{self, QuoteRow};
+use crate::clock::{Clock, parse_rfc3339, rfc3339};
+use crate::config::{PartnerConfig, QuoteAsset, Sep38Config};
+use crate::db::{Db, DbError};
+use crate::http::Principal;
+use crate::partners::Partners;
+
+/// Why a request is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum QuoteError {
+    /// 400, with what is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// 403: a token is needed, or the caller has no agreement.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// 404: not the caller's, or no such quote.
+    #[error("quote not found")]
+    NotFound,
+    /// 503: the business server gave no price.
+    #[error("prices are unavailable right now; try again later")]
+    Unavailable,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+fn invalid(m: impl Into<String>) -> QuoteError {
+    QuoteError::Invalid(m.into())
+}
+
+/// `GET /price`'s query and `POST /quote`'s body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceRequest {
+    sell_asset: Option<String>,
+    buy_asset: Option<String>,
+    sell_amount: Option<String>,
+    buy_amount: Option<String>,
+    sell_delivery_method: Option<String>,
+    buy_delivery_method: Option<String>,
+    country_code: Option<String>,
+    context: Option<String>,
+    /// `POST /quote` only.
+    expire_after: Option<String>,
+}
+
+/// `GET /prices`'s query.
+#[derive(Debug, Default, Deserialize)]
+pub struct PricesQuery {
+    sell_asset: Option<String>,
+    buy_asset: Option<String>,
+    sell_amount: Option<String>,
+    buy_amount: Option<String>,
+    sell_delivery_method: Option<String>,
+    buy_delivery_method: Option<String>,
+    country_code: Option<String>,
+}
+
+/// What a quote service is built from.
+pub struct QuotesParts {
+    /// The database.
+    pub db: Db,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// `[sep38]`.
+    pub cfg: Sep38Config,
+    /// `[[partners]]`.
+    pub partners: Arc<Partners>,
+}
+
+/// SEP-38.
+pub struct Quotes {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    cfg: Sep38Config,
+    partners: Arc<Partners>,
+    source: Source,
+}
+
+/// A request checked against the configuration.
+struct Checked<'a> {
+    sell: &'a QuoteAsset,
+    buy: &'a QuoteAsset,
+    given: Given,
+    sell_method: Option<&'a str>,
+    buy_method: Option<&'a str>,
+    country: Option<&'a str>,
+}
+
+impl Quotes {
+    /// A quote service.
+    pub fn new(parts: QuotesParts) -> Result<Quotes, reqwest::Error> {
+        Ok(Quotes {
+            source: Source::new(&parts.cfg)?,
+            db: parts.db,
+            clock: parts.clock,
+            cfg: parts.cfg,
+            partners: parts.partners,
+        })
+    }
+
+    /// The caller's partner: none for an anonymous caller where SEP-38
+    /// makes authentication optional; 403 for a caller with no agreement
+    /// (docs/quotes.md §Partners).
+    fn partner(&self, caller: Option<&Principal>) -> Result<Option<&PartnerConfig>, QuoteError> {
+        match caller {
+            None => Ok(None),
+            Some(p) => self.partners.of(p).map(Some).ok_or(QuoteError::Forbidden(
+                "this account has no agreement with this anchor: its quotes and payments serve partner anchors only",
+            )),
+        }
+    }
+
+    /// `GET /info` (SEP-38 §GET Info).
+    pub fn info(&self, caller: Option<&Principal>) -> Result<Value, QuoteError> {
+        self.partner(caller)?;
+        let assets: Vec<Value> = self
+            .cfg
+            .assets
+            .iter()
+            .map(|a| {
+                let mut o = json!({"asset": a.asset});
+                if !a.country_codes.is_empty() {
+                    o["country_codes"] = json!(a.country_codes);
+                }
+                if !a.sell_delivery_methods.is_empty() {
+                    o["sell_delivery_methods"] = json!(a.sell_delivery_methods);
+                }
+                if !a.buy_delivery_methods.is_empty() {
+                    o["buy_delivery_methods"] = json!(a.buy_delivery_methods);
+                }
+                o
+            })
+            .collect();
+        Ok(json!({ "assets": assets }))
+    }
+
+    fn asset(&self, name: &str, field: &str) -> Result<&QuoteAsset, QuoteError> {
+        self.cfg.asset(name).ok_or_else(|| {
+            invalid(format!(
+                "{field} is not an asset this anchor quotes; see GET /info"
+            ))
+        })
+    }
+
+    /// Checks the delivery methods and country of a pair's request.
+    fn check<'a>(
+        &'a self,
+        sell: &'a QuoteAsset,
+        buy: &'a QuoteAsset,
+        given: Given,
+        r: (&'a Option<String>, &'a Option<String>, &'a Option<String>),
+    ) -> Result<Checked<'a>, QuoteError> {
+        let (sell_method, buy_method, country) = (r.0.as_deref(), r.1.as_deref(), r.2.as_deref());
+        method(sell, sell_method, Side::Sell)?;
+        method(buy, buy_method, Side::Buy)?;
+        if let Some(c) = country {
+            country_code(c)?;
+            if !serves(sell, c) || !serves(buy, c) {
+                return Err(not_served());
+            }
+        }
+        Ok(Checked {
+            sell,
+            buy,
+            given,
+            sell_method,
+            buy_method,
+            country,
+        })
+    }
+
+    /// Reads `sell_amount` or `buy_amount`, exactly one.
+    fn given(
+        sell_amount: &Option<String>,
+        buy_amount: &Option<String>,
+        sell: &QuoteAsset,
+        buy: &QuoteAsset,
+    ) -> Result<Given, QuoteError> {
+        let read = |s: &str, a: &QuoteAsset, field: &str| {
+            math::parse_amount(s, a.decimals()).ok_or_else(|| {
+                invalid(format!(
+                    "{field} must be a positive decimal with at most {} decimal places",
+                    a.decimals()
+                ))
+            })
+        };
+        match (sell_amount, buy_amount) {
+            (Some(s), None) => Ok(Given::Sell(read(s, sell, "sell_amount")?)),
+            (None, Some(b)) => Ok(Given::Buy(read(b, buy, "buy_amount")?)),
+            _ => Err(invalid("give exactly one of sell_amount and buy_amount")),
+        }
+    }
+
+    async fn priced(
+        &self,
+        c: &Checked<'_>,
+        context: Option<&str>,
+        firm: Option<(&Principal, &PartnerConfig)>,
+    ) -> Result<Priced, QuoteError> {
+        let (sd, bd) = (c.sell.decimals(), c.buy.decimals());
+        let ask = Ask {
+            kind: if firm.is_some() { "firm" } else { "indicative" },
+            sell_asset: &c.sell.asset,
+            buy_asset: &c.buy.asset,
+            sell_amount: match c.given {
+                Given::Sell(s) => Some(math::amount(s, sd)),
+                Given::Buy(_) => None,
+            },
+            buy_amount: match c.given {
+                Given::Buy(b) => Some(math::amount(b, bd)),
+                Given::Sell(_) => None,
+            },
+            sell_delivery_method: c.sell_method,
+            buy_delivery_method: c.buy_method,
+            country_code: c.country,
+            context,
+            account: firm.map(|(p, _)| p.account.account().to_string()),
+            partner: firm.map(|(_, partner)| partner.name.as_str()),
+        };
+        let offer = self.source.offer(&ask).await.map_err(|e| match e {
+            NoPrice::NotOffered => invalid(format!(
+                "this anchor does not exchange {} for {}; see GET /prices",
+                c.sell.asset, c.buy.asset
+            )),
+            NoPrice::Unavailable(cause) => {
+                tracing::warn!(%cause, "the business server gave no price");
+                QuoteError::Unavailable
+            }
+        })?;
+        let quoted = matches!(offer, math::Offer::Quoted { .. });
+        math::price(&offer, c.given, sd, bd).map_err(|NothingBought| {
+            if quoted {
+                tracing::warn!("the business server's fee leaves nothing to buy");
+                QuoteError::Unavailable
+            } else {
+                invalid("the amount does not cover the fee; ask for more")
+            }
+        })
+    }
+
+    /// `GET /prices` (SEP-38 §GET Prices).
+    pub async fn prices(
+        &self,
+        caller: Option<&Principal>,
+        q: PricesQuery,
+    ) -> Result<Value, QuoteError> {
+        self.partner(caller)?;
+        let (side, name, amount) = match (&q.sell_asset, &q.buy_asset) {
+            (Some(s), None) => (Side::Sell, s, &q.sell_amount),
+            (None, Some(b)) => (Side::Buy, b, &q.buy_amount),
+            _ => return Err(invalid("give exactly one of sell_asset and buy_asset")),
+        };
+        let (field, other) = match side {
+            Side::Sell => ("sell_amount", &q.buy_amount),
+            Side::Buy => ("buy_amount", &q.sell_amount),
+        };
+        if other.is_some() {
+            return Err(invalid(format!(
+                "with {} give {field} only",
+                if side == Side::Sell {
+                    "sell_asset"
+                } else {
+                    "buy_asset"
+                }
+            )));
+        }
+        let asset = self.asset(
+            name,
+            if side == Side::Sell {
+                "sell_asset"
+            } else {
+                "buy_asset"
+            },
+        )?;
+        let amount = amount
+            .as_deref()
+            .ok_or_else(|| invalid(format!("{field} is required")))?;
+        let amount = math::parse_amount(amount, asset.decimals()).ok_or_else(|| {
+            invalid(format!(
+                "{field} must be a positive decimal with at most {} decimal places",
+                asset.decimals()
+            ))
+        })?;
+        // The asset asked about must deliver as asked; a counter-asset
+        // that does not is left out.
+        let (sell_method, buy_method) = (
+            q.sell_delivery_method.as_deref(),
+            q.buy_delivery_method.as_deref(),
+        );
+        let (own, other) = match side {
+            Side::Sell => (sell_method, buy_method),
+            Side::Buy => (buy_method, sell_method),
+        };
+        method(asset, own, side)?;
+        let country = q.country_code.as_deref();
+        if let Some(c) = country {
+            country_code(c)?;
+            if !serves(asset, c) {
+                return Err(not_served());
+            }
+        }
+        let given = match side {
+            Side::Sell => Given::Sell(amount),
+            Side::Buy => Given::Buy(amount),
+        };
+        let mut out = Vec::new();
+        for (sell, buy) in self.source.pairs_with(name, side) {
+            let (sell, buy) = (
+                self.asset(sell, "sell_asset")?,
+                self.asset(buy, "buy_asset")?,
+            );
+            let counter = if side == Side::Sell { buy } else { sell };
+            let counter_side = if side == Side::Sell {
+                Side::Buy
+            } else {
+                Side::Sell
+            };
+            if method(counter, other, counter_side).is_err()
+                || country.is_some_and(|c| !serves(counter, c))
+            {
+                continue;
+            }
+            let c = Checked {
+                sell,
+                buy,
+                given,
+                sell_method,
+                buy_method,
+                country,
+            };
+            let p = match self.priced(&c, None, None).await {
+                Ok(p) => p,
+                // Too small an amount for this pair's fee: not offered.
+                Err(QuoteError::Invalid(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            out.push(json!({
+                "asset": counter.asset,
+                "price": math::price_text(p.total_price),
+                "decimals": counter.decimals(),
+            }));
+        }
+        let key = if side == Side::Sell {
+            "buy_assets"
+        } else {
+            "sell_assets"
+        };
+        Ok(json!({ key: out }))
+    }
+
+    /// Reads a `/price` or `/quote` request up to its pair.
+    fn read<'a>(&'a self, r: &'a PriceRequest) -> Result<(Checked<'a>, &'a str), QuoteError> {
+        let sell = r
+            .sell_asset
+            .as_deref()
+            .ok_or_else(|| invalid("sell_asset is required"))?;
+        let buy = r
+            .buy_asset
+            .as_deref()
+            .ok_or_else(|| invalid("buy_asset is required"))?;
+        let (sell, buy) = (
+            self.asset(sell, "sell_asset")?,
+            self.asset(buy, "buy_asset")?,
+        );
+        let context = match r.context.as_deref() {
+            Some(c @ ("sep31" | "sep6")) => c,
+            Some(_) => return Err(invalid("context must be sep31 or sep6")),
+            None => return Err(invalid("context is required: sep31 or sep6")),
+        };
+        let given = Self::given(&r.sell_amount, &r.buy_amount, sell, buy)?;
+        let c = self.check(
+            sell,
+            buy,
+            given,
+            (
+                &r.sell_delivery_method,
+                &r.buy_delivery_method,
+                &r.country_code,
+            ),
+        )?;
+        Ok((c, context))
+    }
+
+    /// `GET /price` (SEP-38 §GET Price).
+    pub async fn price(
+        &self,
+        caller: Option<&Principal>,
+        r: PriceRequest,
+    ) -> Result<Value, QuoteError> {
+        self.partner(caller)?;
+        if r.expire_after.is_some() {
+            return Err(invalid("expire_after is for POST /quote only"));
+        }
+        let (c, context) = self.read(&r)?;
+        let p = self.priced(&c, Some(context), None).await?;
+        Ok(json!({
+            "total_price": math::price_text(p.total_price),
+            "price": math::price_text(p.price),
+            "sell_amount": math::amount(p.sell_amount, c.sell.decimals()),
+            "buy_amount": math::amount(p.buy_amount, c.buy.decimals()),
+            "fee": fee(&p, &c),
+        }))
+    }
+
+    /// `POST /quote` (SEP-38 §POST Quote): a firm quote, the caller's.
+    pub async fn create(&self, caller: &Principal, r: PriceRequest) -> Result<Value, QuoteError> {
+        let partner = self.partner(Some(caller))?.ok_or(QuoteError::Forbidden(
+            "missing authentication: send Authorization: Bearer <SEP-10 JWT>",
+        ))?;
+        let (c, context) = self.read(&r)?;
+        // SEP-38 §POST Quote: a method is required for an asset listing
+        // more than one on that side.
+        if c.sell_method.is_none() && c.sell.sell_delivery_methods.len() > 1 {
+            return Err(invalid(format!(
+                "sell_delivery_method is required: {} has more than one; see GET /info",
+                c.sell.asset
+            )));
+        }
+        if c.buy_method.is_none() && c.buy.buy_delivery_methods.len() > 1 {
+            return Err(invalid(format!(
+                "buy_delivery_method is required: {} has more than one; see GET /info",
+                c.buy.asset
+            )));
+        }
+        let now = i64::try_from(self.clock.now()).unwrap_or(i64::MAX);
+        let ttl = i64::try_from(self.cfg.quote_ttl_secs).unwrap_or(i64::MAX);
+        let max = i64::try_from(self.cfg.max_quote_ttl_secs).unwrap_or(i64::MAX);
+        let mut expires_at = now.saturating_add(ttl);
+        if let Some(after) = &r.expire_after {
+            let after = parse_rfc3339(after).ok_or_else(|| {
+                invalid("expire_after must be an ISO 8601 UTC time, e.g. 2026-12-06T20:35:00Z")
+            })?;
+            if after > now.saturating_add(max) {
+                // SEP-38: 400 when an expiration on or after it cannot be given.
+                return Err(invalid(format!(
+                    "expire_after is too far ahead: quotes last at most {max} seconds"
+                )));
+            }
+            expires_at = expires_at.max(after);
+        }
+        let p = self
+            .priced(&c, Some(context), Some((caller, partner)))
+            .await?;
+        let row = QuoteRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            account: caller.account.account().to_string(),
+            memo: caller
+                .memo
+                .map(|m| m.value().to_string())
+                .unwrap_or_default(),
+            partner: partner.name.clone(),
+            context: context.to_owned(),
+            sell_asset: c.sell.asset.clone(),
+            sell_amount: math::amount(p.sell_amount, c.sell.decimals()),
+            sell_delivery_method: c.sell_method.map(str::to_owned),
+            buy_asset: c.buy.asset.clone(),
+            buy_amount: math::amount(p.buy_amount, c.buy.decimals()),
+            buy_delivery_method: c.buy_method.map(str::to_owned),
+            country_code: c.country.map(str::to_owned),
+            price: math::price_text(p.price),
+            total_price: math::price_text(p.total_price),
+            fee: fee(&p, &c).to_string(),
+            expires_at,
+            created_at: now,
+        };
+        store::insert(&self.db, &row).await?;
+        Ok(view(&row))
+    }
+
+    /// `GET /quote/{id}` (SEP-38 §GET Quote): the caller's quote, also
+    /// after it expired.
+    pub async fn get(&self, caller: &Principal, id: &str) -> Result<Value, QuoteError> {
+        self.partner(Some(caller))?;
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(QuoteError::NotFound);
+        }
+        let memo = caller
+            .memo
+            .map(|m| m.value().to_string())
+            .unwrap_or_default();
+        let row = store::get(&self.db, id)
+            .await?
+            .filter(|q| q.account == caller.account.account().to_string() && q.memo == memo)
+            .ok_or(QuoteError::NotFound)?;
+        Ok(view(&row))
+    }
+}
+
+/// A delivery method of `a` on `side`, if given, must be one it lists.
+fn method(a: &QuoteAsset, m: Option<&str>, side: Side) -> Result<(), QuoteError> {
+    let (list, field) = match side {
+        Side::Sell => (&a.sell_delivery_methods, "sell_delivery_method"),
+        Side::Buy => (&a.buy_delivery_methods, "buy_delivery_method"),
+    };
+    match m {
+        Some(m) if !list.iter().any(|x| x.name == m) => Err(invalid(format!(
+            "{field} is not one of the {field}s of {}; see GET /info",
+            a.asset
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// ISO 3166-2 (`BR-SP`) or ISO 3166-1 alpha-2 (`BR`).
+fn country_code(c: &str) -> Result<(), QuoteError> {
+    let code = c.split('-').next().unwrap_or_default();
+    let ok = code.len() == 2
+        && code.bytes().all(|b| b.is_ascii_uppercase())
+        && c.len() <= 6
+        && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "country_code must be an ISO 3166-1 alpha-2 or ISO 3166-2 code, e.g. BR",
+        ))
+    }
+}
+
+/// Whether `a` is delivered in country `c` (any, when it lists none).
+fn serves(a: &QuoteAsset, c: &str) -> bool {
+    let code = c.split('-').next().unwrap_or_default();
+    a.country_codes.is_empty() || a.country_codes.iter().any(|x| x == c || x == code)
+}
+
+fn not_served() -> QuoteError {
+    invalid("country_code is not a country where this anchor delivers the asset; see GET /info")
+}
+
+/// SEP-38's `fee` object.
+fn fee(p: &Priced, c: &Checked<'_>) -> Value {
+    let asset = match p.fee_side {
+        Side::Sell => c.sell,
+        Side::Buy => c.buy,
+    };
+    let mut f = json!({
+        "total": math::amount(p.fee, asset.decimals()),
+        "asset": asset.asset,
+    });
+    if let Some(d) = &p.details {
+        f["details"] = d.clone();
+    }
+    f
+}
+
+/// A quote as `POST /quote` and `GET /quote/{id}` answer it.
+fn view(q: &QuoteRow) -> Value {
+    let mut v = json!({
+        "id": q.id,
+        "expires_at": rfc3339(q.expires_at),
+        "total_price": q.total_price,
+        "price": q.price,
+        "sell_asset": q.sell_asset,
+        "sell_amount": q.sell_amount,
+        "buy_asset": q.buy_asset,
+        "buy_amount": q.buy_amount,
+        "fee": serde_json::from_str::<Value>(&q.fee).unwrap_or(Value::Null),
+    });
+    if let Some(m) = &q.sell_delivery_method {
+        v["sell_delivery_method"] = json!(m);
+    }
+    if let Some(m) = &q.buy_delivery_method {
+        v["buy_delivery_method"] = json!(m);
+    }
+    v
+}
