@@ -322,9 +322,12 @@ impl From<QuoteError> for ApiError {
             QuoteError::Invalid(m) => ApiError::bad_request(m),
             // SEP-38 §Errors: 403 for authentication.
             QuoteError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
+            // SEP-38 §POST Quote: "servers may deny access to the API".
+            QuoteError::Limited(m) => ApiError::new(StatusCode::FORBIDDEN, m),
             QuoteError::NotFound => ApiError::not_found(text),
             QuoteError::Unavailable => ApiError::unavailable(text),
             QuoteError::Db(err) => ApiError::internal(err),
+            QuoteError::Kyc(err) => ApiError::internal(err),
         }
     }
 }

@@ -329,6 +329,7 @@ impl Server {
                 clock: clock.clone(),
                 cfg: config.sep38.clone(),
                 partners,
+                gate: kyc_limits.clone(),
             })
             .map_err(|e| StartError::Http(e.to_string()))?,
         );

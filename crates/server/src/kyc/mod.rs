@@ -121,6 +121,40 @@ impl From<sqlx::Error> for KycError {
     }
 }
 
+/// An operation judged by its KYC limits, for the capabilities that move
+/// value (`quotes/`, and SEP-31's `payments/`); implemented by
+/// `limits::Limits`, handed over by `app/build`.
+pub trait Gate: Send + Sync {
+    /// Whether `target` may do `op` of `amount` in `asset` now; when it
+    /// may, the operation is counted in its rolling windows in the same
+    /// transaction (so two cannot both fit the same room), audited under
+    /// `actor`.
+    fn pass<'a>(
+        &'a self,
+        actor: &'a str,
+        target: &'a Target,
+        op: crate::config::Op,
+        amount: mooring_stellar::Amount,
+        asset: &'a str,
+    ) -> BoxFuture<'a, Result<Verdict, KycError>>;
+}
+
+/// What a [`Gate`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Allowed, and counted.
+    Allowed,
+    /// Refused by a limit.
+    Denied {
+        /// Passing KYC (SEP-12, of `kyc_type`) would lift it.
+        soft: bool,
+        /// The SEP-12 customer type whose acceptance lifts soft limits.
+        kyc_type: String,
+        /// Where the account's standing is told: `/kyc-check/{account}`.
+        kyc_check: String,
+    },
+}
+
 /// The KYC records (SEP-12 customers), as the gating capabilities need
 /// them; implemented by `customers::Customers`, handed over by `app/build`.
 pub trait Records: Send + Sync {

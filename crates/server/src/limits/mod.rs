@@ -5,6 +5,7 @@
 //! polling (`timeout_ms`, `lpt`, `min_rule`).
 
 pub mod admin;
+mod gate;
 mod poll;
 mod routes;
 mod service;

@@ -4,6 +4,7 @@
 
 mod math;
 mod price;
+mod request;
 mod routes;
 mod service;
 mod store;

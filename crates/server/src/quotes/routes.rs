@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::service::{PriceRequest, PricesQuery, Quotes};
+use super::request::{PriceRequest, PricesQuery};
+use super::service::Quotes;
 use crate::error::ApiError;
 use crate::http::{Authenticated, JsonBody, QueryAs, body_limit};
 use crate::state::With;

@@ -3,16 +3,19 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::math::{self, Given, NothingBought, Priced, Side};
 use super::price::{Ask, NoPrice, Source};
+use super::request::{
+    self, Checked, PriceRequest, PricesQuery, country_code, method, not_served, serves,
+};
 use super::store::{self, QuoteRow};
 use crate::clock::{Clock, parse_rfc3339, rfc3339};
-use crate::config::{PartnerConfig, QuoteAsset, Sep38Config};
+use crate::config::{Op, PartnerConfig, Sep38Config};
 use crate::db::{Db, DbError};
 use crate::http::Principal;
+use crate::kyc::{Gate, KycError, Target, Verdict};
 use crate::partners::Partners;
 
 /// Why a request is refused.
@@ -24,6 +27,9 @@ pub enum QuoteError {
     /// 403: a token is needed, or the caller has no agreement.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// 403: the caller's KYC limits do not allow the quote.
+    #[error("{0}")]
+    Limited(String),
     /// 404: not the caller's, or no such quote.
     #[error("quote not found")]
     NotFound,
@@ -33,38 +39,13 @@ pub enum QuoteError {
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The KYC standing could not be read.
+    #[error(transparent)]
+    Kyc(#[from] KycError),
 }
 
-fn invalid(m: impl Into<String>) -> QuoteError {
+pub(super) fn invalid(m: impl Into<String>) -> QuoteError {
     QuoteError::Invalid(m.into())
-}
-
-/// `GET /price`'s query and `POST /quote`'s body.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PriceRequest {
-    sell_asset: Option<String>,
-    buy_asset: Option<String>,
-    sell_amount: Option<String>,
-    buy_amount: Option<String>,
-    sell_delivery_method: Option<String>,
-    buy_delivery_method: Option<String>,
-    country_code: Option<String>,
-    context: Option<String>,
-    /// `POST /quote` only.
-    expire_after: Option<String>,
-}
-
-/// `GET /prices`'s query.
-#[derive(Debug, Default, Deserialize)]
-pub struct PricesQuery {
-    sell_asset: Option<String>,
-    buy_asset: Option<String>,
-    sell_amount: Option<String>,
-    buy_amount: Option<String>,
-    sell_delivery_method: Option<String>,
-    buy_delivery_method: Option<String>,
-    country_code: Option<String>,
 }
 
 /// What a quote service is built from.
@@ -77,6 +58,8 @@ pub struct QuotesParts {
     pub cfg: Sep38Config,
     /// `[[partners]]`.
     pub partners: Arc<Partners>,
+    /// The KYC limits on `quote` operations.
+    pub gate: Arc<dyn Gate>,
 }
 
 /// SEP-38.
@@ -85,17 +68,8 @@ pub struct Quotes {
     clock: Arc<dyn Clock>,
     cfg: Sep38Config,
     partners: Arc<Partners>,
+    gate: Arc<dyn Gate>,
     source: Source,
-}
-
-/// A request checked against the configuration.
-struct Checked<'a> {
-    sell: &'a QuoteAsset,
-    buy: &'a QuoteAsset,
-    given: Given,
-    sell_method: Option<&'a str>,
-    buy_method: Option<&'a str>,
-    country: Option<&'a str>,
 }
 
 impl Quotes {
@@ -107,6 +81,7 @@ impl Quotes {
             clock: parts.clock,
             cfg: parts.cfg,
             partners: parts.partners,
+            gate: parts.gate,
         })
     }
 
@@ -144,63 +119,6 @@ impl Quotes {
             })
             .collect();
         Ok(json!({ "assets": assets }))
-    }
-
-    fn asset(&self, name: &str, field: &str) -> Result<&QuoteAsset, QuoteError> {
-        self.cfg.asset(name).ok_or_else(|| {
-            invalid(format!(
-                "{field} is not an asset this anchor quotes; see GET /info"
-            ))
-        })
-    }
-
-    /// Checks the delivery methods and country of a pair's request.
-    fn check<'a>(
-        &'a self,
-        sell: &'a QuoteAsset,
-        buy: &'a QuoteAsset,
-        given: Given,
-        r: (&'a Option<String>, &'a Option<String>, &'a Option<String>),
-    ) -> Result<Checked<'a>, QuoteError> {
-        let (sell_method, buy_method, country) = (r.0.as_deref(), r.1.as_deref(), r.2.as_deref());
-        method(sell, sell_method, Side::Sell)?;
-        method(buy, buy_method, Side::Buy)?;
-        if let Some(c) = country {
-            country_code(c)?;
-            if !serves(sell, c) || !serves(buy, c) {
-                return Err(not_served());
-            }
-        }
-        Ok(Checked {
-            sell,
-            buy,
-            given,
-            sell_method,
-            buy_method,
-            country,
-        })
-    }
-
-    /// Reads `sell_amount` or `buy_amount`, exactly one.
-    fn given(
-        sell_amount: &Option<String>,
-        buy_amount: &Option<String>,
-        sell: &QuoteAsset,
-        buy: &QuoteAsset,
-    ) -> Result<Given, QuoteError> {
-        let read = |s: &str, a: &QuoteAsset, field: &str| {
-            math::parse_amount(s, a.decimals()).ok_or_else(|| {
-                invalid(format!(
-                    "{field} must be a positive decimal with at most {} decimal places",
-                    a.decimals()
-                ))
-            })
-        };
-        match (sell_amount, buy_amount) {
-            (Some(s), None) => Ok(Given::Sell(read(s, sell, "sell_amount")?)),
-            (None, Some(b)) => Ok(Given::Buy(read(b, buy, "buy_amount")?)),
-            _ => Err(invalid("give exactly one of sell_amount and buy_amount")),
-        }
     }
 
     async fn priced(
@@ -276,7 +194,8 @@ impl Quotes {
                 }
             )));
         }
-        let asset = self.asset(
+        let asset = request::asset(
+            &self.cfg,
             name,
             if side == Side::Sell {
                 "sell_asset"
@@ -318,8 +237,8 @@ impl Quotes {
         let mut out = Vec::new();
         for (sell, buy) in self.source.pairs_with(name, side) {
             let (sell, buy) = (
-                self.asset(sell, "sell_asset")?,
-                self.asset(buy, "buy_asset")?,
+                request::asset(&self.cfg, sell, "sell_asset")?,
+                request::asset(&self.cfg, buy, "buy_asset")?,
             );
             let counter = if side == Side::Sell { buy } else { sell };
             let counter_side = if side == Side::Sell {
@@ -360,39 +279,6 @@ impl Quotes {
         Ok(json!({ key: out }))
     }
 
-    /// Reads a `/price` or `/quote` request up to its pair.
-    fn read<'a>(&'a self, r: &'a PriceRequest) -> Result<(Checked<'a>, &'a str), QuoteError> {
-        let sell = r
-            .sell_asset
-            .as_deref()
-            .ok_or_else(|| invalid("sell_asset is required"))?;
-        let buy = r
-            .buy_asset
-            .as_deref()
-            .ok_or_else(|| invalid("buy_asset is required"))?;
-        let (sell, buy) = (
-            self.asset(sell, "sell_asset")?,
-            self.asset(buy, "buy_asset")?,
-        );
-        let context = match r.context.as_deref() {
-            Some(c @ ("sep31" | "sep6")) => c,
-            Some(_) => return Err(invalid("context must be sep31 or sep6")),
-            None => return Err(invalid("context is required: sep31 or sep6")),
-        };
-        let given = Self::given(&r.sell_amount, &r.buy_amount, sell, buy)?;
-        let c = self.check(
-            sell,
-            buy,
-            given,
-            (
-                &r.sell_delivery_method,
-                &r.buy_delivery_method,
-                &r.country_code,
-            ),
-        )?;
-        Ok((c, context))
-    }
-
     /// `GET /price` (SEP-38 §GET Price).
     pub async fn price(
         &self,
@@ -403,7 +289,7 @@ impl Quotes {
         if r.expire_after.is_some() {
             return Err(invalid("expire_after is for POST /quote only"));
         }
-        let (c, context) = self.read(&r)?;
+        let (c, context) = request::read(&self.cfg, &r)?;
         let p = self.priced(&c, Some(context), None).await?;
         Ok(json!({
             "total_price": math::price_text(p.total_price),
@@ -419,7 +305,7 @@ impl Quotes {
         let partner = self.partner(Some(caller))?.ok_or(QuoteError::Forbidden(
             "missing authentication: send Authorization: Bearer <SEP-10 JWT>",
         ))?;
-        let (c, context) = self.read(&r)?;
+        let (c, context) = request::read(&self.cfg, &r)?;
         // SEP-38 §POST Quote: a method is required for an asset listing
         // more than one on that side.
         if c.sell_method.is_none() && c.sell.sell_delivery_methods.len() > 1 {
@@ -453,6 +339,7 @@ impl Quotes {
         let p = self
             .priced(&c, Some(context), Some((caller, partner)))
             .await?;
+        self.limit(caller, partner, &c, &p).await?;
         let row = QuoteRow {
             id: uuid::Uuid::new_v4().to_string(),
             account: caller.account.account().to_string(),
@@ -479,6 +366,44 @@ impl Quotes {
         Ok(view(&row))
     }
 
+    /// The caller's KYC limits on `quote` (docs/kyc.md), counting the
+    /// quote's `sell_amount` in `sell_asset` when they allow it.
+    async fn limit(
+        &self,
+        caller: &Principal,
+        partner: &PartnerConfig,
+        c: &Checked<'_>,
+        p: &Priced,
+    ) -> Result<(), QuoteError> {
+        let memo = caller.memo.map(|m| m.value().to_string());
+        let target = Target::parse(&caller.account.to_string(), memo.as_deref());
+        let amount =
+            mooring_stellar::Amount::parse(&math::amount(p.sell_amount, c.sell.decimals()));
+        let (Some(target), Ok(amount)) = (target, amount) else {
+            // Past Stellar's range: no limit can count it, none lets it by.
+            return Err(invalid("sell_amount is too large"));
+        };
+        let actor = format!("partner:{}", partner.name);
+        match self
+            .gate
+            .pass(&actor, &target, Op::Quote, amount, &c.sell.asset)
+            .await?
+        {
+            Verdict::Allowed => Ok(()),
+            Verdict::Denied {
+                soft,
+                kyc_type,
+                kyc_check,
+            } => Err(QuoteError::Limited(if soft {
+                format!(
+                    "this account's KYC limits do not allow this quote until its SEP-12 customer of type {kyc_type} is accepted; see {kyc_check}"
+                )
+            } else {
+                format!("this account's limits do not allow this quote; see {kyc_check}")
+            })),
+        }
+    }
+
     /// `GET /quote/{id}` (SEP-38 §GET Quote): the caller's quote, also
     /// after it expired.
     pub async fn get(&self, caller: &Principal, id: &str) -> Result<Value, QuoteError> {
@@ -496,47 +421,6 @@ impl Quotes {
             .ok_or(QuoteError::NotFound)?;
         Ok(view(&row))
     }
-}
-
-/// A delivery method of `a` on `side`, if given, must be one it lists.
-fn method(a: &QuoteAsset, m: Option<&str>, side: Side) -> Result<(), QuoteError> {
-    let (list, field) = match side {
-        Side::Sell => (&a.sell_delivery_methods, "sell_delivery_method"),
-        Side::Buy => (&a.buy_delivery_methods, "buy_delivery_method"),
-    };
-    match m {
-        Some(m) if !list.iter().any(|x| x.name == m) => Err(invalid(format!(
-            "{field} is not one of the {field}s of {}; see GET /info",
-            a.asset
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// ISO 3166-2 (`BR-SP`) or ISO 3166-1 alpha-2 (`BR`).
-fn country_code(c: &str) -> Result<(), QuoteError> {
-    let code = c.split('-').next().unwrap_or_default();
-    let ok = code.len() == 2
-        && code.bytes().all(|b| b.is_ascii_uppercase())
-        && c.len() <= 6
-        && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(
-            "country_code must be an ISO 3166-1 alpha-2 or ISO 3166-2 code, e.g. BR",
-        ))
-    }
-}
-
-/// Whether `a` is delivered in country `c` (any, when it lists none).
-fn serves(a: &QuoteAsset, c: &str) -> bool {
-    let code = c.split('-').next().unwrap_or_default();
-    a.country_codes.is_empty() || a.country_codes.iter().any(|x| x == c || x == code)
-}
-
-fn not_served() -> QuoteError {
-    invalid("country_code is not a country where this anchor delivers the asset; see GET /info")
 }
 
 /// SEP-38's `fee` object.

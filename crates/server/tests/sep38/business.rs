@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{
-    Anchor, BRL, UNAVAILABLE, USDC, assets, created, dec, get, get_quote, object_keys,
-    post_quote, start_custom,
+    Anchor, BRL, UNAVAILABLE, USDC, assets, created, dec, get, get_quote, object_keys, post_quote,
+    start_custom,
 };
 use crate::common::{Engine, serve};
 use crate::on_both_engines;
@@ -119,7 +119,10 @@ fn http_source(price_url: &str) -> Value {
 /// A quoting server whose business server answers `reply`.
 async fn with_business(engine: Engine, reply: Reply) -> (Anchor, Business) {
     let (business, url) = Business::start(reply).await;
-    (start_custom(engine, http_source(&url), |_| {}).await, business)
+    (
+        start_custom(engine, http_source(&url), |_| {}).await,
+        business,
+    )
 }
 
 /// Asserts one price request: exactly the documented fields, `expected`'s
@@ -129,8 +132,17 @@ fn assert_request(got: &Value, expected: &Value, what: &str) {
     assert_eq!(
         object_keys(got),
         [
-            "account", "buy_amount", "buy_asset", "buy_delivery_method", "context",
-            "country_code", "partner", "sell_amount", "sell_asset", "sell_delivery_method", "type"
+            "account",
+            "buy_amount",
+            "buy_asset",
+            "buy_delivery_method",
+            "context",
+            "country_code",
+            "partner",
+            "sell_amount",
+            "sell_asset",
+            "sell_delivery_method",
+            "type"
         ],
         "{what}: the documented fields of the price request: {got}"
     );
@@ -142,7 +154,11 @@ fn assert_request(got: &Value, expected: &Value, what: &str) {
             }
             _ => &got[&key] == want,
         };
-        assert!(same, "{what}: {key} is {}, expected {want}; request {got}", got[&key]);
+        assert!(
+            same,
+            "{what}: {key} is {}, expected {want}; request {got}",
+            got[&key]
+        );
     }
 }
 
@@ -164,9 +180,18 @@ async fn fee_in_the_sell_asset(engine: Engine) {
     let (a, business) = with_business(engine, five_with_brl_fee()).await;
     let expected = json!({"total_price": "5.42", "price": "5", "sell_amount": "542.00",
                           "buy_amount": "100.0000000", "fee": brl_fee()});
-    let q = [("sell_asset", BRL), ("buy_asset", USDC), ("sell_amount", "542"), ("context", "sep31")];
+    let q = [
+        ("sell_asset", BRL),
+        ("buy_asset", USDC),
+        ("sell_amount", "542"),
+        ("context", "sep31"),
+    ];
     let (status, body) = get(&a.srv, "/price", &q, None).await;
-    assert_eq!((status, &body), (200, &expected), "sell 542 BRL, fee 42 BRL (details kept)");
+    assert_eq!(
+        (status, &body),
+        (200, &expected),
+        "sell 542 BRL, fee 42 BRL (details kept)"
+    );
     // Given 100 USDC: 5 × 100 + 42 = 542 BRL.
     let q = [
         ("sell_asset", BRL),
@@ -177,7 +202,11 @@ async fn fee_in_the_sell_asset(engine: Engine) {
         ("context", "sep6"),
     ];
     let (status, body) = get(&a.srv, "/price", &q, None).await;
-    assert_eq!((status, &body), (200, &expected), "buy 100 USDC, fee 42 BRL");
+    assert_eq!(
+        (status, &body),
+        (200, &expected),
+        "buy 100 USDC, fee 42 BRL"
+    );
     let requests = business.requests();
     assert_eq!(requests.len(), 2, "one request per /price: {requests:?}");
     assert_request(
@@ -203,7 +232,12 @@ async fn fee_in_the_buy_asset(engine: Engine) {
     let expected = json!({"total_price": "5.42", "price": "5", "sell_amount": "542.00",
                           "buy_amount": "100.0000000", "fee": fee});
     for (amount, value) in [("sell_amount", "542"), ("buy_amount", "100")] {
-        let q = [("sell_asset", BRL), ("buy_asset", USDC), (amount, value), ("context", "sep31")];
+        let q = [
+            ("sell_asset", BRL),
+            ("buy_asset", USDC),
+            (amount, value),
+            ("context", "sep31"),
+        ];
         let (status, body) = get(&a.srv, "/price", &q, None).await;
         assert_eq!(
             (status, &body),
@@ -226,7 +260,10 @@ async fn firm_quotes_name_the_account_and_partner(engine: Engine) {
     let body = json!({"sell_asset": USDC, "buy_asset": BRL, "buy_amount": "500",
                       "buy_delivery_method": "PIX", "country_code": "BR", "context": "sep31"});
     let mut quotes = vec![];
-    for (who, kp, partner) in [("alice", &a.alice, "acme-remit"), ("bob", &a.bob, "zenith-pay")] {
+    for (who, kp, partner) in [
+        ("alice", &a.alice, "acme-remit"),
+        ("bob", &a.bob, "zenith-pay"),
+    ] {
         let token = a.srv.token_for(kp, None).await;
         let q = created(post_quote(&a.srv, Some(&token), &body).await, who);
         let mut rest = q.clone();
@@ -257,31 +294,59 @@ async fn firm_quotes_name_the_account_and_partner(engine: Engine) {
     let asked = business.requests().len();
     for (token, q) in &quotes {
         let id = q["id"].as_str().unwrap_or_default();
-        assert_eq!(get_quote(&a.srv, token, id).await, (200, q.clone()), "GET /quote/{id}");
+        assert_eq!(
+            get_quote(&a.srv, token, id).await,
+            (200, q.clone()),
+            "GET /quote/{id}"
+        );
     }
-    assert_eq!(business.requests().len(), asked, "GET /quote/{{id}} asks for no price");
+    assert_eq!(
+        business.requests().len(),
+        asked,
+        "GET /quote/{{id}} asks for no price"
+    );
 }
 
 /// /prices asks once per pair offered with the asset, indicatively and
 /// without a context.
 async fn prices_ask_once_per_pair(engine: Engine) {
     let (a, business) = with_business(engine, five_with_brl_fee()).await;
-    let (status, body) =
-        get(&a.srv, "/prices", &[("sell_asset", BRL), ("sell_amount", "542")], None).await;
+    let (status, body) = get(
+        &a.srv,
+        "/prices",
+        &[("sell_asset", BRL), ("sell_amount", "542")],
+        None,
+    )
+    .await;
     assert_eq!(
         (status, body),
-        (200, json!({"buy_assets": [{"asset": USDC, "price": "5.42", "decimals": 7}]})),
+        (
+            200,
+            json!({"buy_assets": [{"asset": USDC, "price": "5.42", "decimals": 7}]})
+        ),
         "/prices selling 542 BRL"
     );
-    let (status, body) =
-        get(&a.srv, "/prices", &[("buy_asset", USDC), ("buy_amount", "100")], None).await;
+    let (status, body) = get(
+        &a.srv,
+        "/prices",
+        &[("buy_asset", USDC), ("buy_amount", "100")],
+        None,
+    )
+    .await;
     assert_eq!(
         (status, body),
-        (200, json!({"sell_assets": [{"asset": BRL, "price": "5.42", "decimals": 2}]})),
+        (
+            200,
+            json!({"sell_assets": [{"asset": BRL, "price": "5.42", "decimals": 2}]})
+        ),
         "/prices buying 100 USDC"
     );
     let requests = business.requests();
-    assert_eq!(requests.len(), 2, "one request per /prices entry: {requests:?}");
+    assert_eq!(
+        requests.len(),
+        2,
+        "one request per /prices entry: {requests:?}"
+    );
     assert_request(
         &requests[0],
         &json!({"type": "indicative", "sell_asset": BRL, "buy_asset": USDC, "sell_amount": "542"}),
@@ -299,21 +364,40 @@ async fn prices_ask_once_per_pair(engine: Engine) {
 async fn business_failures_are_503(engine: Engine) {
     let (a, business) = with_business(engine, five_with_brl_fee()).await;
     let unavailable = (503, json!({"error": UNAVAILABLE}));
-    let price = [("sell_asset", BRL), ("buy_asset", USDC), ("sell_amount", "542"), ("context", "sep31")];
+    let price = [
+        ("sell_asset", BRL),
+        ("buy_asset", USDC),
+        ("sell_amount", "542"),
+        ("context", "sep31"),
+    ];
     let (status, body) = get(&a.srv, "/price", &price, None).await;
     assert_eq!(status, 200, "a good answer first: {body}");
     let good = body;
     let failures = [
         ("500", Reply::Status(500)),
         ("404", Reply::Status(404)),
-        ("malformed JSON", Reply::Raw("{\"price\": \"5.00\", \"fee\": ")),
+        (
+            "malformed JSON",
+            Reply::Raw("{\"price\": \"5.00\", \"fee\": "),
+        ),
         ("no price", Reply::Json(json!({"fee": brl_fee()}))),
-        ("a price that is not a number", Reply::Json(json!({"price": "five", "fee": brl_fee()}))),
-        ("a zero price", Reply::Json(json!({"price": "0", "fee": brl_fee()}))),
-        ("a negative price", Reply::Json(json!({"price": "-5.00", "fee": brl_fee()}))),
+        (
+            "a price that is not a number",
+            Reply::Json(json!({"price": "five", "fee": brl_fee()})),
+        ),
+        (
+            "a zero price",
+            Reply::Json(json!({"price": "0", "fee": brl_fee()})),
+        ),
+        (
+            "a negative price",
+            Reply::Json(json!({"price": "-5.00", "fee": brl_fee()})),
+        ),
         (
             "a fee in a third asset",
-            Reply::Json(json!({"price": "5.00", "fee": {"total": "42.00", "asset": "iso4217:ARS"}})),
+            Reply::Json(
+                json!({"price": "5.00", "fee": {"total": "42.00", "asset": "iso4217:ARS"}}),
+            ),
         ),
         (
             "a fee that leaves nothing to buy (sell asset)",
@@ -327,7 +411,10 @@ async fn business_failures_are_503(engine: Engine) {
     for (what, reply) in failures {
         business.set(reply);
         let got = get(&a.srv, "/price", &price, None).await;
-        assert_eq!(got, unavailable, "/price when the business server answers {what}");
+        assert_eq!(
+            got, unavailable,
+            "/price when the business server answers {what}"
+        );
     }
     // Too slow: 2.5 s against price_timeout_secs = 1; the client is not
     // kept waiting for it.
@@ -338,22 +425,39 @@ async fn business_failures_are_503(engine: Engine) {
     let started = Instant::now();
     let got = get(&a.srv, "/price", &price, None).await;
     let took = started.elapsed();
-    assert_eq!(got, unavailable, "/price when the business server is too slow");
+    assert_eq!(
+        got, unavailable,
+        "/price when the business server is too slow"
+    );
     assert!(
         took < Duration::from_millis(2400),
         "/price waited {took:?} for a business server given 1 s"
     );
     // The same for /prices and a firm quote.
     business.set(Reply::Status(500));
-    let got = get(&a.srv, "/prices", &[("sell_asset", BRL), ("sell_amount", "542")], None).await;
+    let got = get(
+        &a.srv,
+        "/prices",
+        &[("sell_asset", BRL), ("sell_amount", "542")],
+        None,
+    )
+    .await;
     assert_eq!(got, unavailable, "/prices when the business server fails");
     let token = a.alice_token().await;
-    let body = json!({"sell_asset": BRL, "buy_asset": USDC, "sell_amount": "542", "context": "sep31"});
+    let body =
+        json!({"sell_asset": BRL, "buy_asset": USDC, "sell_amount": "542", "context": "sep31"});
     let got = post_quote(&a.srv, Some(&token), &body).await;
-    assert_eq!(got, unavailable, "POST /quote when the business server fails");
+    assert_eq!(
+        got, unavailable,
+        "POST /quote when the business server fails"
+    );
     // Back to a good answer: prices again.
     business.set(five_with_brl_fee());
-    assert_eq!(get(&a.srv, "/price", &price, None).await, (200, good), "recovered");
+    assert_eq!(
+        get(&a.srv, "/price", &price, None).await,
+        (200, good),
+        "recovered"
+    );
 }
 
 /// Nothing listens at price_url: 503.
@@ -365,10 +469,20 @@ async fn a_refused_connection_is_503(engine: Engine) {
     };
     let a = start_custom(engine, http_source(&closed), |_| {}).await;
     let unavailable = (503, json!({"error": UNAVAILABLE}));
-    let price = [("sell_asset", BRL), ("buy_asset", USDC), ("sell_amount", "542"), ("context", "sep31")];
-    assert_eq!(get(&a.srv, "/price", &price, None).await, unavailable, "/price");
+    let price = [
+        ("sell_asset", BRL),
+        ("buy_asset", USDC),
+        ("sell_amount", "542"),
+        ("context", "sep31"),
+    ];
+    assert_eq!(
+        get(&a.srv, "/price", &price, None).await,
+        unavailable,
+        "/price"
+    );
     let token = a.alice_token().await;
-    let body = json!({"sell_asset": BRL, "buy_asset": USDC, "sell_amount": "542", "context": "sep31"});
+    let body =
+        json!({"sell_asset": BRL, "buy_asset": USDC, "sell_amount": "542", "context": "sep31"});
     let got = post_quote(&a.srv, Some(&token), &body).await;
     assert_eq!(got, unavailable, "POST /quote");
 }

@@ -32,7 +32,10 @@ async fn info_lists_the_assets_in_order_with_optional_fields_only_when_configure
     // A partner's token changes nothing in the answer.
     let token = a.alice_token().await;
     let (status, body) = get(&a.srv, "/info", &[], Some(&token)).await;
-    assert_eq!(status, 200, "GET /sep38/info with a partner's token: {body}");
+    assert_eq!(
+        status, 200,
+        "GET /sep38/info with a partner's token: {body}"
+    );
     assert_eq!(body, expected, "GET /sep38/info with a partner's token");
 }
 

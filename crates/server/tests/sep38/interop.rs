@@ -27,8 +27,7 @@ async fn python_stellar_sdk_quotes_as_a_partner(engine: Engine) {
                     "fee_fixed": "2", "fee_percent": "1"}],
     });
     let a = start_custom(engine, sep38, |_| {}).await;
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/python/sep38.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/python/sep38.py");
     let base = a.srv.url("");
     let secret = a.alice.secret_seed().as_str().to_owned();
     let out = tokio::task::spawn_blocking(move || {

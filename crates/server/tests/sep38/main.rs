@@ -94,9 +94,13 @@ pub fn table() -> Value {
 /// A quoting server and the keys of its partners' accounts: `alice` and
 /// `alice2` are ACME's, `bob` is ZENITH's.
 pub struct Anchor {
+    /// The server.
     pub srv: TestServer,
+    /// ACME's first account.
     pub alice: Keypair,
+    /// ACME's second account.
     pub alice2: Keypair,
+    /// ZENITH's account.
     pub bob: Keypair,
 }
 
@@ -114,11 +118,7 @@ pub async fn start(engine: Engine) -> Anchor {
 
 /// A server with `sep38` as `[sep38]`, two partners, and `tweak` applied
 /// last.
-pub async fn start_custom(
-    engine: Engine,
-    sep38: Value,
-    tweak: impl FnOnce(&mut Config),
-) -> Anchor {
+pub async fn start_custom(engine: Engine, sep38: Value, tweak: impl FnOnce(&mut Config)) -> Anchor {
     let (alice, alice2, bob) = (Keypair::random(), Keypair::random(), Keypair::random());
     let partners = json!([
         {"name": ACME, "accounts": [alice.public_key().to_string(), alice2.public_key().to_string()]},
@@ -177,7 +177,11 @@ pub fn created(got: (u16, Value), what: &str) -> Value {
 /// nothing else. Returns the text.
 #[track_caller]
 pub fn assert_refusal(got: &(u16, Value), status: u16, what: &str) -> String {
-    assert_eq!(got.0, status, "{what}: expected {status}, got {} {}", got.0, got.1);
+    assert_eq!(
+        got.0, status,
+        "{what}: expected {status}, got {} {}",
+        got.0, got.1
+    );
     let error = got.1.get("error").and_then(Value::as_str);
     assert!(
         error.is_some_and(|e| !e.is_empty()) && object_keys(&got.1) == ["error"],

@@ -9,8 +9,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{
-    ACME, Anchor, BRL, USDC, ZENITH, assert_refusal, created, get, get_quote, post_quote,
-    start, start_custom, table,
+    ACME, Anchor, BRL, USDC, ZENITH, assert_refusal, created, get, get_quote, post_quote, start,
+    start_custom, table,
 };
 use crate::common::recovery::alg_none;
 use crate::common::sep10::wallet_domain;
@@ -23,14 +23,32 @@ fn quote_body() -> Value {
 }
 
 /// The five endpoints with `token` (or none): (what, status, body).
-async fn all_endpoints(srv: &TestServer, token: Option<&str>, quote_id: &str) -> Vec<(String, (u16, Value))> {
-    let price = [("sell_asset", BRL), ("buy_asset", USDC), ("sell_amount", "542"), ("context", "sep31")];
+async fn all_endpoints(
+    srv: &TestServer,
+    token: Option<&str>,
+    quote_id: &str,
+) -> Vec<(String, (u16, Value))> {
+    let price = [
+        ("sell_asset", BRL),
+        ("buy_asset", USDC),
+        ("sell_amount", "542"),
+        ("context", "sep31"),
+    ];
     let prices = [("sell_asset", BRL), ("sell_amount", "542")];
     let mut out = vec![
         ("GET /info".to_owned(), get(srv, "/info", &[], token).await),
-        ("GET /prices".to_owned(), get(srv, "/prices", &prices, token).await),
-        ("GET /price".to_owned(), get(srv, "/price", &price, token).await),
-        ("POST /quote".to_owned(), post_quote(srv, token, &quote_body()).await),
+        (
+            "GET /prices".to_owned(),
+            get(srv, "/prices", &prices, token).await,
+        ),
+        (
+            "GET /price".to_owned(),
+            get(srv, "/price", &price, token).await,
+        ),
+        (
+            "POST /quote".to_owned(),
+            post_quote(srv, token, &quote_body()).await,
+        ),
     ];
     let path = format!("/sep38/quote/{quote_id}");
     let read = match token {
@@ -64,7 +82,10 @@ fn assert_forbidden(a: &Anchor, got: &(u16, Value), what: &str) -> String {
 /// A quote of alice's, for the GET rows.
 async fn alices_quote(a: &Anchor) -> String {
     let token = a.alice_token().await;
-    let q = created(post_quote(&a.srv, Some(&token), &quote_body()).await, "alice's quote");
+    let q = created(
+        post_quote(&a.srv, Some(&token), &quote_body()).await,
+        "alice's quote",
+    );
     q["id"].as_str().unwrap_or_default().to_owned()
 }
 
@@ -147,7 +168,10 @@ async fn partner_accounts_are_answered_everywhere(engine: Engine) {
         ("alice (acme)", a.srv.token_for(&a.alice, None).await),
         ("alice2 (acme)", a.srv.token_for(&a.alice2, None).await),
         ("bob (zenith)", a.srv.token_for(&a.bob, None).await),
-        ("alice with memo 42", a.srv.token_for(&a.alice, Some(42)).await),
+        (
+            "alice with memo 42",
+            a.srv.token_for(&a.alice, Some(42)).await,
+        ),
     ];
     for (who, token) in &tokens {
         let q = created(post_quote(&a.srv, Some(token), &quote_body()).await, who);
@@ -156,7 +180,11 @@ async fn partner_accounts_are_answered_everywhere(engine: Engine) {
             let expected = if what.starts_with("POST") { 201 } else { 200 };
             assert_eq!(got.0, expected, "{what} by {who}: {}", got.1);
         }
-        assert_eq!(get_quote(&a.srv, token, id).await, (200, q), "{who} reads its quote");
+        assert_eq!(
+            get_quote(&a.srv, token, id).await,
+            (200, q),
+            "{who} reads its quote"
+        );
     }
 }
 
@@ -200,12 +228,20 @@ async fn partners_by_client_domain(engine: Engine) {
     let id = q["id"].as_str().unwrap_or_default();
     for (what, got) in all_endpoints(&a.srv, Some(&token), id).await {
         let expected = if what.starts_with("POST") { 201 } else { 200 };
-        assert_eq!(got.0, expected, "{what} through the partner's domain: {}", got.1);
+        assert_eq!(
+            got.0, expected,
+            "{what} through the partner's domain: {}",
+            got.1
+        );
     }
     // The same account, signed in without a client domain.
     let plain = a.srv.token_for(&user, None).await;
     let got = post_quote(&a.srv, Some(&plain), &quote_body()).await;
-    let error = assert_forbidden(&a, &got, "POST /quote by the same account without the domain");
+    let error = assert_forbidden(
+        &a,
+        &got,
+        "POST /quote by the same account without the domain",
+    );
     assert!(!error.contains("walletco"), "names the partner: {error}");
     // Through a domain with no agreement.
     let opts = LoginOptions {
@@ -241,12 +277,22 @@ async fn kyc_limits_on_quotes_are_403_naming_kyc_check(engine: Engine) {
         json!({"sell_asset": USDC, "buy_asset": BRL, "buy_amount": amount,
                "buy_delivery_method": "PIX", "context": "sep31"})
     };
-    created(post_quote(&a.srv, Some(&token), &sell("100")).await, "selling 100 USDC, the limit");
+    created(
+        post_quote(&a.srv, Some(&token), &sell("100")).await,
+        "selling 100 USDC, the limit",
+    );
     // 500 BRL cost 92.3857869 USDC: under the limit.
-    created(post_quote(&a.srv, Some(&token), &buy_brl("500")).await, "buying 500 BRL");
+    created(
+        post_quote(&a.srv, Some(&token), &buy_brl("500")).await,
+        "buying 500 BRL",
+    );
     // Selling BRL for 150 USDC: the USDC bought is not what counts.
-    let body = json!({"sell_asset": BRL, "buy_asset": USDC, "buy_amount": "150", "context": "sep31"});
-    created(post_quote(&a.srv, Some(&token), &body).await, "buying 150 USDC with BRL");
+    let body =
+        json!({"sell_asset": BRL, "buy_asset": USDC, "buy_amount": "150", "context": "sep31"});
+    created(
+        post_quote(&a.srv, Some(&token), &body).await,
+        "buying 150 USDC with BRL",
+    );
     for (what, body) in [
         ("selling 100.0000001 USDC", sell("100.0000001")),
         // 600 BRL need at least (108 + 1) / 0.985 ≈ 110.66 USDC.
@@ -254,7 +300,10 @@ async fn kyc_limits_on_quotes_are_403_naming_kyc_check(engine: Engine) {
     ] {
         let got = post_quote(&a.srv, Some(&token), &body).await;
         let error = assert_forbidden(&a, &got, what);
-        assert!(error.contains("/kyc-check"), "{what}: the 403 must name /kyc-check: {error}");
+        assert!(
+            error.contains("/kyc-check"),
+            "{what}: the 403 must name /kyc-check: {error}"
+        );
     }
 }
 

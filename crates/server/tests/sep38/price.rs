@@ -7,9 +7,7 @@
 
 use serde_json::{Value, json};
 
-use super::{
-    ARS, BRL, USDC, assert_refusal, assert_total_price, eurc, get, object_keys, start,
-};
+use super::{ARS, BRL, USDC, assert_refusal, assert_total_price, eurc, get, object_keys, start};
 use crate::common::{Engine, TestServer};
 use crate::on_both_engines;
 
@@ -87,7 +85,11 @@ async fn price_for_a_sell_amount_follows_the_table_formulas(engine: Engine) {
     for (sell, buy, amount, expected) in cases {
         let got = price(
             &a.srv,
-            &[("sell_asset", sell), ("buy_asset", buy), ("sell_amount", amount)],
+            &[
+                ("sell_asset", sell),
+                ("buy_asset", buy),
+                ("sell_amount", amount),
+            ],
         )
         .await;
         assert_price(&got, &expected, &format!("sell {amount} {sell} for {buy}"));
@@ -130,7 +132,11 @@ async fn price_for_a_buy_amount_follows_the_table_formulas(engine: Engine) {
     for (sell, buy, amount, expected) in cases {
         let got = price(
             &a.srv,
-            &[("sell_asset", sell), ("buy_asset", buy), ("buy_amount", amount)],
+            &[
+                ("sell_asset", sell),
+                ("buy_asset", buy),
+                ("buy_amount", amount),
+            ],
         )
         .await;
         assert_price(&got, &expected, &format!("buy {amount} {buy} with {sell}"));
@@ -143,7 +149,11 @@ async fn price_accepts_the_delivery_methods_and_country_listed(engine: Engine) {
     let a = start(engine).await;
     let plain = price(
         &a.srv,
-        &[("sell_asset", BRL), ("buy_asset", USDC), ("sell_amount", "542")],
+        &[
+            ("sell_asset", BRL),
+            ("buy_asset", USDC),
+            ("sell_amount", "542"),
+        ],
     )
     .await;
     let with = price(
@@ -160,7 +170,11 @@ async fn price_accepts_the_delivery_methods_and_country_listed(engine: Engine) {
     assert_eq!(with, plain, "sell BRL by PIX in BR");
     let plain = price(
         &a.srv,
-        &[("sell_asset", USDC), ("buy_asset", BRL), ("buy_amount", "500")],
+        &[
+            ("sell_asset", USDC),
+            ("buy_asset", BRL),
+            ("buy_amount", "500"),
+        ],
     )
     .await;
     for method in ["PIX", "cash"] {
@@ -180,7 +194,11 @@ async fn price_accepts_the_delivery_methods_and_country_listed(engine: Engine) {
 
 async fn price_needs_a_known_context(engine: Engine) {
     let a = start(engine).await;
-    let pair = [("sell_asset", BRL), ("buy_asset", USDC), ("sell_amount", "542")];
+    let pair = [
+        ("sell_asset", BRL),
+        ("buy_asset", USDC),
+        ("sell_amount", "542"),
+    ];
     let got = get(&a.srv, "/price", &pair, None).await;
     assert_refusal(&got, 400, "GET /price without context");
     for context in ["sep24", "sep12", "", "SEP31"] {
@@ -194,7 +212,10 @@ async fn price_needs_a_known_context(engine: Engine) {
     q.push(("context", "sep6"));
     let (status, sep6) = get(&a.srv, "/price", &q, None).await;
     assert_eq!(status, 200, "GET /price with context=sep6: {sep6}");
-    assert_eq!(sep6, sep31, "the table's price does not depend on the context");
+    assert_eq!(
+        sep6, sep31,
+        "the table's price does not depend on the context"
+    );
 }
 
 /// A pair not offered is 400 with the documented message: assets in no
@@ -211,7 +232,12 @@ async fn price_of_a_pair_not_offered_is_400(engine: Engine) {
         let got = get(
             &a.srv,
             "/price",
-            &[("sell_asset", sell), ("buy_asset", buy), ("sell_amount", "10"), ("context", "sep31")],
+            &[
+                ("sell_asset", sell),
+                ("buy_asset", buy),
+                ("sell_amount", "10"),
+                ("context", "sep31"),
+            ],
             None,
         )
         .await;
@@ -226,7 +252,12 @@ async fn price_of_a_pair_not_offered_is_400(engine: Engine) {
         let got = get(
             &a.srv,
             "/price",
-            &[("sell_asset", sell), ("buy_asset", buy), ("sell_amount", "10"), ("context", "sep31")],
+            &[
+                ("sell_asset", sell),
+                ("buy_asset", buy),
+                ("sell_amount", "10"),
+                ("context", "sep31"),
+            ],
             None,
         )
         .await;
@@ -236,10 +267,22 @@ async fn price_of_a_pair_not_offered_is_400(engine: Engine) {
 
 async fn price_refusals_are_400(engine: Engine) {
     let a = start(engine).await;
-    let brl_usdc = [("sell_asset", BRL), ("buy_asset", USDC), ("context", "sep31")];
-    let usdc_brl = [("sell_asset", USDC), ("buy_asset", BRL), ("context", "sep31")];
+    let brl_usdc = [
+        ("sell_asset", BRL),
+        ("buy_asset", USDC),
+        ("context", "sep31"),
+    ];
+    let usdc_brl = [
+        ("sell_asset", USDC),
+        ("buy_asset", BRL),
+        ("context", "sep31"),
+    ];
     let cases: &[(&str, &[(&str, &str)], &[(&str, &str)])] = &[
-        ("both amounts", &brl_usdc, &[("sell_amount", "542"), ("buy_amount", "100")]),
+        (
+            "both amounts",
+            &brl_usdc,
+            &[("sell_amount", "542"), ("buy_amount", "100")],
+        ),
         ("neither amount", &brl_usdc, &[]),
         (
             "no sell_asset",
@@ -254,9 +297,17 @@ async fn price_refusals_are_400(engine: Engine) {
         ("amount zero", &brl_usdc, &[("sell_amount", "0")]),
         ("buy amount zero", &brl_usdc, &[("buy_amount", "0.0000000")]),
         ("negative amount", &brl_usdc, &[("sell_amount", "-542")]),
-        ("amount not a number", &brl_usdc, &[("sell_amount", "542 BRL")]),
+        (
+            "amount not a number",
+            &brl_usdc,
+            &[("sell_amount", "542 BRL")],
+        ),
         ("3 places for BRL", &brl_usdc, &[("sell_amount", "542.001")]),
-        ("8 places for USDC", &brl_usdc, &[("buy_amount", "100.00000001")]),
+        (
+            "8 places for USDC",
+            &brl_usdc,
+            &[("buy_amount", "100.00000001")],
+        ),
         (
             "a sell method BRL does not list",
             &brl_usdc,
@@ -283,12 +334,24 @@ async fn price_refusals_are_400(engine: Engine) {
             &[("sell_amount", "542"), ("country_code", "AR")],
         ),
         // fee = 2 + 0.0202 → 2.03 > 2.02.
-        ("a sell amount under the fee", &brl_usdc, &[("sell_amount", "2.02")]),
+        (
+            "a sell amount under the fee",
+            &brl_usdc,
+            &[("sell_amount", "2.02")],
+        ),
         // fee = 2 + 0.0203 → 2.03: nothing left.
-        ("a sell amount equal to the fee", &brl_usdc, &[("sell_amount", "2.03")]),
+        (
+            "a sell amount equal to the fee",
+            &brl_usdc,
+            &[("sell_amount", "2.03")],
+        ),
         // fee = 1 + 0.0152295 = 1.0152295; 0.0000705 / 0.18 = 0.0004 BRL,
         // 0.00 at cents.
-        ("a sell amount that buys nothing", &usdc_brl, &[("sell_amount", "1.0153")]),
+        (
+            "a sell amount that buys nothing",
+            &usdc_brl,
+            &[("sell_amount", "1.0153")],
+        ),
     ];
     for (what, pair, rest) in cases {
         let mut q = pair.to_vec();

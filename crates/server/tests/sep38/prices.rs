@@ -29,10 +29,17 @@ async fn prices_for_a_sell_asset_list_each_asset_it_buys(engine: Engine) {
         None,
     )
     .await;
-    assert_eq!(status, 200, "GET /prices?sell_asset=BRL&sell_amount=542: {body}");
+    assert_eq!(
+        status, 200,
+        "GET /prices?sell_asset=BRL&sell_amount=542: {body}"
+    );
     let price = total_price(
         &a.srv,
-        &[("sell_asset", BRL), ("buy_asset", USDC), ("sell_amount", "542")],
+        &[
+            ("sell_asset", BRL),
+            ("buy_asset", USDC),
+            ("sell_amount", "542"),
+        ],
     )
     .await;
     assert_total_price(&price, "542", "106.916", "/prices sell 542 BRL");
@@ -51,15 +58,26 @@ async fn prices_for_a_sell_asset_list_each_asset_it_buys(engine: Engine) {
         None,
     )
     .await;
-    assert_eq!(status, 200, "GET /prices?sell_asset=USDC&sell_amount=100: {body}");
+    assert_eq!(
+        status, 200,
+        "GET /prices?sell_asset=USDC&sell_amount=100: {body}"
+    );
     let to_brl = total_price(
         &a.srv,
-        &[("sell_asset", USDC), ("buy_asset", BRL), ("sell_amount", "100")],
+        &[
+            ("sell_asset", USDC),
+            ("buy_asset", BRL),
+            ("sell_amount", "100"),
+        ],
     )
     .await;
     let to_eurc = total_price(
         &a.srv,
-        &[("sell_asset", USDC), ("buy_asset", eurc.as_str()), ("sell_amount", "100")],
+        &[
+            ("sell_asset", USDC),
+            ("buy_asset", eurc.as_str()),
+            ("sell_amount", "100"),
+        ],
     )
     .await;
     assert_total_price(&to_brl, "100", "541.66", "/prices sell 100 USDC for BRL");
@@ -107,8 +125,14 @@ async fn prices_for_a_buy_asset_list_each_asset_that_buys_it(engine: Engine) {
             None,
         )
         .await;
-        assert_eq!(status, 200, "GET /prices?buy_asset={asset}&buy_amount={amount}: {body}");
-        assert_eq!(body, expected, "GET /prices?buy_asset={asset}&buy_amount={amount}");
+        assert_eq!(
+            status, 200,
+            "GET /prices?buy_asset={asset}&buy_amount={amount}: {body}"
+        );
+        assert_eq!(
+            body, expected,
+            "GET /prices?buy_asset={asset}&buy_amount={amount}"
+        );
     }
 }
 
@@ -120,11 +144,19 @@ async fn prices_of_an_asset_without_pairs_are_an_empty_list(engine: Engine) {
     let cases: [(&str, &str, &str, Value); 3] = [
         ("sell_asset", ARS, "sell_amount", json!({"buy_assets": []})),
         ("buy_asset", ARS, "buy_amount", json!({"sell_assets": []})),
-        ("sell_asset", eurc.as_str(), "sell_amount", json!({"buy_assets": []})),
+        (
+            "sell_asset",
+            eurc.as_str(),
+            "sell_amount",
+            json!({"buy_assets": []}),
+        ),
     ];
     for (side, asset, amount, expected) in cases {
         let (status, body) = get(&a.srv, "/prices", &[(side, asset), (amount, "10")], None).await;
-        assert_eq!(status, 200, "GET /prices?{side}={asset}&{amount}=10: {body}");
+        assert_eq!(
+            status, 200,
+            "GET /prices?{side}={asset}&{amount}=10: {body}"
+        );
         assert_eq!(body, expected, "GET /prices?{side}={asset}&{amount}=10");
     }
 }
@@ -136,7 +168,12 @@ async fn prices_refusals_are_400(engine: Engine) {
     let cases: &[(&str, &[(&str, &str)])] = &[
         (
             "both assets",
-            &[("sell_asset", USDC), ("sell_amount", "100"), ("buy_asset", BRL), ("buy_amount", "100")],
+            &[
+                ("sell_asset", USDC),
+                ("sell_amount", "100"),
+                ("buy_asset", BRL),
+                ("buy_amount", "100"),
+            ],
         ),
         ("neither asset", &[("sell_amount", "100")]),
         ("no parameters", &[]),
@@ -151,11 +188,23 @@ async fn prices_refusals_are_400(engine: Engine) {
             &[("buy_asset", BRL), ("sell_amount", "100")],
         ),
         ("amount zero", &[("sell_asset", USDC), ("sell_amount", "0")]),
-        ("amount 0.00", &[("sell_asset", BRL), ("sell_amount", "0.00")]),
-        ("negative amount", &[("sell_asset", USDC), ("sell_amount", "-1")]),
-        ("amount not a number", &[("sell_asset", USDC), ("sell_amount", "ten")]),
+        (
+            "amount 0.00",
+            &[("sell_asset", BRL), ("sell_amount", "0.00")],
+        ),
+        (
+            "negative amount",
+            &[("sell_asset", USDC), ("sell_amount", "-1")],
+        ),
+        (
+            "amount not a number",
+            &[("sell_asset", USDC), ("sell_amount", "ten")],
+        ),
         ("empty amount", &[("sell_asset", USDC), ("sell_amount", "")]),
-        ("exponent amount", &[("sell_asset", USDC), ("sell_amount", "1e2")]),
+        (
+            "exponent amount",
+            &[("sell_asset", USDC), ("sell_amount", "1e2")],
+        ),
         (
             "3 places for BRL (2)",
             &[("sell_asset", BRL), ("sell_amount", "542.001")],
@@ -178,15 +227,27 @@ async fn prices_refusals_are_400(engine: Engine) {
         ),
         (
             "a sell delivery method BRL does not list",
-            &[("sell_asset", BRL), ("sell_amount", "542"), ("sell_delivery_method", "wire")],
+            &[
+                ("sell_asset", BRL),
+                ("sell_amount", "542"),
+                ("sell_delivery_method", "wire"),
+            ],
         ),
         (
             "a buy delivery method BRL does not list",
-            &[("buy_asset", BRL), ("buy_amount", "500"), ("buy_delivery_method", "wire")],
+            &[
+                ("buy_asset", BRL),
+                ("buy_amount", "500"),
+                ("buy_delivery_method", "wire"),
+            ],
         ),
         (
             "a country BRL does not list",
-            &[("sell_asset", BRL), ("sell_amount", "542"), ("country_code", "AR")],
+            &[
+                ("sell_asset", BRL),
+                ("sell_amount", "542"),
+                ("country_code", "AR"),
+            ],
         ),
     ];
     for (what, query) in cases {
@@ -210,7 +271,11 @@ async fn prices_refusals_are_400(engine: Engine) {
     let (status, body) = get(
         &a.srv,
         "/prices",
-        &[("buy_asset", BRL), ("buy_amount", "500"), ("buy_delivery_method", "cash")],
+        &[
+            ("buy_asset", BRL),
+            ("buy_amount", "500"),
+            ("buy_delivery_method", "cash"),
+        ],
         None,
     )
     .await;

@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 
 use super::{
-    BRL, USDC, assert_refusal, assert_total_price, created, eurc, get, get_quote, now,
-    object_keys, post_quote, rfc3339, start,
+    BRL, USDC, assert_refusal, assert_total_price, created, eurc, get, get_quote, now, object_keys,
+    post_quote, rfc3339, start,
 };
 use crate::common::Engine;
 use crate::on_both_engines;
@@ -29,12 +29,23 @@ async fn post_quote_answers_201_with_every_documented_field(engine: Engine) {
     let token = a.alice_token().await;
     let expires = rfc3339(now(&a.srv) + 300);
 
-    let q1 = created(post_quote(&a.srv, Some(&token), &sell_usdc()).await, "sell 100 USDC");
+    let q1 = created(
+        post_quote(&a.srv, Some(&token), &sell_usdc()).await,
+        "sell 100 USDC",
+    );
     assert_eq!(
         object_keys(&q1),
         [
-            "buy_amount", "buy_asset", "buy_delivery_method", "expires_at", "fee", "id", "price",
-            "sell_amount", "sell_asset", "total_price"
+            "buy_amount",
+            "buy_asset",
+            "buy_delivery_method",
+            "expires_at",
+            "fee",
+            "id",
+            "price",
+            "sell_amount",
+            "sell_asset",
+            "total_price"
         ],
         "sell 100 USDC: the documented fields, sell_delivery_method only when asked: {q1}"
     );
@@ -68,9 +79,15 @@ async fn post_quote_answers_201_with_every_documented_field(engine: Engine) {
     )
     .await;
     assert_eq!(status, 200, "GET /price: {indicative}");
-    assert_eq!(q1["total_price"], indicative["total_price"], "firm vs indicative");
+    assert_eq!(
+        q1["total_price"], indicative["total_price"],
+        "firm vs indicative"
+    );
 
-    let q2 = created(post_quote(&a.srv, Some(&token), &buy_usdc()).await, "buy 100 USDC");
+    let q2 = created(
+        post_quote(&a.srv, Some(&token), &buy_usdc()).await,
+        "buy 100 USDC",
+    );
     let id2 = q2["id"].as_str().unwrap_or_default().to_owned();
     assert_ne!(q2["id"], q1["id"], "two quotes, two ids");
     assert_eq!(
@@ -98,15 +115,40 @@ async fn delivery_methods_follow_the_assets_lists(engine: Engine) {
     let a = start(engine).await;
     let token = a.alice_token().await;
     let mut body = sell_usdc();
-    body.as_object_mut().map(|o| o.remove("buy_delivery_method"));
+    body.as_object_mut()
+        .map(|o| o.remove("buy_delivery_method"));
     let got = post_quote(&a.srv, Some(&token), &body).await;
-    assert_refusal(&got, 400, "buying BRL (two methods) without buy_delivery_method");
+    assert_refusal(
+        &got,
+        400,
+        "buying BRL (two methods) without buy_delivery_method",
+    );
 
     for (what, field, value, base) in [
-        ("buy BRL by wire", "buy_delivery_method", "wire", sell_usdc()),
-        ("sell BRL in cash (a buy method only)", "sell_delivery_method", "cash", buy_usdc()),
-        ("sell BRL by wire", "sell_delivery_method", "wire", buy_usdc()),
-        ("sell USDC by PIX (USDC lists none)", "sell_delivery_method", "PIX", sell_usdc()),
+        (
+            "buy BRL by wire",
+            "buy_delivery_method",
+            "wire",
+            sell_usdc(),
+        ),
+        (
+            "sell BRL in cash (a buy method only)",
+            "sell_delivery_method",
+            "cash",
+            buy_usdc(),
+        ),
+        (
+            "sell BRL by wire",
+            "sell_delivery_method",
+            "wire",
+            buy_usdc(),
+        ),
+        (
+            "sell USDC by PIX (USDC lists none)",
+            "sell_delivery_method",
+            "PIX",
+            sell_usdc(),
+        ),
     ] {
         let mut body = base;
         body[field] = json!(value);
@@ -116,12 +158,16 @@ async fn delivery_methods_follow_the_assets_lists(engine: Engine) {
 
     let mut body = sell_usdc();
     body["buy_delivery_method"] = json!("PIX");
-    let q = created(post_quote(&a.srv, Some(&token), &body).await, "buy BRL by PIX");
+    let q = created(
+        post_quote(&a.srv, Some(&token), &body).await,
+        "buy BRL by PIX",
+    );
     assert_eq!(q["buy_delivery_method"], "PIX", "{q}");
 
     // Selling BRL: one method listed, so none need be named; none echoed.
     let mut body = buy_usdc();
-    body.as_object_mut().map(|o| o.remove("sell_delivery_method"));
+    body.as_object_mut()
+        .map(|o| o.remove("sell_delivery_method"));
     let q = created(
         post_quote(&a.srv, Some(&token), &body).await,
         "sell BRL (one method) without naming it",
@@ -131,7 +177,8 @@ async fn delivery_methods_follow_the_assets_lists(engine: Engine) {
         "no method asked, none answered: {q}"
     );
     // Neither side fiat: no method needed.
-    let body = json!({"sell_asset": USDC, "buy_asset": eurc(), "buy_amount": "10", "context": "sep31"});
+    let body =
+        json!({"sell_asset": USDC, "buy_asset": eurc(), "buy_amount": "10", "context": "sep31"});
     let q = created(post_quote(&a.srv, Some(&token), &body).await, "buy 10 EURC");
     assert_eq!(
         (&q["sell_amount"], &q["buy_amount"]),
@@ -153,7 +200,11 @@ async fn expire_after_is_honoured_up_to_the_maximum(engine: Engine) {
     let cases = [
         ("later than the ttl", rfc3339(t + 1000), rfc3339(t + 1000)),
         ("exactly the maximum", rfc3339(t + 3600), rfc3339(t + 3600)),
-        ("with a +02:00 offset", later_in_paris_summer, rfc3339(t + 1000)),
+        (
+            "with a +02:00 offset",
+            later_in_paris_summer,
+            rfc3339(t + 1000),
+        ),
         ("sooner than the ttl", rfc3339(t + 10), rfc3339(t + 300)),
         ("in the past", rfc3339(t - 100), rfc3339(t + 300)),
     ];
@@ -164,7 +215,11 @@ async fn expire_after_is_honoured_up_to_the_maximum(engine: Engine) {
             post_quote(&a.srv, Some(&token), &body).await,
             &format!("expire_after {what} ({after})"),
         );
-        assert_eq!(q["expires_at"], json!(expected), "expire_after {what} ({after})");
+        assert_eq!(
+            q["expires_at"],
+            json!(expected),
+            "expire_after {what} ({after})"
+        );
     }
     for (what, after) in [
         ("a second beyond the maximum", json!(rfc3339(t + 3601))),
@@ -193,7 +248,10 @@ async fn post_quote_refusals_are_400(engine: Engine) {
         b
     };
     let cases = [
-        ("an unknown field", with("callback", json!("https://example.com"))),
+        (
+            "an unknown field",
+            with("callback", json!("https://example.com")),
+        ),
         ("both amounts", with("buy_amount", json!("541.66"))),
         ("neither amount", without("sell_amount")),
         ("no context", without("context")),
@@ -201,11 +259,20 @@ async fn post_quote_refusals_are_400(engine: Engine) {
         ("no sell_asset", without("sell_asset")),
         ("no buy_asset", without("buy_asset")),
         ("an amount as a number", with("sell_amount", json!(100))),
-        ("8 places for USDC", with("sell_amount", json!("100.00000001"))),
+        (
+            "8 places for USDC",
+            with("sell_amount", json!("100.00000001")),
+        ),
         ("amount zero", with("sell_amount", json!("0"))),
-        ("a country BRL does not list", with("country_code", json!("AR"))),
+        (
+            "a country BRL does not list",
+            with("country_code", json!("AR")),
+        ),
         // fee = 1 + 0.015 × 1 = 1.015 USDC > 1.
-        ("a sell amount under the fee", with("sell_amount", json!("1"))),
+        (
+            "a sell amount under the fee",
+            with("sell_amount", json!("1")),
+        ),
     ];
     for (what, body) in cases {
         let got = post_quote(&a.srv, Some(&token), &body).await;
@@ -225,7 +292,11 @@ async fn post_quote_refusals_are_400(engine: Engine) {
     let status = res.status().as_u16();
     let text = res.text().await.unwrap_or_default();
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    assert_refusal(&(status, body), 400, "POST /quote with a truncated JSON body");
+    assert_refusal(
+        &(status, body),
+        400,
+        "POST /quote with a truncated JSON body",
+    );
     // A pair not offered: the documented message.
     let body = json!({"sell_asset": BRL, "buy_asset": eurc(), "sell_amount": "100",
                       "sell_delivery_method": "PIX", "context": "sep31"});
@@ -233,7 +304,10 @@ async fn post_quote_refusals_are_400(engine: Engine) {
     let error = assert_refusal(&got, 400, "POST /quote BRL → EURC");
     assert_eq!(
         error,
-        format!("this anchor does not exchange {BRL} for {}; see GET /prices", eurc()),
+        format!(
+            "this anchor does not exchange {BRL} for {}; see GET /prices",
+            eurc()
+        ),
         "POST /quote BRL → EURC"
     );
 }
@@ -242,7 +316,10 @@ async fn post_quote_refusals_are_400(engine: Engine) {
 async fn get_quote_answers_the_same_body_after_expiry(engine: Engine) {
     let a = start(engine).await;
     let token = a.alice_token().await;
-    let q = created(post_quote(&a.srv, Some(&token), &sell_usdc()).await, "sell 100 USDC");
+    let q = created(
+        post_quote(&a.srv, Some(&token), &sell_usdc()).await,
+        "sell 100 USDC",
+    );
     let id = q["id"].as_str().unwrap_or_default();
     for secs in [301, 3600] {
         a.srv.clock.advance(secs);
@@ -257,7 +334,10 @@ async fn get_quote_answers_the_same_body_after_expiry(engine: Engine) {
 async fn get_quote_is_one_404_for_everyone_but_the_owner(engine: Engine) {
     let a = start(engine).await;
     let alice = a.alice_token().await;
-    let q = created(post_quote(&a.srv, Some(&alice), &sell_usdc()).await, "sell 100 USDC");
+    let q = created(
+        post_quote(&a.srv, Some(&alice), &sell_usdc()).await,
+        "sell 100 USDC",
+    );
     let id = q["id"].as_str().unwrap_or_default().to_owned();
     let not_found = json!({"error": "quote not found"});
     let bob = a.srv.token_for(&a.bob, None).await;
@@ -276,7 +356,10 @@ async fn get_quote_is_one_404_for_everyone_but_the_owner(engine: Engine) {
         ("a malformed id", "not-a-quote-id"),
         ("an unknown id", "5f0c4c1e-0d67-4b3a-9a51-7d3c1b2a9e10"),
         ("a quoted id", "%27%20OR%20%271%27%3D%271"),
-        ("the id in upper case, one character longer", longer.as_str()),
+        (
+            "the id in upper case, one character longer",
+            longer.as_str(),
+        ),
     ] {
         let got = get_quote(&a.srv, &alice, bad).await;
         assert_eq!(got, (404, not_found.clone()), "GET /quote/{bad}: {what}");

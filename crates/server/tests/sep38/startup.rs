@@ -91,7 +91,8 @@ fn quotes_configurations_docs_quotes_md_forbids_are_refused() {
         ),
         (
             "a stellar asset without an issuer",
-            sep38("", &good_pair).replace(&format!("asset = \"{USDC}\""), "asset = \"stellar:USDC\""),
+            sep38("", &good_pair)
+                .replace(&format!("asset = \"{USDC}\""), "asset = \"stellar:USDC\""),
         ),
         (
             "a pair naming an asset not in [[sep38.assets]]",
@@ -108,7 +109,10 @@ fn quotes_configurations_docs_quotes_md_forbids_are_refused() {
             ),
         ),
         ("a zero price", sep38("", &usdc_brl("price = \"0\""))),
-        ("a negative price", sep38("", &usdc_brl("price = \"-0.18\""))),
+        (
+            "a negative price",
+            sep38("", &usdc_brl("price = \"-0.18\"")),
+        ),
         (
             "a negative fee_fixed",
             sep38("", &usdc_brl("price = \"0.18\"\nfee_fixed = \"-1\"")),
@@ -172,9 +176,8 @@ fn partners_must_be_unambiguous() {
         );
     }
     // Told apart, they are accepted.
-    let text = toml_with(
-        &(partner("bitso", &[&a], &["bitso.example"]) + &partner("other", &[&b], &[])),
-    );
+    let text =
+        toml_with(&(partner("bitso", &[&a], &["bitso.example"]) + &partner("other", &[&b], &[])));
     if let Err(e) = Config::from_toml(&text) {
         panic!("two distinct partners are refused: {e}");
     }

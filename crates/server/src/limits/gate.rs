@@ -1,0 +1,46 @@
+//! The limits as other capabilities meet them ([`Gate`]): SEP-38 firm
+//! quotes and SEP-31 transactions are checked, and counted, as the
+//! business server's recorded operations are.
+
+use futures::future::BoxFuture;
+use mooring_stellar::Amount;
+
+use super::service::{Caller, Check, LimitError, Limits};
+use crate::config::Op;
+use crate::kyc::{Gate, KycError, Target, Verdict};
+
+impl Gate for Limits {
+    fn pass<'a>(
+        &'a self,
+        actor: &'a str,
+        target: &'a Target,
+        op: Op,
+        amount: Amount,
+        asset: &'a str,
+    ) -> BoxFuture<'a, Result<Verdict, KycError>> {
+        Box::pin(async move {
+            let check = Check {
+                target: target.clone(),
+                op,
+                amount,
+                asset: asset.to_owned(),
+                key: None,
+                record: true,
+            };
+            match self.check(&Caller::Admin(actor.to_owned()), check).await {
+                Ok(_) => Ok(Verdict::Allowed),
+                Err(LimitError::KycRequired(d)) => Ok(Verdict::Denied {
+                    soft: d.soft_limit,
+                    kyc_type: self.kyc_type().to_owned(),
+                    kyc_check: d.kyc_check,
+                }),
+                Err(LimitError::Kyc(e)) => Err(e),
+                // The business server's check of a well-formed operation
+                // fails for nothing else; were it to, a 500, never a pass.
+                Err(other) => Err(KycError::Db(
+                    sqlx::Error::Protocol(format!("unexpected limits answer: {other}")).into(),
+                )),
+            }
+        })
+    }
+}
