@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{
     BRL, USDC, assert_refusal, assert_total_price, created, eurc, get, get_quote, now, object_keys,
-    post_quote, rfc3339, start,
+    post_quote, rfc3339, start, start_custom, table,
 };
 use crate::common::Engine;
 use crate::on_both_engines;
@@ -312,6 +312,51 @@ async fn post_quote_refusals_are_400(engine: Engine) {
     );
 }
 
+/// `quote_ttl_secs` and `max_quote_ttl_secs` as configured, not the
+/// defaults (300, 3600).
+async fn configured_ttls_are_used(engine: Engine) {
+    let mut sep38 = table();
+    sep38["quote_ttl_secs"] = json!(120);
+    sep38["max_quote_ttl_secs"] = json!(600);
+    let a = start_custom(engine, sep38, |_| {}).await;
+    let token = a.alice_token().await;
+    let t = now(&a.srv);
+    let q = created(
+        post_quote(&a.srv, Some(&token), &sell_usdc()).await,
+        "no expire_after",
+    );
+    assert_eq!(
+        q["expires_at"],
+        json!(rfc3339(t + 120)),
+        "now + quote_ttl_secs (120)"
+    );
+    let mut body = sell_usdc();
+    body["expire_after"] = json!(rfc3339(t + 600));
+    let q = created(
+        post_quote(&a.srv, Some(&token), &body).await,
+        "expire_after at the maximum",
+    );
+    assert_eq!(
+        q["expires_at"],
+        json!(rfc3339(t + 600)),
+        "expire_after = now + 600"
+    );
+    body["expire_after"] = json!(rfc3339(t + 601));
+    let got = post_quote(&a.srv, Some(&token), &body).await;
+    assert_refusal(&got, 400, "expire_after beyond max_quote_ttl_secs (600)");
+    // The clock moves: the ttl counts from the quote's own now.
+    a.srv.clock.advance(1000);
+    let q = created(
+        post_quote(&a.srv, Some(&token), &sell_usdc()).await,
+        "1000 s later",
+    );
+    assert_eq!(
+        q["expires_at"],
+        json!(rfc3339(t + 1120)),
+        "1000 s later, + 120"
+    );
+}
+
 /// SEP-38 §GET Quote: available past `expires_at`, unchanged.
 async fn get_quote_answers_the_same_body_after_expiry(engine: Engine) {
     let a = start(engine).await;
@@ -383,6 +428,7 @@ on_both_engines!(
     delivery_methods_follow_the_assets_lists,
     expire_after_is_honoured_up_to_the_maximum,
     post_quote_refusals_are_400,
+    configured_ttls_are_used,
     get_quote_answers_the_same_body_after_expiry,
     get_quote_is_one_404_for_everyone_but_the_owner,
 );
