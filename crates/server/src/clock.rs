@@ -61,11 +61,13 @@ pub fn rfc3339(unix: i64) -> String {
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
 }
 
-/// An RFC 3339 timestamp (any offset) as unix seconds, fractions dropped.
+/// An RFC 3339 timestamp (any offset) as unix seconds, a fraction rounded
+/// up: the first whole second at or after it (a deadline asked for is never
+/// brought forward).
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .ok()
-        .map(time::OffsetDateTime::unix_timestamp)
+        .map(|t| t.unix_timestamp() + i64::from(t.nanosecond() > 0))
 }
 
 #[cfg(test)]
@@ -78,7 +80,7 @@ mod tests {
         assert_eq!(rfc3339(1_796_589_300), "2026-12-06T20:35:00Z");
         assert_eq!(parse_rfc3339("2026-12-06T20:35:00Z"), Some(1_796_589_300));
         assert_eq!(
-            parse_rfc3339("2026-12-06T21:35:00.5+01:00"),
+            parse_rfc3339("2026-12-06T21:34:59.5+01:00"),
             Some(1_796_589_300)
         );
         assert_eq!(parse_rfc3339("2026-12-06 20:35"), None);

@@ -19,6 +19,7 @@ use reqwest::Url;
 mod auth;
 mod kyc;
 mod polls;
+mod quotes;
 mod sign;
 
 /// Benchmarks.
@@ -37,6 +38,8 @@ pub enum BenchCommand {
     /// `/kyc-check` long polls: memory while thousands are held, and the
     /// time from a decision to every poll it concerns being answered.
     Polls(polls::PollsArgs),
+    /// SEP-38: `POST /quote` (firm quotes) as a partner anchor.
+    Quotes(quotes::QuotesArgs),
 }
 
 /// Options every load benchmark shares.
@@ -93,6 +96,7 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Upload(args) => kyc::upload(args).await,
         BenchCommand::Sign(args) => sign::run(args).await,
         BenchCommand::Polls(args) => polls::run(args).await,
+        BenchCommand::Quotes(args) => quotes::run(args).await,
     }
 }
 

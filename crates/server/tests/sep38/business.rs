@@ -288,6 +288,20 @@ async fn firm_quotes_name_the_account_and_partner(engine: Engine) {
         );
         quotes.push((token, q));
     }
+    // With a memo, the account is still the G… account.
+    let memo = a.srv.token_for(&a.alice, Some(7)).await;
+    created(
+        post_quote(&a.srv, Some(&memo), &body).await,
+        "alice with memo 7",
+    );
+    let last = business.requests().last().cloned().unwrap_or_default();
+    assert_request(
+        &last,
+        &json!({"type": "firm", "sell_asset": USDC, "buy_asset": BRL, "buy_amount": "500",
+                "buy_delivery_method": "PIX", "country_code": "BR", "context": "sep31",
+                "account": a.alice.public_key().to_string(), "partner": "acme-remit"}),
+        "alice's POST /quote with memo 7",
+    );
     // The business server now fails; the quotes are read as made, and it is
     // not asked again.
     business.set(Reply::Status(500));

@@ -265,6 +265,9 @@ async fn price_of_a_pair_not_offered_is_400(engine: Engine) {
     }
 }
 
+/// Query pairs.
+type Query<'a> = [(&'a str, &'a str)];
+
 async fn price_refusals_are_400(engine: Engine) {
     let a = start(engine).await;
     let brl_usdc = [
@@ -277,7 +280,7 @@ async fn price_refusals_are_400(engine: Engine) {
         ("buy_asset", BRL),
         ("context", "sep31"),
     ];
-    let cases: &[(&str, &[(&str, &str)], &[(&str, &str)])] = &[
+    let cases: &[(&str, &Query, &Query)] = &[
         (
             "both amounts",
             &brl_usdc,

@@ -234,6 +234,45 @@ async fn expire_after_is_honoured_up_to_the_maximum(engine: Engine) {
     }
 }
 
+/// An `expire_after` with a fraction of a second: SEP-38 wants an
+/// `expires_at` on or after it, and `expires_at` has whole seconds, so the
+/// next second; at the maximum plus half a second it is beyond the maximum.
+async fn expire_after_with_a_fraction_is_not_cut_short(engine: Engine) {
+    let a = start(engine).await;
+    let token = a.alice_token().await;
+    let t = now(&a.srv);
+    let half_past = |secs: u64| rfc3339(secs).replace('Z', ".5Z");
+    let mut wrong = vec![];
+    // Within the maximum: the first whole second on or after it.
+    let mut body = sell_usdc();
+    body["expire_after"] = json!(half_past(t + 1000));
+    let got = post_quote(&a.srv, Some(&token), &body).await;
+    let expected = (201, json!(rfc3339(t + 1001)));
+    if (got.0, got.1["expires_at"].clone()) != expected {
+        wrong.push(format!(
+            "expire_after {}: expected 201 with expires_at {}, got {} {}",
+            body["expire_after"], expected.1, got.0, got.1
+        ));
+    }
+    // Half a second beyond the maximum: 400.
+    body["expire_after"] = json!(half_past(t + 3600));
+    let got = post_quote(&a.srv, Some(&token), &body).await;
+    if got.0 != 400 {
+        wrong.push(format!(
+            "expire_after {} (beyond now + max_quote_ttl_secs = {}): expected 400, got {} {}",
+            body["expire_after"],
+            rfc3339(t + 3600),
+            got.0,
+            got.1
+        ));
+    }
+    assert!(
+        wrong.is_empty(),
+        "SEP-38 §POST Quote: expires_at must be on or after expire_after, else 400:\n{}",
+        wrong.join("\n")
+    );
+}
+
 async fn post_quote_refusals_are_400(engine: Engine) {
     let a = start(engine).await;
     let token = a.alice_token().await;
@@ -427,6 +466,7 @@ on_both_engines!(
     post_quote_answers_201_with_every_documented_field,
     delivery_methods_follow_the_assets_lists,
     expire_after_is_honoured_up_to_the_maximum,
+    expire_after_with_a_fraction_is_not_cut_short,
     post_quote_refusals_are_400,
     configured_ttls_are_used,
     get_quote_answers_the_same_body_after_expiry,
