@@ -126,9 +126,9 @@ impl From<sqlx::Error> for KycError {
 /// `limits::Limits`, handed over by `app/build`.
 pub trait Gate: Send + Sync {
     /// Whether `target` may do `op` of `amount` in `asset` now; when it
-    /// may, the operation is counted in its rolling windows in the same
-    /// transaction (so two cannot both fit the same room), audited under
-    /// `actor`.
+    /// may and a rule concerns `op` in `asset`, the operation is counted in
+    /// its rolling windows in the same transaction (so two cannot both fit
+    /// the same room), audited under `actor`.
     fn pass<'a>(
         &'a self,
         actor: &'a str,
@@ -142,7 +142,7 @@ pub trait Gate: Send + Sync {
 /// What a [`Gate`] decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// Allowed, and counted.
+    /// Allowed (and counted where a rule concerns it).
     Allowed,
     /// Refused by a limit.
     Denied {

@@ -1,6 +1,7 @@
 //! The limits as other capabilities meet them ([`Gate`]): SEP-38 firm
 //! quotes and SEP-31 transactions are checked, and counted, as the
-//! business server's recorded operations are.
+//! business server's recorded operations are — when some rule concerns
+//! their operation and asset.
 
 use futures::future::BoxFuture;
 use mooring_stellar::Amount;
@@ -19,6 +20,20 @@ impl Gate for Limits {
         asset: &'a str,
     ) -> BoxFuture<'a, Result<Verdict, KycError>> {
         Box::pin(async move {
+            if !self.enabled() {
+                return Ok(Verdict::Allowed);
+            }
+            // No rule on this operation and asset, configured or the
+            // account's own: nothing to judge, and nothing a window would
+            // count (a firm quote is not worth two writes then).
+            let ev = self.standing().evaluate(target).await?;
+            if !self
+                .rules(&ev)
+                .iter()
+                .any(|r| r.op == op && r.asset == asset)
+            {
+                return Ok(Verdict::Allowed);
+            }
             let check = Check {
                 target: target.clone(),
                 op,
