@@ -2,6 +2,7 @@
 //! assets, its one amount, its delivery methods and country, checked
 //! against `[sep38]` before any price is asked for.
 
+use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::math::{self, Given, Side};
@@ -84,6 +85,16 @@ pub fn check<'a>(
     })
 }
 
+/// Reads the amount `field` of asset `a`.
+pub fn amount(s: &str, a: &QuoteAsset, field: &str) -> Result<Decimal, QuoteError> {
+    math::parse_amount(s, a.decimals()).ok_or_else(|| {
+        invalid(format!(
+            "{field} must be a positive decimal with at most {} decimal places",
+            a.decimals()
+        ))
+    })
+}
+
 /// Reads `sell_amount` or `buy_amount`, exactly one.
 pub fn given(
     sell_amount: &Option<String>,
@@ -91,17 +102,9 @@ pub fn given(
     sell: &QuoteAsset,
     buy: &QuoteAsset,
 ) -> Result<Given, QuoteError> {
-    let read = |s: &str, a: &QuoteAsset, field: &str| {
-        math::parse_amount(s, a.decimals()).ok_or_else(|| {
-            invalid(format!(
-                "{field} must be a positive decimal with at most {} decimal places",
-                a.decimals()
-            ))
-        })
-    };
     match (sell_amount, buy_amount) {
-        (Some(s), None) => Ok(Given::Sell(read(s, sell, "sell_amount")?)),
-        (None, Some(b)) => Ok(Given::Buy(read(b, buy, "buy_amount")?)),
+        (Some(s), None) => Ok(Given::Sell(amount(s, sell, "sell_amount")?)),
+        (None, Some(b)) => Ok(Given::Buy(amount(b, buy, "buy_amount")?)),
         _ => Err(invalid("give exactly one of sell_amount and buy_amount")),
     }
 }

@@ -206,12 +206,7 @@ impl Quotes {
         let amount = amount
             .as_deref()
             .ok_or_else(|| invalid(format!("{field} is required")))?;
-        let amount = math::parse_amount(amount, asset.decimals()).ok_or_else(|| {
-            invalid(format!(
-                "{field} must be a positive decimal with at most {} decimal places",
-                asset.decimals()
-            ))
-        })?;
+        let amount = request::amount(amount, asset, field)?;
         // The asset asked about must deliver as asked; a counter-asset
         // that does not is left out.
         let (sell_method, buy_method) = (

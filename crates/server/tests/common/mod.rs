@@ -2,7 +2,9 @@
 //! PostgreSQL, with a Horizon stand-in that speaks Horizon's JSON.
 #![allow(dead_code)]
 
+pub mod assert;
 pub mod customer;
+mod horizon;
 pub mod interop;
 pub mod kyc;
 pub mod oidc;
@@ -12,21 +14,22 @@ pub mod signin;
 pub mod smtp;
 pub mod twilio;
 
-use std::collections::HashMap;
+// Each test binary uses some of these.
+#[allow(unused_imports)]
+pub use assert::{assert_error, claims, header, muxed_account, texts, wrong_code};
+#[allow(unused_imports)]
+pub use horizon::{HorizonStub, StubAccount};
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use mooring_client::sep10::{LoginOptions, WebAuth};
 use mooring_server::app::StartupReport;
 use mooring_server::clock::ManualClock;
 use mooring_server::config::Config;
 use mooring_server::{Server, ServerOptions};
-use mooring_stellar::{ClientAccount, Keypair, Network, PublicKey};
+use mooring_stellar::{ClientAccount, Keypair, Network};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -114,112 +117,6 @@ async fn sqlx_connect(url: &str) -> sqlx::PgConnection {
 async fn sqlx_exec(conn: &mut sqlx::PgConnection, sql: &str) {
     use sqlx::Executor as _;
     conn.execute(sql).await.unwrap();
-}
-
-/// An account the Horizon stand-in knows.
-#[derive(Clone)]
-pub struct StubAccount {
-    pub signers: Vec<(PublicKey, u32)>,
-    pub thresholds: (u32, u32, u32),
-}
-
-#[derive(Default)]
-struct StubState {
-    accounts: HashMap<String, StubAccount>,
-    fail_with: Option<u16>,
-    passphrase: Option<String>,
-}
-
-/// A Horizon stand-in on loopback: `GET /accounts/{id}` answers the
-/// account resource in Horizon's documented shape, or Horizon's 404 problem.
-#[derive(Clone)]
-pub struct HorizonStub {
-    pub url: Url,
-    state: Arc<Mutex<StubState>>,
-}
-
-impl HorizonStub {
-    pub async fn start() -> HorizonStub {
-        let state = Arc::new(Mutex::new(StubState::default()));
-        let app = Router::new()
-            .route("/", get(stub_root))
-            .route("/accounts/{id}", get(stub_account))
-            .with_state(state.clone());
-        let url = serve(app).await;
-        HorizonStub { url, state }
-    }
-
-    pub fn set_account(&self, account: &PublicKey, a: StubAccount) {
-        self.state
-            .lock()
-            .unwrap()
-            .accounts
-            .insert(account.to_string(), a);
-    }
-
-    /// An account whose master key is its only signer, all thresholds 0.
-    pub fn set_master_key_only(&self, account: &PublicKey) {
-        self.set_account(
-            account,
-            StubAccount {
-                signers: vec![(*account, 1)],
-                thresholds: (0, 0, 0),
-            },
-        );
-    }
-
-    /// Makes the stand-in claim to serve another network.
-    pub fn serve_network(&self, passphrase: &str) {
-        self.state.lock().unwrap().passphrase = Some(passphrase.to_owned());
-    }
-
-    pub fn fail_with(&self, status: Option<u16>) {
-        self.state.lock().unwrap().fail_with = status;
-    }
-}
-
-/// Horizon's root resource: which network it serves.
-async fn stub_root(State(state): State<Arc<Mutex<StubState>>>) -> Response {
-    let passphrase = state.lock().unwrap().passphrase.clone();
-    axum::Json(json!({
-        "horizon_version": "stub",
-        "network_passphrase": passphrase.as_deref().unwrap_or("Test SDF Network ; September 2015"),
-    }))
-    .into_response()
-}
-
-async fn stub_account(
-    State(state): State<Arc<Mutex<StubState>>>,
-    Path(id): Path<String>,
-) -> Response {
-    let state = state.lock().unwrap();
-    if let Some(code) = state.fail_with {
-        return (StatusCode::from_u16(code).unwrap(), "{}").into_response();
-    }
-    match state.accounts.get(&id) {
-        Some(a) => {
-            let signers: Vec<Value> = a
-                .signers
-                .iter()
-                .map(|(k, w)| json!({"weight": w, "key": k.to_string(), "type": "ed25519_public_key"}))
-                .collect();
-            axum::Json(json!({
-                "id": id, "account_id": id, "sequence": "3298702387052545",
-                "subentry_count": 0, "last_modified_ledger": 1,
-                "thresholds": {"low_threshold": a.thresholds.0, "med_threshold": a.thresholds.1, "high_threshold": a.thresholds.2},
-                "flags": {"auth_required": false, "auth_revocable": false, "auth_immutable": false, "auth_clawback_enabled": false},
-                "balances": [{"balance": "10000.0000000", "asset_type": "native"}],
-                "signers": signers, "data": {}, "num_sponsoring": 0, "num_sponsored": 0,
-            }))
-            .into_response()
-        }
-        None => (
-            StatusCode::NOT_FOUND,
-            [("content-type", "application/problem+json")],
-            r#"{"type":"https://stellar.org/horizon-errors/not_found","title":"Resource Missing","status":404,"detail":"The resource at the url requested was not found."}"#,
-        )
-            .into_response(),
-    }
 }
 
 /// Serves `app` on a fresh loopback port; returns its base URL.
@@ -667,45 +564,4 @@ impl TestServer {
             .await
             .expect("login succeeds")
     }
-}
-
-/// The claims of a JWT, unverified (tests inspect what the server issued).
-pub fn claims(token: &str) -> Value {
-    use base64::Engine as _;
-    let payload = token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-/// The muxed (`M…`) account of `account` with `id`.
-pub fn muxed_account(account: PublicKey, id: u64) -> ClientAccount {
-    ClientAccount::Muxed { account, id }
-}
-
-/// The text `field` of each object in the JSON array `list`.
-pub fn texts<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e[field].as_str().unwrap())
-        .collect()
-}
-
-/// A response header's value, as text.
-pub fn header<'a>(res: &'a reqwest::Response, name: &str) -> &'a str {
-    res.headers()[name].to_str().unwrap()
-}
-
-/// A six-digit code that is not `code`.
-pub fn wrong_code(code: &str) -> &'static str {
-    if code == "000000" { "111111" } else { "000000" }
-}
-
-/// Asserts a JSON error response: exact status and exact message.
-#[track_caller]
-pub fn assert_error(got: (u16, Value), status: u16, message: &str) {
-    assert_eq!(got.0, status, "body: {}", got.1);
-    assert_eq!(got.1, json!({ "error": message }));
 }
