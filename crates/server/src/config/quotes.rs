@@ -168,6 +168,12 @@ pub fn parse_decimal(s: &str) -> Result<Decimal, String> {
         .ok_or_else(|| format!("`{s}` is not a decimal number such as \"0.18\""))
 }
 
+/// From `min` to Stellar's largest amount in whole units (which keeps
+/// every figure of SEP-38's formulas inside `Decimal`'s range).
+fn in_range(d: Decimal, min: Decimal) -> bool {
+    d >= min && d <= Decimal::from(922_337_203_685_i64)
+}
+
 impl Sep38Config {
     /// The asset named `asset`, if quoted.
     pub fn asset(&self, asset: &str) -> Option<&QuoteAsset> {
@@ -242,10 +248,13 @@ impl Sep38Config {
             }
             match (self.price_source, p.price) {
                 (PriceSource::Table, None) => return Err(at("needs a price")),
-                (PriceSource::Table, Some(x)) if x.is_zero() => {
-                    return Err(at("price must be positive"));
+                (PriceSource::Table, Some(x)) if !in_range(x, Decimal::new(1, 10)) => {
+                    return Err(at("price must be from 0.0000000001 to 922337203685"));
                 }
                 _ => {}
+            }
+            if !in_range(p.fee_fixed, Decimal::ZERO) {
+                return Err(at("fee_fixed must be from 0 to 922337203685"));
             }
             if p.fee_percent >= Decimal::ONE_HUNDRED {
                 return Err(at("fee_percent must be under 100"));
@@ -269,6 +278,14 @@ pub(super) fn validate_partners(partners: &[PartnerConfig]) -> Result<(), Config
             if mooring_stellar::PublicKey::parse(a).is_err() {
                 return Err(at(format!("{a} is not a G… account")));
             }
+        }
+        let figures = [p.fee_fixed, p.min_amount, p.max_amount];
+        if figures
+            .into_iter()
+            .flatten()
+            .any(|d| !in_range(d, Decimal::ZERO))
+        {
+            return Err(at("fees and amounts must be from 0 to 922337203685".into()));
         }
         if let (Some(min), Some(max)) = (p.min_amount, p.max_amount)
             && min > max

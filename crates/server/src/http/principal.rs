@@ -2,7 +2,7 @@
 //! JWT from `Authorization: Bearer <jwt>` or, as SEP-12 v1.1.0 clients send
 //! it, a `?jwt=` query parameter.
 
-use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use mooring_stellar::{ClientAccount, IdMemo, PublicKey};
@@ -81,29 +81,6 @@ where
             home_domain: claims.home_domain,
             token_id: claims.jti,
         }))
-    }
-}
-
-/// `Option<Authenticated<STATUS>>`: `None` when the request presents no
-/// token (for endpoints where authentication is optional, such as SEP-38's
-/// `GET /info`), and the same refusal as [`Authenticated`] when it presents
-/// one that is not valid.
-impl<S, const STATUS: u16> OptionalFromRequestParts<S> for Authenticated<STATUS>
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, ApiError> {
-        let presented = bearer(&parts.headers) != super::Bearer::Missing
-            || Query::of(parts.uri.query()).0.get("jwt").is_some();
-        if !presented {
-            return Ok(None);
-        }
-        <Self as FromRequestParts<S>>::from_request_parts(parts, state)
-            .await
-            .map(Some)
     }
 }
 

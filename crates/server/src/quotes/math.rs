@@ -73,9 +73,14 @@ pub struct Priced {
     pub details: Option<serde_json::Value>,
 }
 
-/// The amount given does not buy anything once the fee is paid.
+/// Why an exchange has no price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NothingBought;
+pub enum Unpriced {
+    /// The amount given does not buy anything once the fee is paid.
+    NothingBought,
+    /// A figure would leave the range amounts keep to.
+    OutOfRange,
+}
 
 fn up(x: Decimal, dp: u32) -> Decimal {
     x.round_dp_with_strategy(dp, RoundingStrategy::ToPositiveInfinity)
@@ -90,42 +95,86 @@ fn ulp(dp: u32) -> Decimal {
     Decimal::new(1, dp)
 }
 
+/// The steps the buy-side search may take past its first estimate (it
+/// needs at most one; a bound keeps a pathological fee from looping).
+const SEARCH_STEPS: usize = 8;
+
 /// Prices `given` at `offer`; `sell_dp` and `buy_dp` are the assets'
-/// decimals.
-pub fn price(
-    offer: &Offer,
-    given: Given,
-    sell_dp: u32,
-    buy_dp: u32,
-) -> Result<Priced, NothingBought> {
-    let (sell, buy, fee, fee_side, price, details) = match offer {
+/// decimals. Every operation is checked: a figure out of range is an
+/// error, never a panic.
+pub fn price(offer: &Offer, given: Given, sell_dp: u32, buy_dp: u32) -> Result<Priced, Unpriced> {
+    let (sell, buy, fee, fee_side, price, details) =
+        figures(offer, given, sell_dp, buy_dp).ok_or(Unpriced::OutOfRange)?;
+    if buy <= Decimal::ZERO || sell <= Decimal::ZERO {
+        return Err(Unpriced::NothingBought);
+    }
+    if sell > max_amount() || buy > max_amount() {
+        return Err(Unpriced::OutOfRange);
+    }
+    Ok(Priced {
+        sell_amount: sell,
+        buy_amount: buy,
+        price,
+        total_price: sell.checked_div(buy).ok_or(Unpriced::OutOfRange)?,
+        fee,
+        fee_side,
+        details,
+    })
+}
+
+type Figures = (
+    Decimal,
+    Decimal,
+    Decimal,
+    Side,
+    Decimal,
+    Option<serde_json::Value>,
+);
+
+fn figures(offer: &Offer, given: Given, sell_dp: u32, buy_dp: u32) -> Option<Figures> {
+    let zero = Decimal::ZERO;
+    match offer {
         Offer::Table {
             price,
             fee_fixed,
             fee_percent,
         } => {
-            let fee_of =
-                |s: Decimal| up(fee_fixed + s * fee_percent / Decimal::ONE_HUNDRED, sell_dp);
+            let fee_of = |s: Decimal| -> Option<Decimal> {
+                let part = s
+                    .checked_mul(*fee_percent)?
+                    .checked_div(Decimal::ONE_HUNDRED)?;
+                Some(up(fee_fixed.checked_add(part)?, sell_dp))
+            };
             let (sell, buy) = match given {
                 Given::Sell(s) => {
-                    let net = s - fee_of(s);
-                    (s, down(net.max(Decimal::ZERO) / price, buy_dp))
+                    let net = s.checked_sub(fee_of(s)?)?.max(zero);
+                    (s, down(net.checked_div(*price)?, buy_dp))
                 }
                 Given::Buy(b) => {
                     // The smallest sell amount whose net covers the price.
-                    let owed = up(b * price, sell_dp);
+                    let owed = up(b.checked_mul(*price)?, sell_dp);
                     let rate = Decimal::ONE - fee_percent / Decimal::ONE_HUNDRED;
-                    let mut s = up((owed + fee_fixed) / rate, sell_dp);
-                    while s - fee_of(s) < owed {
-                        s += ulp(sell_dp);
+                    let mut s = up(owed.checked_add(*fee_fixed)?.checked_div(rate)?, sell_dp);
+                    let step = ulp(sell_dp);
+                    for _ in 0..SEARCH_STEPS {
+                        if s - fee_of(s)? >= owed {
+                            break;
+                        }
+                        s = s.checked_add(step)?;
                     }
-                    while s > ulp(sell_dp) && s - ulp(sell_dp) - fee_of(s - ulp(sell_dp)) >= owed {
-                        s -= ulp(sell_dp);
+                    if s - fee_of(s)? < owed {
+                        return None;
+                    }
+                    for _ in 0..SEARCH_STEPS {
+                        if s <= step || s - step - fee_of(s - step)? < owed {
+                            break;
+                        }
+                        s -= step;
                     }
                     (s, b)
                 }
             };
-            (sell, buy, fee_of(sell), Side::Sell, *price, None)
+            Some((sell, buy, fee_of(sell)?, Side::Sell, *price, None))
         }
         Offer::Quoted {
             price,
@@ -136,48 +185,52 @@ pub fn price(
             let (sell, buy, fee) = match (fee_side, given) {
                 (Side::Sell, Given::Sell(s)) => {
                     let fee = up(*fee, sell_dp);
-                    (s, down((s - fee).max(Decimal::ZERO) / price, buy_dp), fee)
+                    let net = s.checked_sub(fee)?.max(zero);
+                    (s, down(net.checked_div(*price)?, buy_dp), fee)
                 }
                 (Side::Sell, Given::Buy(b)) => {
                     let fee = up(*fee, sell_dp);
-                    (up(b * price, sell_dp) + fee, b, fee)
+                    (
+                        up(b.checked_mul(*price)?, sell_dp).checked_add(fee)?,
+                        b,
+                        fee,
+                    )
                 }
                 (Side::Buy, Given::Sell(s)) => {
                     let fee = up(*fee, buy_dp);
-                    (s, (down(s / price, buy_dp) - fee).max(Decimal::ZERO), fee)
+                    let gross = down(s.checked_div(*price)?, buy_dp);
+                    (s, gross.checked_sub(fee)?.max(zero), fee)
                 }
                 (Side::Buy, Given::Buy(b)) => {
                     let fee = up(*fee, buy_dp);
-                    (up(price * (b + fee), sell_dp), b, fee)
+                    (up(price.checked_mul(b.checked_add(fee)?)?, sell_dp), b, fee)
                 }
             };
-            (sell, buy, fee, *fee_side, *price, details.clone())
+            Some((sell, buy, fee, *fee_side, *price, details.clone()))
         }
-    };
-    if buy <= Decimal::ZERO || sell <= Decimal::ZERO {
-        return Err(NothingBought);
     }
-    Ok(Priced {
-        sell_amount: sell,
-        buy_amount: buy,
-        price,
-        total_price: sell / buy,
-        fee,
-        fee_side,
-        details,
-    })
 }
 
 /// Reads a client's amount: a positive plain decimal with at most `dp`
 /// decimal places, no larger than Stellar's largest amount.
 pub fn parse_amount(s: &str, dp: u32) -> Option<Decimal> {
-    let d = crate::config::parse_decimal(s).ok()?;
+    let d = crate::config::parse_decimal(s).ok()?.normalize();
     (d > Decimal::ZERO && d.scale() <= dp && d <= max_amount()).then_some(d)
 }
 
-/// A price from a source: positive and within the range amounts keep to.
+/// A price from a source or the configuration: from 10⁻¹⁰ (the finest a
+/// price is shown) to Stellar's largest amount, which with amounts and
+/// fees in that range keeps every figure inside `Decimal`'s.
 pub fn sane_price(p: Decimal) -> bool {
-    p > Decimal::ZERO && p <= max_amount() && p.scale() <= 18
+    let p = p.normalize();
+    p >= Decimal::new(1, 10) && p <= max_amount() && p.scale() <= 18
+}
+
+/// A fee from a source or the configuration: from zero to Stellar's
+/// largest amount.
+pub fn sane_fee(f: Decimal) -> bool {
+    let f = f.normalize();
+    f >= Decimal::ZERO && f <= max_amount() && f.scale() <= 18
 }
 
 /// An amount as SEP-38 answers it: exactly `dp` decimal places.
@@ -261,12 +314,34 @@ mod tests {
     fn fees_that_eat_everything_buy_nothing() {
         assert_eq!(
             price(&table("5", "10", "0"), Given::Sell(d("10")), 2, 7),
-            Err(NothingBought)
+            Err(Unpriced::NothingBought)
         );
         assert_eq!(
             price(&table("5", "0", "0"), Given::Sell(d("0.01")), 2, 2),
-            Err(NothingBought)
+            Err(Unpriced::NothingBought)
         );
+    }
+
+    #[test]
+    fn figures_out_of_range_are_errors_not_panics() {
+        let huge = Offer::Quoted {
+            price: Decimal::MAX,
+            fee: Decimal::MAX,
+            fee_side: Side::Buy,
+            details: None,
+        };
+        assert_eq!(
+            price(&huge, Given::Buy(d("922337203685")), 2, 7),
+            Err(Unpriced::OutOfRange)
+        );
+        let tiny = table("0.0000000000000000000000001", "0", "0");
+        assert_eq!(
+            price(&tiny, Given::Sell(d("922337203685")), 7, 7),
+            Err(Unpriced::OutOfRange)
+        );
+        assert!(!sane_price(d("0.00000000001")) && sane_price(d("0.0000000001")));
+        assert!(sane_price(d("5.000000000000000000000000000")));
+        assert!(!sane_fee(d("922337203686")) && sane_fee(d("0")));
     }
 
     #[test]

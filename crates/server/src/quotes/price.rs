@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::math::{Offer, Side, sane_price};
+use super::math::{Offer, Side, sane_fee, sane_price};
 use crate::config::{PricePair, PriceSource, Sep38Config, parse_decimal};
 
 /// One request for a price, as the business server receives it.
@@ -38,7 +38,16 @@ pub struct Ask<'a> {
     pub account: Option<String>,
     /// Its partner's name (firm quotes).
     pub partner: Option<&'a str>,
+    /// The quote's id, for the business server to hold the amount under
+    /// (firm quotes).
+    pub id: Option<&'a str>,
+    /// Until when the quote holds (firm quotes), RFC 3339.
+    pub expires_at: Option<String>,
 }
+
+/// The most of a business server's answer read: a price and a fee with a
+/// few details fit many times over.
+const MAX_ANSWER: usize = 64 * 1024;
 
 /// Why there is no price.
 #[derive(Debug)]
@@ -140,18 +149,37 @@ impl Source {
         if res.status() != reqwest::StatusCode::OK {
             return Err(unavailable(format!("answered {}", res.status())));
         }
-        let answer: Answer = res
-            .json()
+        let mut res = res;
+        let mut body = Vec::new();
+        while let Some(chunk) = res
+            .chunk()
             .await
+            .map_err(|e| unavailable(format!("broke off its answer: {}", e.without_url())))?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER {
+                return Err(unavailable(format!(
+                    "answered more than {MAX_ANSWER} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let answer: Answer = serde_json::from_slice(&body)
             .map_err(|_| unavailable("answered a body that is not the documented JSON".into()))?;
         let price = parse_decimal(&answer.price)
             .ok()
             .filter(|p| sane_price(*p))
-            .ok_or_else(|| unavailable("answered a price that is not a positive decimal".into()))?;
+            .ok_or_else(|| {
+                unavailable(
+                    "answered a price that is not a decimal from 0.0000000001 to 922337203685"
+                        .into(),
+                )
+            })?;
         let fee = parse_decimal(&answer.fee.total)
             .ok()
-            .filter(|f| f.scale() <= 18)
-            .ok_or_else(|| unavailable("answered a fee that is not a decimal".into()))?;
+            .filter(|f| sane_fee(*f))
+            .ok_or_else(|| {
+                unavailable("answered a fee that is not a decimal from 0 to 922337203685".into())
+            })?;
         let fee_side = if answer.fee.asset == ask.sell_asset {
             Side::Sell
         } else if answer.fee.asset == ask.buy_asset {

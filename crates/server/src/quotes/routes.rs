@@ -1,9 +1,12 @@
-//! SEP-38's endpoints under `/sep38`. The token, where one is needed or
-//! given, is checked before the query or body is read; every refusal is
-//! SEP-38's `{"error": …}` (§Errors), 403 for authentication.
+//! SEP-38's endpoints under `/sep38`. Who calls is decided first, from the
+//! `Authorization` header alone (SEP-38 §Authentication names no other
+//! place), before the query or body is read; every refusal is SEP-38's
+//! `{"error": …}` (§Errors), 403 for authentication and for callers with
+//! no agreement.
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,14 +14,11 @@ use axum::{Json, Router};
 use super::request::{PriceRequest, PricesQuery};
 use super::service::Quotes;
 use crate::error::ApiError;
-use crate::http::{Authenticated, JsonBody, QueryAs, body_limit};
+use crate::http::{Authenticated, Bearer, JsonBody, Principal, QueryAs, bearer, body_limit};
 use crate::state::With;
 
 /// Largest `POST /quote` body.
 const MAX_BODY: usize = 4096;
-
-/// SEP-38 §Authentication: 403 for a missing or refused token.
-type Caller = Authenticated<403>;
 
 /// The public routes.
 pub fn router() -> Router<With<Quotes>> {
@@ -31,33 +31,73 @@ pub fn router() -> Router<With<Quotes>> {
         .layer(body_limit(MAX_BODY))
 }
 
-/// `GET /info`: authentication optional.
-async fn info(State(q): State<With<Quotes>>, caller: Option<Caller>) -> Result<Response, ApiError> {
-    Ok(Json(q.info(caller.as_ref().map(|c| &c.0))?).into_response())
+/// A partner's authenticated caller, and its partner's name.
+struct Partner(Principal, String);
+
+impl FromRequestParts<With<Quotes>> for Partner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, q: &With<Quotes>) -> Result<Self, ApiError> {
+        let refuse = |m: &'static str| ApiError::new(StatusCode::FORBIDDEN, m);
+        match bearer(&parts.headers) {
+            Bearer::Missing => Err(refuse(
+                "missing authentication: send Authorization: Bearer <SEP-10 JWT>",
+            )),
+            Bearer::Malformed => Err(refuse(
+                "the Authorization header must be Bearer <SEP-10 JWT>",
+            )),
+            Bearer::Token(_) => {
+                // SEP-38 §Authentication: 403 for a token not accepted.
+                let Authenticated(p) = Authenticated::<403>::from_request_parts(parts, q).await?;
+                let name = q.partner_of(&p)?;
+                Ok(Partner(p, name))
+            }
+        }
+    }
 }
 
-/// `GET /prices`: authentication optional.
+/// The caller where SEP-38 makes authentication optional: nobody, or a
+/// partner (a token of anyone else is 403, as docs/quotes.md says).
+struct Anyone;
+
+impl FromRequestParts<With<Quotes>> for Anyone {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, q: &With<Quotes>) -> Result<Self, ApiError> {
+        if bearer(&parts.headers) != Bearer::Missing {
+            Partner::from_request_parts(parts, q).await?;
+        }
+        Ok(Anyone)
+    }
+}
+
+/// `GET /info`.
+async fn info(State(q): State<With<Quotes>>, _: Anyone) -> Response {
+    Json(q.info()).into_response()
+}
+
+/// `GET /prices`.
 async fn prices(
     State(q): State<With<Quotes>>,
-    caller: Option<Caller>,
+    _: Anyone,
     QueryAs(query): QueryAs<PricesQuery>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(q.prices(caller.as_ref().map(|c| &c.0), query).await?).into_response())
+    Ok(Json(q.prices(query).await?).into_response())
 }
 
-/// `GET /price`: authentication optional.
+/// `GET /price`.
 async fn price(
     State(q): State<With<Quotes>>,
-    caller: Option<Caller>,
+    _: Anyone,
     QueryAs(query): QueryAs<PriceRequest>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(q.price(caller.as_ref().map(|c| &c.0), query).await?).into_response())
+    Ok(Json(q.price(query).await?).into_response())
 }
 
 /// `POST /quote`: 201 with the firm quote.
 async fn create(
     State(q): State<With<Quotes>>,
-    Authenticated(caller): Caller,
+    Partner(caller, partner): Partner,
     JsonBody(raw): JsonBody<MAX_BODY>,
 ) -> Result<Response, ApiError> {
     let body: PriceRequest = serde_json::from_slice(&raw).map_err(|e| {
@@ -67,13 +107,14 @@ async fn create(
             "body must be a JSON object"
         })
     })?;
-    Ok((StatusCode::CREATED, Json(q.create(&caller, body).await?)).into_response())
+    let quote = q.create(&caller, &partner, body).await?;
+    Ok((StatusCode::CREATED, Json(quote)).into_response())
 }
 
 /// `GET /quote/{id}`: the caller's quote, or 404.
 async fn quote(
     State(q): State<With<Quotes>>,
-    Authenticated(caller): Caller,
+    Partner(caller, _): Partner,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(q.get(&caller, &id).await?).into_response())

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::math::{self, Given, NothingBought, Priced, Side};
+use super::math::{self, Given, Priced, Side, Unpriced};
 use super::price::{Ask, NoPrice, Source};
 use super::request::{
     self, Checked, PriceRequest, PricesQuery, country_code, method, not_served, serves,
 };
 use super::store::{self, QuoteRow};
 use crate::clock::{Clock, parse_rfc3339, rfc3339};
-use crate::config::{Op, PartnerConfig, Sep38Config};
+use crate::config::{Op, Sep38Config};
 use crate::db::{Db, DbError};
 use crate::http::Principal;
 use crate::kyc::{Gate, KycError, Target, Verdict};
@@ -85,21 +85,19 @@ impl Quotes {
         })
     }
 
-    /// The caller's partner: none for an anonymous caller where SEP-38
-    /// makes authentication optional; 403 for a caller with no agreement
-    /// (docs/quotes.md §Partners).
-    fn partner(&self, caller: Option<&Principal>) -> Result<Option<&PartnerConfig>, QuoteError> {
-        match caller {
-            None => Ok(None),
-            Some(p) => self.partners.of(p).map(Some).ok_or(QuoteError::Forbidden(
+    /// The name of the partner `caller` signs in as; 403 for a caller with
+    /// no agreement (docs/quotes.md §Partners).
+    pub fn partner_of(&self, caller: &Principal) -> Result<String, QuoteError> {
+        self.partners
+            .of(caller)
+            .map(|p| p.name.clone())
+            .ok_or(QuoteError::Forbidden(
                 "this account has no agreement with this anchor: its quotes and payments serve partner anchors only",
-            )),
-        }
+            ))
     }
 
     /// `GET /info` (SEP-38 §GET Info).
-    pub fn info(&self, caller: Option<&Principal>) -> Result<Value, QuoteError> {
-        self.partner(caller)?;
+    pub fn info(&self) -> Value {
         let assets: Vec<Value> = self
             .cfg
             .assets
@@ -118,14 +116,14 @@ impl Quotes {
                 o
             })
             .collect();
-        Ok(json!({ "assets": assets }))
+        json!({ "assets": assets })
     }
 
     async fn priced(
         &self,
         c: &Checked<'_>,
         context: Option<&str>,
-        firm: Option<(&Principal, &PartnerConfig)>,
+        firm: Option<&Firm<'_>>,
     ) -> Result<Priced, QuoteError> {
         let (sd, bd) = (c.sell.decimals(), c.buy.decimals());
         let ask = Ask {
@@ -144,8 +142,10 @@ impl Quotes {
             buy_delivery_method: c.buy_method,
             country_code: c.country,
             context,
-            account: firm.map(|(p, _)| p.account.account().to_string()),
-            partner: firm.map(|(_, partner)| partner.name.as_str()),
+            account: firm.map(|f| f.owner.address()),
+            partner: firm.map(|f| f.partner),
+            id: firm.map(|f| f.id.as_str()),
+            expires_at: firm.map(|f| rfc3339(f.expires_at)),
         };
         let offer = self.source.offer(&ask).await.map_err(|e| match e {
             NoPrice::NotOffered => invalid(format!(
@@ -158,23 +158,22 @@ impl Quotes {
             }
         })?;
         let quoted = matches!(offer, math::Offer::Quoted { .. });
-        math::price(&offer, c.given, sd, bd).map_err(|NothingBought| {
-            if quoted {
-                tracing::warn!("the business server's fee leaves nothing to buy");
+        math::price(&offer, c.given, sd, bd).map_err(|e| match e {
+            Unpriced::NothingBought => invalid("the amount does not cover the fee; ask for more"),
+            // The business server's figures, within their bounds, with an
+            // amount within its own: not the client's doing.
+            Unpriced::OutOfRange if quoted => {
+                tracing::warn!(
+                    "the business server's price and fee are out of range for the amount"
+                );
                 QuoteError::Unavailable
-            } else {
-                invalid("the amount does not cover the fee; ask for more")
             }
+            Unpriced::OutOfRange => invalid("the amount is out of the range this anchor prices"),
         })
     }
 
     /// `GET /prices` (SEP-38 §GET Prices).
-    pub async fn prices(
-        &self,
-        caller: Option<&Principal>,
-        q: PricesQuery,
-    ) -> Result<Value, QuoteError> {
-        self.partner(caller)?;
+    pub async fn prices(&self, q: PricesQuery) -> Result<Value, QuoteError> {
         let (side, name, amount) = match (&q.sell_asset, &q.buy_asset) {
             (Some(s), None) => (Side::Sell, s, &q.sell_amount),
             (None, Some(b)) => (Side::Buy, b, &q.buy_amount),
@@ -229,7 +228,7 @@ impl Quotes {
             Side::Sell => Given::Sell(amount),
             Side::Buy => Given::Buy(amount),
         };
-        let mut out = Vec::new();
+        let mut pairs = Vec::new();
         for (sell, buy) in self.source.pairs_with(name, side) {
             let (sell, buy) = (
                 request::asset(&self.cfg, sell, "sell_asset")?,
@@ -246,17 +245,28 @@ impl Quotes {
             {
                 continue;
             }
-            let c = Checked {
-                sell,
-                buy,
-                given,
-                sell_method,
-                buy_method,
-                country,
-            };
-            let p = match self.priced(&c, None, None).await {
+            pairs.push((
+                counter,
+                Checked {
+                    sell,
+                    buy,
+                    given,
+                    sell_method,
+                    buy_method,
+                    country,
+                },
+            ));
+        }
+        // Asked at once: a business server is waited for once, not once
+        // per pair.
+        let priced =
+            futures::future::join_all(pairs.iter().map(|(_, c)| self.priced(c, None, None))).await;
+        let mut out = Vec::new();
+        for ((counter, _), p) in pairs.iter().zip(priced) {
+            let p = match p {
                 Ok(p) => p,
-                // Too small an amount for this pair's fee: not offered.
+                // An amount this pair cannot price (its fee eats it): the
+                // pair is left out.
                 Err(QuoteError::Invalid(_)) => continue,
                 Err(e) => return Err(e),
             };
@@ -275,12 +285,7 @@ impl Quotes {
     }
 
     /// `GET /price` (SEP-38 §GET Price).
-    pub async fn price(
-        &self,
-        caller: Option<&Principal>,
-        r: PriceRequest,
-    ) -> Result<Value, QuoteError> {
-        self.partner(caller)?;
+    pub async fn price(&self, r: PriceRequest) -> Result<Value, QuoteError> {
         if r.expire_after.is_some() {
             return Err(invalid("expire_after is for POST /quote only"));
         }
@@ -296,10 +301,12 @@ impl Quotes {
     }
 
     /// `POST /quote` (SEP-38 §POST Quote): a firm quote, the caller's.
-    pub async fn create(&self, caller: &Principal, r: PriceRequest) -> Result<Value, QuoteError> {
-        let partner = self.partner(Some(caller))?.ok_or(QuoteError::Forbidden(
-            "missing authentication: send Authorization: Bearer <SEP-10 JWT>",
-        ))?;
+    pub async fn create(
+        &self,
+        caller: &Principal,
+        partner: &str,
+        r: PriceRequest,
+    ) -> Result<Value, QuoteError> {
         let (c, context) = request::read(&self.cfg, &r)?;
         // SEP-38 §POST Quote: a method is required for an asset listing
         // more than one on that side.
@@ -331,18 +338,31 @@ impl Quotes {
             }
             expires_at = expires_at.max(after);
         }
-        let p = self
-            .priced(&c, Some(context), Some((caller, partner)))
-            .await?;
-        self.limit(caller, partner, &c, &p).await?;
-        let row = QuoteRow {
+        let firm = Firm {
+            owner: owner(caller)?,
+            partner,
             id: uuid::Uuid::new_v4().to_string(),
-            account: caller.account.account().to_string(),
-            memo: caller
-                .memo
-                .map(|m| m.value().to_string())
-                .unwrap_or_default(),
-            partner: partner.name.clone(),
+            expires_at,
+        };
+        // SEP-38 §POST Quote: a firm quote's amount is held in reserve, so
+        // the business server is asked only for a quote the limits allow:
+        // a `sell_amount` is judged before it is asked, a `buy_amount`
+        // once priced (a denial then leaves a reservation that lapses at
+        // `expires_at`).
+        if let Given::Sell(s) = c.given {
+            self.limit(&firm, &c.sell.asset, s, c.sell.decimals())
+                .await?;
+        }
+        let p = self.priced(&c, Some(context), Some(&firm)).await?;
+        if let Given::Buy(_) = c.given {
+            self.limit(&firm, &c.sell.asset, p.sell_amount, c.sell.decimals())
+                .await?;
+        }
+        let row = QuoteRow {
+            id: firm.id.clone(),
+            account: firm.owner.address(),
+            memo: firm.owner.memo_value(),
+            partner: partner.to_owned(),
             context: context.to_owned(),
             sell_asset: c.sell.asset.clone(),
             sell_amount: math::amount(p.sell_amount, c.sell.decimals()),
@@ -361,27 +381,23 @@ impl Quotes {
         Ok(view(&row))
     }
 
-    /// The caller's KYC limits on `quote` (docs/kyc.md), counting the
-    /// quote's `sell_amount` in `sell_asset` when they allow it.
+    /// The quoting account's KYC limits on `quote` (docs/kyc.md), counting
+    /// `amount` of `asset` (the quote's `sell_amount`) when they allow it.
     async fn limit(
         &self,
-        caller: &Principal,
-        partner: &PartnerConfig,
-        c: &Checked<'_>,
-        p: &Priced,
+        firm: &Firm<'_>,
+        asset: &str,
+        amount: rust_decimal::Decimal,
+        decimals: u32,
     ) -> Result<(), QuoteError> {
-        let memo = caller.memo.map(|m| m.value().to_string());
-        let target = Target::parse(&caller.account.to_string(), memo.as_deref());
-        let amount =
-            mooring_stellar::Amount::parse(&math::amount(p.sell_amount, c.sell.decimals()));
-        let (Some(target), Ok(amount)) = (target, amount) else {
+        let Ok(amount) = mooring_stellar::Amount::parse(&math::amount(amount, decimals)) else {
             // Past Stellar's range: no limit can count it, none lets it by.
             return Err(invalid("sell_amount is too large"));
         };
-        let actor = format!("partner:{}", partner.name);
+        let actor = format!("partner:{}", firm.partner);
         match self
             .gate
-            .pass(&actor, &target, Op::Quote, amount, &c.sell.asset)
+            .pass(&actor, &firm.owner, Op::Quote, amount, asset)
             .await?
         {
             Verdict::Allowed => Ok(()),
@@ -402,20 +418,36 @@ impl Quotes {
     /// `GET /quote/{id}` (SEP-38 §GET Quote): the caller's quote, also
     /// after it expired.
     pub async fn get(&self, caller: &Principal, id: &str) -> Result<Value, QuoteError> {
-        self.partner(Some(caller))?;
         if uuid::Uuid::parse_str(id).is_err() {
             return Err(QuoteError::NotFound);
         }
-        let memo = caller
-            .memo
-            .map(|m| m.value().to_string())
-            .unwrap_or_default();
+        let owner = owner(caller)?;
         let row = store::get(&self.db, id)
             .await?
-            .filter(|q| q.account == caller.account.account().to_string() && q.memo == memo)
+            .filter(|q| q.account == owner.address() && q.memo == owner.memo_value())
             .ok_or(QuoteError::NotFound)?;
         Ok(view(&row))
     }
+}
+
+/// A firm quote being made.
+struct Firm<'a> {
+    /// Whose: the token's account and memo (an `M…` token's mux id is its
+    /// memo, as for SEP-12 customers and KYC targets).
+    owner: Target,
+    /// Its partner's name.
+    partner: &'a str,
+    /// Its id, known before the business server is asked.
+    id: String,
+    /// Unix seconds.
+    expires_at: i64,
+}
+
+/// The KYC target and quote owner a token speaks for.
+fn owner(caller: &Principal) -> Result<Target, QuoteError> {
+    let memo = caller.memo.map(|m| m.value().to_string());
+    Target::parse(&caller.account.to_string(), memo.as_deref())
+        .ok_or(QuoteError::Forbidden("authentication token is not valid"))
 }
 
 /// SEP-38's `fee` object.
