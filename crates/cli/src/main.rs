@@ -13,12 +13,11 @@ mod admin;
 mod bench;
 mod wallet;
 
-/// jemalloc: as fast as mimalloc on logins and SEP-12 (within noise,
-/// `mooring bench auth|kyc|sign`), with a third less memory under load and
-/// half as much per held connection: it keeps no header beside each block,
-/// so the untouched part of hyper's 8 KiB per-connection buffers costs no
-/// memory (10,000 held long polls: 170 MiB against 307 with mimalloc and
-/// 219 with glibc's malloc). Figures in the README.
+/// jemalloc: a third less memory under load than mimalloc (peak 30 MiB
+/// against 41) and about half per held connection (10,000 held long polls:
+/// 170 MiB against 307), for slower wake-ups of long polls and about 6 %
+/// fewer SEP-30 signs per second; logins and SEP-12 within noise. Figures
+/// in the README (§Benchmarks, `bench polls`).
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
