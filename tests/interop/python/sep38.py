@@ -7,7 +7,9 @@ WEB_AUTH_ENDPOINT), signs in as the partner's account with stellar-sdk's
 SEP-10 helpers (read_challenge_transaction, as a wallet does), and as a
 fresh account with no agreement; then drives GET /info, /prices, /price,
 POST /quote and GET /quote/{id} over plain HTTP, asserting statuses and
-fields. Expects the server of crates/server/tests/sep38/interop.rs: BRL
+fields; checks that the token is read from the Authorization header only
+(a ?jwt= is ignored) and that HTTP Basic auth, as requests sends it, is
+refused. Expects the server of crates/server/tests/sep38/interop.rs: BRL
 sold for USDC at 5, fee 2 BRL + 1 %. Prints what it saw as JSON.
 """
 
@@ -118,6 +120,18 @@ def main():
     check(status == 403 and "error" in err, "POST /quote by a non-partner", err)
     status, err = call("GET", f"{quotes}/quote/{quote['id']}", stranger)
     check(status == 403 and "error" in err, "GET /quote/{id} by a non-partner", err)
+
+    # The token comes from the Authorization header only: a ?jwt= is not
+    # read, and a header that is not "Bearer <token>" (requests' HTTP Basic
+    # auth) is refused even where a token is optional.
+    res = requests.get(f"{quotes}/info", auth=("alice", "secret"), timeout=10)
+    check(res.status_code == 403 and "error" in res.json(), "GET /info with HTTP Basic auth",
+          res.text)
+    status, anonymous = call("GET", f"{quotes}/info", params={"jwt": stranger})
+    check(status == 200 and anonymous == info, "GET /info?jwt=<a non-partner's token>",
+          anonymous)
+    status, err = call("POST", f"{quotes}/quote", params={"jwt": token}, json=body)
+    check(status == 403 and "error" in err, "POST /quote?jwt=<the partner's token>", err)
 
     print(json.dumps({"quote": quote, "price": price, "info": info}))
 

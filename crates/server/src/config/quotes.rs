@@ -156,14 +156,24 @@ fn decimal_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error>
 }
 
 /// A plain decimal: digits with an optional point, no sign or exponent.
+/// Trailing zeros after the point are dropped first, so that a figure
+/// written with more places than `Decimal` holds (28) is read when its
+/// value fits.
 pub fn parse_decimal(s: &str) -> Result<Decimal, String> {
     let plain = !s.is_empty()
         && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         && s.bytes().filter(|&b| b == b'.').count() <= 1
         && !s.starts_with('.')
         && !s.ends_with('.');
+    let trimmed = match s.split_once('.') {
+        Some((whole, frac)) if !frac.trim_end_matches('0').is_empty() => {
+            &s[..whole.len() + 1 + frac.trim_end_matches('0').len()]
+        }
+        Some((whole, _)) => whole,
+        None => s,
+    };
     plain
-        .then(|| Decimal::from_str_exact(s).ok())
+        .then(|| Decimal::from_str_exact(trimmed).ok())
         .flatten()
         .ok_or_else(|| format!("`{s}` is not a decimal number such as \"0.18\""))
 }

@@ -7,8 +7,12 @@
 //! - `quote`: `POST /sep38/quote` and `GET /sep38/quote/{id}`;
 //! - `partners`: the authentication table of §Partners, and KYC limits on
 //!   quotes;
-//! - `business`: `price_source = "http"`, against a business server on
-//!   loopback that records what it is asked;
+//! - `auth`: the token from the header only, decided on before the query
+//!   or body is read; muxed `M…` callers owning their quotes;
+//! - `business`: `price_source = "http"`, against the business server of
+//!   `stub` on loopback, which records what it is asked;
+//! - `business_failures`: the business server failing or answering
+//!   absurdly (503), or with a fee that leaves nothing to buy (400);
 //! - `startup`: the configurations Mooring refuses at start;
 //! - `interop`: the published Python stellar-sdk signing in and quoting.
 //!
@@ -17,7 +21,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod auth;
 mod business;
+mod business_failures;
 mod info;
 mod interop;
 mod partners;
@@ -25,6 +31,7 @@ mod price;
 mod prices;
 mod quote;
 mod startup;
+mod stub;
 
 use std::str::FromStr as _;
 
