@@ -137,6 +137,16 @@ pub trait Gate: Send + Sync {
         amount: mooring_stellar::Amount,
         asset: &'a str,
     ) -> BoxFuture<'a, Result<Verdict, KycError>>;
+
+    /// What [`Gate::pass`] would decide now, counting nothing: for asking
+    /// before work that may still fail (a price from the business server).
+    fn judge<'a>(
+        &'a self,
+        target: &'a Target,
+        op: crate::config::Op,
+        amount: mooring_stellar::Amount,
+        asset: &'a str,
+    ) -> BoxFuture<'a, Result<Verdict, KycError>>;
 }
 
 /// What a [`Gate`] decided.

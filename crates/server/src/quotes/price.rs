@@ -36,6 +36,9 @@ pub struct Ask<'a> {
     pub context: Option<&'a str>,
     /// The quoting account (firm quotes).
     pub account: Option<String>,
+    /// Its id memo, for a customer of a shared or muxed account (firm
+    /// quotes).
+    pub memo: Option<String>,
     /// Its partner's name (firm quotes).
     pub partner: Option<&'a str>,
     /// The quote's id, for the business server to hold the amount under

@@ -143,6 +143,7 @@ impl Quotes {
             country_code: c.country,
             context,
             account: firm.map(|f| f.owner.address()),
+            memo: firm.and_then(|f| f.owner.memo).map(|m| m.to_string()),
             partner: firm.map(|f| f.partner),
             id: firm.map(|f| f.id.as_str()),
             expires_at: firm.map(|f| rfc3339(f.expires_at)),
@@ -157,17 +158,10 @@ impl Quotes {
                 QuoteError::Unavailable
             }
         })?;
-        let quoted = matches!(offer, math::Offer::Quoted { .. });
+        // With the business server's figures bounded (price.rs), only the
+        // client's amount can take a figure out of range.
         math::price(&offer, c.given, sd, bd).map_err(|e| match e {
             Unpriced::NothingBought => invalid("the amount does not cover the fee; ask for more"),
-            // The business server's figures, within their bounds, with an
-            // amount within its own: not the client's doing.
-            Unpriced::OutOfRange if quoted => {
-                tracing::warn!(
-                    "the business server's price and fee are out of range for the amount"
-                );
-                QuoteError::Unavailable
-            }
             Unpriced::OutOfRange => invalid("the amount is out of the range this anchor prices"),
         })
     }
@@ -346,18 +340,17 @@ impl Quotes {
         };
         // SEP-38 §POST Quote: a firm quote's amount is held in reserve, so
         // the business server is asked only for a quote the limits allow:
-        // a `sell_amount` is judged before it is asked, a `buy_amount`
-        // once priced (a denial then leaves a reservation that lapses at
-        // `expires_at`).
+        // a `sell_amount` is judged (not counted) before it is asked. The
+        // quote is counted once priced, judged again in the same locked
+        // transaction, so a quote that fails to price counts for nothing
+        // and two racing quotes cannot both fit the same room.
         if let Given::Sell(s) = c.given {
-            self.limit(&firm, &c.sell.asset, s, c.sell.decimals())
+            self.limit(&firm, &c.sell.asset, s, c.sell.decimals(), false)
                 .await?;
         }
         let p = self.priced(&c, Some(context), Some(&firm)).await?;
-        if let Given::Buy(_) = c.given {
-            self.limit(&firm, &c.sell.asset, p.sell_amount, c.sell.decimals())
-                .await?;
-        }
+        self.limit(&firm, &c.sell.asset, p.sell_amount, c.sell.decimals(), true)
+            .await?;
         let row = QuoteRow {
             id: firm.id.clone(),
             account: firm.owner.address(),
@@ -381,25 +374,32 @@ impl Quotes {
         Ok(view(&row))
     }
 
-    /// The quoting account's KYC limits on `quote` (docs/kyc.md), counting
-    /// `amount` of `asset` (the quote's `sell_amount`) when they allow it.
+    /// The quoting account's KYC limits on `quote` (docs/kyc.md) for
+    /// `amount` of `asset` (the quote's `sell_amount`); with `count`, the
+    /// amount is counted when they allow it.
     async fn limit(
         &self,
         firm: &Firm<'_>,
         asset: &str,
         amount: rust_decimal::Decimal,
         decimals: u32,
+        count: bool,
     ) -> Result<(), QuoteError> {
         let Ok(amount) = mooring_stellar::Amount::parse(&math::amount(amount, decimals)) else {
             // Past Stellar's range: no limit can count it, none lets it by.
             return Err(invalid("sell_amount is too large"));
         };
         let actor = format!("partner:{}", firm.partner);
-        match self
-            .gate
-            .pass(&actor, &firm.owner, Op::Quote, amount, asset)
-            .await?
-        {
+        let verdict = if count {
+            self.gate
+                .pass(&actor, &firm.owner, Op::Quote, amount, asset)
+                .await?
+        } else {
+            self.gate
+                .judge(&firm.owner, Op::Quote, amount, asset)
+                .await?
+        };
+        match verdict {
             Verdict::Allowed => Ok(()),
             Verdict::Denied {
                 soft,

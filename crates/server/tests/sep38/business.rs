@@ -127,7 +127,8 @@ async fn firm_quotes_name_the_account_and_partner(engine: Engine) {
         );
         quotes.push((token, q));
     }
-    // With a memo, the account is still the G… account.
+    // With a memo, the account is still the G… account, and the memo says
+    // which of its customers asks.
     let memo = a.srv.token_for(&a.alice, Some(7)).await;
     let q = created(
         post_quote(&a.srv, Some(&memo), &body).await,
@@ -138,7 +139,7 @@ async fn firm_quotes_name_the_account_and_partner(engine: Engine) {
         &last,
         &json!({"type": "firm", "sell_asset": USDC, "buy_asset": BRL, "buy_amount": "500",
                 "buy_delivery_method": "PIX", "country_code": "BR", "context": "sep31",
-                "account": a.alice.public_key().to_string(), "partner": ACME,
+                "account": a.alice.public_key().to_string(), "memo": "7", "partner": ACME,
                 "id": q["id"], "expires_at": q["expires_at"]}),
         "alice's POST /quote with memo 7",
     );
@@ -312,7 +313,37 @@ async fn a_kyc_denial_of_a_sell_amount_asks_no_price(engine: Engine) {
     );
 }
 
+/// A quote that fails to price counts for nothing against a rolling
+/// limit: only made quotes use up the window.
+async fn a_quote_that_fails_to_price_counts_nothing(engine: Engine) {
+    let (business, url) = Business::start(Reply::Status(500)).await;
+    let a = start_custom(engine, http_source(&url), |c| {
+        c.limits.rules = serde_json::from_value(json!([
+            {"name": "quotes-per-hour", "op": "quote", "asset": BRL, "threshold": "150",
+             "timeframe_secs": 3600, "soft_limit": false},
+        ]))
+        .expect("limits rules deserialize");
+    })
+    .await;
+    let token = a.alice_token().await;
+    let sell =
+        json!({"sell_asset": BRL, "buy_asset": USDC, "sell_amount": "100", "context": "sep31"});
+    for _ in 0..3 {
+        let got = post_quote(&a.srv, Some(&token), &sell).await;
+        assert_eq!(got.0, 503, "the business server fails: {got:?}");
+    }
+    // Had the failed attempts counted, 100 more would be over 150.
+    business.set(five_with_brl_fee());
+    created(
+        post_quote(&a.srv, Some(&token), &sell).await,
+        "the first quote made after three that failed to price",
+    );
+    let got = post_quote(&a.srv, Some(&token), &sell).await;
+    assert_refusal(&got, 403, "a second quote of 100 within the hour, over 150");
+}
+
 on_both_engines!(
+    a_quote_that_fails_to_price_counts_nothing,
     fee_in_the_sell_asset,
     fee_in_the_buy_asset,
     firm_quotes_name_the_account_and_partner,

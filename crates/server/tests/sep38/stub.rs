@@ -149,6 +149,7 @@ pub fn assert_request(got: &Value, expected: &Value, what: &str) {
             "country_code",
             "expires_at",
             "id",
+            "memo",
             "partner",
             "sell_amount",
             "sell_asset",
