@@ -66,7 +66,7 @@ impl Limits {
             record: actor.is_some(),
         };
         let caller = Caller::Admin(actor.unwrap_or("gate").to_owned());
-        match self.check(&caller, check).await {
+        match self.check_evaluated(&caller, &ev, check).await {
             Ok(_) => Ok(Verdict::Allowed),
             Err(LimitError::KycRequired(d)) => Ok(Verdict::Denied {
                 soft: d.soft_limit,

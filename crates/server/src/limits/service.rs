@@ -332,10 +332,21 @@ impl Limits {
             return Ok((KycState::None, 0));
         }
         let ev = self.standing.evaluate(&c.target).await?;
+        self.check_evaluated(caller, &ev, c).await
+    }
+
+    /// [`Limits::check`] of an operation of `ev`'s target, evaluated by the
+    /// caller (the gate of other capabilities evaluates once for both).
+    pub(super) async fn check_evaluated(
+        &self,
+        caller: &Caller,
+        ev: &Evaluated,
+        c: Check,
+    ) -> Result<(KycState, u64), LimitError> {
         if !c.record {
-            let denied = self.judge(self.standing.db().reader(), &ev, &c).await?;
+            let denied = self.judge(self.standing.db().reader(), ev, &c).await?;
             return match denied {
-                Some(d) => Err(self.deny(&ev, &c, d).await?),
+                Some(d) => Err(self.deny(ev, &c, d).await?),
                 None => Ok((ev.state, ev.rule_gen)),
             };
         }
@@ -344,9 +355,9 @@ impl Limits {
         let mut tx = self.standing.db().begin().await?;
         self.standing.touch(&mut tx, &c.target, ev.state).await?;
         lock(&mut tx, &c.target).await?;
-        if let Some(d) = self.judge((&mut tx).into(), &ev, &c).await? {
+        if let Some(d) = self.judge((&mut tx).into(), ev, &c).await? {
             drop(tx);
-            return Err(self.deny(&ev, &c, d).await?);
+            return Err(self.deny(ev, &c, d).await?);
         }
         store::record(
             &mut tx,
