@@ -77,6 +77,8 @@ mod tests {
     #[test]
     fn rfc3339_both_ways() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_796_589_300), "2026-12-06T20:35:00Z");
         assert_eq!(parse_rfc3339("2026-12-06T20:35:00Z"), Some(1_796_589_300));
         assert_eq!(

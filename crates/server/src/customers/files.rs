@@ -33,34 +33,12 @@ pub const ANY_DOCUMENT: Field = Field {
     description: "A document",
 };
 
-fn iso8601(unix: i64) -> String {
-    // Civil date from days since the epoch (H. Hinnant's algorithm).
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
 fn view(f: &FileRow) -> FileView {
     FileView {
         file_id: f.id.clone(),
         content_type: f.content_type.clone(),
         size: f.size,
-        expires_at: f.expires_at.map(iso8601),
+        expires_at: f.expires_at.map(crate::clock::rfc3339),
         customer_id: f.customer_id.clone(),
     }
 }
@@ -141,15 +119,5 @@ impl Customers {
             .iter()
             .map(view)
             .collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn timestamps_render_as_utc_iso8601() {
-        assert_eq!(super::iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::iso8601(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(super::iso8601(951_782_400), "2000-02-29T00:00:00Z");
     }
 }
