@@ -19,6 +19,24 @@ pub enum Side {
     Buy,
 }
 
+impl Side {
+    /// The other side.
+    pub fn other(self) -> Side {
+        match self {
+            Side::Sell => Side::Buy,
+            Side::Buy => Side::Sell,
+        }
+    }
+
+    /// The request's field naming this side's asset.
+    pub fn asset_field(self) -> &'static str {
+        match self {
+            Side::Sell => "sell_asset",
+            Side::Buy => "buy_asset",
+        }
+    }
+}
+
 /// The amount the client gave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Given {

@@ -180,22 +180,10 @@ impl Quotes {
         if other.is_some() {
             return Err(invalid(format!(
                 "with {} give {field} only",
-                if side == Side::Sell {
-                    "sell_asset"
-                } else {
-                    "buy_asset"
-                }
+                side.asset_field()
             )));
         }
-        let asset = request::asset(
-            &self.cfg,
-            name,
-            if side == Side::Sell {
-                "sell_asset"
-            } else {
-                "buy_asset"
-            },
-        )?;
+        let asset = request::asset(&self.cfg, name, side.asset_field())?;
         let amount = amount
             .as_deref()
             .ok_or_else(|| invalid(format!("{field} is required")))?;
@@ -229,11 +217,7 @@ impl Quotes {
                 request::asset(&self.cfg, buy, "buy_asset")?,
             );
             let counter = if side == Side::Sell { buy } else { sell };
-            let counter_side = if side == Side::Sell {
-                Side::Buy
-            } else {
-                Side::Sell
-            };
+            let counter_side = side.other();
             if method(counter, other, counter_side).is_err()
                 || country.is_some_and(|c| !serves(counter, c))
             {
