@@ -87,6 +87,9 @@ pub fn render(config: &Config, signing_key: &PublicKey) -> String {
     if config.sep38.enabled {
         put("ANCHOR_QUOTE_SERVER", config.endpoint("/sep38"));
     }
+    if config.sep31.enabled {
+        put("DIRECT_PAYMENT_SERVER", config.endpoint("/sep31"));
+    }
     let op = &config.stellar_toml;
     if !op.accounts.is_empty() {
         t.insert(

@@ -32,6 +32,7 @@ pub mod jwt;
 pub mod kyc;
 pub mod net;
 pub mod notify;
+pub mod outbox;
 pub mod partners;
 pub mod rate_limit;
 pub mod rotate;

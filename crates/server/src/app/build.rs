@@ -15,7 +15,7 @@ use crate::blobs::Blobs;
 use crate::clock::{Clock, SystemClock};
 use crate::config::parse_ip_range;
 use crate::config::{Config, MailSenderKind, Sep12Config, SmsSenderKind, ThresholdSetting};
-use crate::customers::{CodeSender, Customers, CustomersParts, Deliverer, LogSender, NotifySender};
+use crate::customers::{CALLBACKS, CodeSender, Customers, CustomersParts, LogSender, NotifySender};
 use crate::db::{Db, redact_url};
 use crate::horizon::{Horizon, Ledger};
 use crate::http::AdminToken;
@@ -23,6 +23,7 @@ use crate::jwt::Jwt;
 use crate::kyc::{self, Standing, Wakeups};
 use crate::limits::{Limits, LimitsParts};
 use crate::notify::{self, LogDelivery, Mailer, SmsSender};
+use crate::outbox::Deliverer;
 use crate::partners::Partners;
 use crate::quotes::{Quotes, QuotesParts};
 use crate::rate_limit::RateLimits;
@@ -263,9 +264,14 @@ impl Server {
         let blobs = Blobs::from_config(&config).map_err(StartError::Config)?;
         let stellar_toml = discovery::render(&config, &signing_key);
         let sep12 = Arc::new(std::mem::take(&mut config.sep12));
-        let deliverer =
-            Deliverer::new(db.clone(), &sep12.callbacks, signing.clone(), clock.clone())
-                .map_err(|e| StartError::Http(e.to_string()))?;
+        let deliverer = Deliverer::new(
+            CALLBACKS,
+            db.clone(),
+            &sep12.callbacks,
+            signing.clone(),
+            clock.clone(),
+        )
+        .map_err(|e| StartError::Http(e.to_string()))?;
         let given = Given {
             mailer: options.mailer,
             sms: options.sms,

@@ -16,6 +16,7 @@ use crate::db::DatabaseUrl;
 mod kyc;
 mod limits;
 mod notify;
+mod payments;
 mod quotes;
 mod recovery;
 mod sections;
@@ -25,6 +26,7 @@ pub use limits::{KycState, LimitsConfig, Op, Rule, is_asset};
 pub use notify::{
     MailConfig, MailSenderKind, MailSettings, SmsFrom, SmsProviderConfig, SmsSenderKind,
 };
+pub use payments::{ObserverConfig, Sep31Asset, Sep31Config};
 pub use quotes::{
     DeliveryMethod, PartnerConfig, PricePair, PriceSource, QuoteAsset, Sep38Config, parse_decimal,
 };
@@ -101,6 +103,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// SEP-38 quotes.
     pub sep38: Sep38Config,
+    /// SEP-31 payments.
+    pub sep31: Sep31Config,
     /// Sending anchors with an agreement (SEP-31, SEP-38).
     pub partners: Vec<PartnerConfig>,
     /// The server's mail (SEP-30 sign-in mail, SEP-12 verification codes).
@@ -136,6 +140,7 @@ impl Default for Config {
             sep30: Sep30Config::default(),
             limits: LimitsConfig::default(),
             sep38: Sep38Config::default(),
+            sep31: Sep31Config::default(),
             partners: Vec::new(),
             mail: MailConfig::default(),
             sms: SmsProviderConfig::default(),

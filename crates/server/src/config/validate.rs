@@ -44,6 +44,8 @@ impl Config {
         self.validate_kyc()?;
         self.validate_limits()?;
         self.sep38.validate()?;
+        let types: Vec<&str> = self.sep12.types.keys().map(String::as_str).collect();
+        self.sep31.validate(&types, self.sep12.enabled)?;
         super::quotes::validate_partners(&self.partners)?;
         self.validate_publishing()
     }

@@ -18,7 +18,7 @@ mod verification;
 pub mod view;
 mod writer;
 
-pub use callbacks::{Deliverer, signature as callback_signature};
+pub use callbacks::CUSTOMERS as CALLBACKS;
 pub use review::{Decision, Detail, FieldDetail, Summary};
 pub use routes::router;
 pub use service::{CustomerError, Customers, CustomersParts};

@@ -583,7 +583,7 @@ impl Customers {
             .url
             .as_deref()
             .ok_or_else(|| CustomerError::Invalid("url is required".into()))?;
-        let url = super::callbacks::check_url(url, &self.cfg.callbacks.allow_http_hosts)
+        let url = crate::outbox::check_url(url, &self.cfg.callbacks.allow_http_hosts)
             .map_err(CustomerError::Invalid)?;
         crate::net::resolves_public(&url, &self.cfg.callbacks.allow_http_hosts)
             .await
