@@ -19,7 +19,9 @@ CREATE TABLE sep31_transactions (
     destination_asset TEXT,
     funding_method TEXT NOT NULL,
     sender_id TEXT NOT NULL,
+    sender_type TEXT NOT NULL,            -- the SEP-12 type it was accepted as
     receiver_id TEXT NOT NULL,
+    receiver_type TEXT NOT NULL,
     stellar_account_id TEXT NOT NULL,     -- where to pay
     stellar_memo TEXT NOT NULL,           -- an id memo, unique
     refund_memo TEXT,

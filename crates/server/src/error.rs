@@ -15,6 +15,7 @@ use crate::attest::AttestError;
 use crate::auth::{AuthError, ChallengeAuthError};
 use crate::customers::CustomerError;
 use crate::limits::{CODE_AUTHORIZATION_FAILED, CODE_KEY_UNKNOWN, CODE_UNKNOWN, LimitError};
+use crate::payments::PaymentError;
 use crate::quotes::QuoteError;
 use crate::recovery::RecoveryError;
 use crate::recovery::authorize::AuthorizeError;
@@ -328,6 +329,23 @@ impl From<QuoteError> for ApiError {
             QuoteError::Unavailable => ApiError::unavailable(text),
             QuoteError::Db(err) => ApiError::internal(err),
             QuoteError::Kyc(err) => ApiError::internal(err),
+        }
+    }
+}
+
+impl From<PaymentError> for ApiError {
+    fn from(e: PaymentError) -> Self {
+        let text = e.to_string();
+        match e {
+            PaymentError::Invalid(m) => ApiError::bad_request(m),
+            // SEP-31 §Customer Info Needed: 400 with the SEP-12 type.
+            PaymentError::CustomerInfoNeeded(kind) => ApiError::bad_request("customer_info_needed")
+                .with_fields(serde_json::json!({ "type": kind })),
+            PaymentError::NotFound => ApiError::not_found(text),
+            PaymentError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            PaymentError::Db(err) => ApiError::internal(err),
+            PaymentError::Kyc(crate::kyc::KycError::Refused(m)) => ApiError::bad_request(m),
+            PaymentError::Kyc(err) => ApiError::internal(err),
         }
     }
 }

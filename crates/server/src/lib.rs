@@ -1,6 +1,7 @@
 //! The Mooring server: SEP-1 discovery, SEP-10 authentication, and the
 //! identity capabilities built on them (SEP-12 customers, SEP-30 recovery,
-//! KYC-gated limits and KYC inheritance).
+//! KYC-gated limits and KYC inheritance, SEP-38 quotes and SEP-31
+//! payments).
 //!
 //! Every capability has the same shape (`mod.rs`, `routes.rs`, `service.rs`,
 //! `store.rs`, `admin.rs`), stands beside the others without importing
@@ -15,6 +16,7 @@ pub mod auth;
 pub mod customers;
 pub mod discovery;
 pub mod limits;
+pub mod payments;
 pub mod quotes;
 pub mod recovery;
 

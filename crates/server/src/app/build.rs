@@ -24,7 +24,8 @@ use crate::kyc::{self, Standing, Wakeups};
 use crate::limits::{Limits, LimitsParts};
 use crate::notify::{self, LogDelivery, Mailer, SmsSender};
 use crate::outbox::Deliverer;
-use crate::partners::Partners;
+use crate::partners::{Partners, QuoteBook};
+use crate::payments::{Feed, Observer, PAYMENTS, Payments, PaymentsParts};
 use crate::quotes::{Quotes, QuotesParts};
 use crate::rate_limit::RateLimits;
 use crate::recovery::{Recovery, RecoveryParts};
@@ -334,11 +335,52 @@ impl Server {
                 db: db.clone(),
                 clock: clock.clone(),
                 cfg: config.sep38.clone(),
-                partners,
+                partners: partners.clone(),
                 gate: kyc_limits.clone(),
             })
             .map_err(|e| StartError::Http(e.to_string()))?,
         );
+        let sep31 = std::mem::take(&mut config.sep31);
+        let sep31_enabled = sep31.enabled;
+        let observe = sep31.enabled && sep31.observer.enabled;
+        let payment_deliverer = Deliverer::new(
+            PAYMENTS,
+            db.clone(),
+            &sep31.callbacks,
+            signing.clone(),
+            clock.clone(),
+        )
+        .map_err(|e| StartError::Http(e.to_string()))?;
+        let sep38_on = config.sep38.enabled;
+        let payments = Arc::new(Payments::new(PaymentsParts {
+            db: db.clone(),
+            clock: clock.clone(),
+            cfg: sep31,
+            partners,
+            gate: kyc_limits.clone(),
+            records: customers.clone(),
+            quotes: sep38_on.then(|| quotes.clone() as Arc<dyn QuoteBook>),
+            pairs: if sep38_on {
+                config
+                    .sep38
+                    .prices
+                    .iter()
+                    .map(|p| (p.sell_asset.clone(), p.buy_asset.clone()))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        }));
+        let observer = if observe {
+            let feed = Feed::new(
+                config.horizon_url().clone(),
+                Duration::from_secs(config.stellar.horizon_timeout_secs),
+            )
+            .map_err(|e| StartError::Http(e.to_string()))?;
+            Some(Observer::new(payments.clone(), feed))
+        } else {
+            None
+        };
         let state = AppState::new(
             jwt,
             clock,
@@ -360,11 +402,15 @@ impl Server {
             kyc_limits,
             attest,
             quotes,
+            payments,
+            payment_deliverer,
+            observer,
             standing,
             kyc_changes: Some(kyc_changes),
             sep12_enabled: sep12.enabled,
             sep30_enabled: config.sep30.enabled,
             sep38_enabled: config.sep38.enabled,
+            sep31_enabled,
             stellar_toml: Arc::new(stellar_toml),
         };
         Ok(Server {

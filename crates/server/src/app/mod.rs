@@ -29,6 +29,7 @@ use crate::horizon::Ledger;
 use crate::kyc::{Standing, Target};
 use crate::limits::Limits;
 use crate::outbox::Deliverer;
+use crate::payments::{Observer, Payments};
 use crate::quotes::Quotes;
 use crate::rate_limit::RateLimits;
 use crate::recovery::Recovery;
@@ -71,11 +72,15 @@ pub(crate) struct Services {
     kyc_limits: Arc<Limits>,
     attest: Arc<Attest>,
     quotes: Arc<Quotes>,
+    payments: Arc<Payments>,
+    payment_deliverer: Deliverer,
+    observer: Option<Observer>,
     standing: Arc<Standing>,
     kyc_changes: Option<tokio::sync::mpsc::Receiver<Target>>,
     sep12_enabled: bool,
     sep30_enabled: bool,
     sep38_enabled: bool,
+    sep31_enabled: bool,
     stellar_toml: Arc<String>,
 }
 
@@ -239,6 +244,7 @@ async fn background_tasks(mut s: Services, stop: watch::Receiver<bool>) {
         .kyc_changes
         .take()
         .map(|rx| tokio::spawn(s.standing.clone().follow(rx)));
+    let observer = s.observer.take().map(|o| tokio::spawn(o.run(stop.clone())));
     let listen = tokio::spawn(crate::kyc::wake::listen(
         s.standing.db().clone(),
         s.standing.wakeups().clone(),
@@ -250,6 +256,10 @@ async fn background_tasks(mut s: Services, stop: watch::Receiver<bool>) {
         housekeeping(s, stop)
     );
     listen.abort();
+    if let Some(o) = observer {
+        // It gives its lease up on the stop signal.
+        let _ = o.await;
+    }
     if let Some(f) = follow {
         f.abort();
     }
@@ -281,6 +291,9 @@ async fn housekeeping(s: Services, mut stop: watch::Receiver<bool>) {
             _ = callbacks.tick() => {
                 if let Err(e) = s.deliverer.run_once().await {
                     tracing::warn!(error = %e, "could not deliver customer callbacks");
+                }
+                if s.sep31_enabled {
+                    payments_upkeep(&s).await;
                 }
             }
             _ = janitor.tick() => {
@@ -320,6 +333,23 @@ async fn housekeeping(s: Services, mut stop: watch::Receiver<bool>) {
             }
             _ = upkeep.tick() => telemetry::prometheus().run_upkeep(),
         }
+    }
+}
+
+/// SEP-31's every-second work on any replica: webhooks and callbacks,
+/// unpaid transactions expired, and those waiting for customer updates
+/// resumed once their customers are accepted again.
+async fn payments_upkeep(s: &Services) {
+    if let Err(e) = s.payment_deliverer.run_once().await {
+        tracing::warn!(error = %e, "could not deliver SEP-31 webhooks and callbacks");
+    }
+    match s.payments.expire_due().await {
+        Ok(n) if n > 0 => tracing::info!(expired = n, "expired unpaid SEP-31 transactions"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not expire unpaid SEP-31 transactions"),
+    }
+    if let Err(e) = s.payments.resume_updated().await {
+        tracing::warn!(error = %e, "could not resume SEP-31 transactions after customer updates");
     }
 }
 

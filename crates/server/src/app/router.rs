@@ -17,7 +17,7 @@ use super::Services;
 use crate::error;
 use crate::http::{body_limit, require_admin};
 use crate::state::AppState;
-use crate::{attest, auth, customers, discovery, limits, quotes, recovery, telemetry};
+use crate::{attest, auth, customers, discovery, limits, payments, quotes, recovery, telemetry};
 
 /// A request's span: method, route template and request id — never the
 /// URI, whose path and query carry ids, addresses and tokens.
@@ -59,6 +59,9 @@ pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> R
     if services.sep38_enabled {
         app = app.merge(quotes::router().with_state(state.with(services.quotes.clone())));
     }
+    if services.sep31_enabled {
+        app = app.merge(payments::router().with_state(state.with(services.payments.clone())));
+    }
     // SEP-1 and SEP-10 §Cross-Origin Headers: `Access-Control-Allow-Origin: *`
     // on every response, errors included, and preflight answered.
     let cors = CorsLayer::new()
@@ -99,6 +102,7 @@ pub fn admin(state: &AppState, services: &Services) -> Router {
         .merge(recovery::admin::router().with_state(state.with(services.recovery.clone())))
         .merge(limits::admin::router().with_state(state.with(services.kyc_limits.clone())))
         .merge(attest::admin::router().with_state(state.with(services.attest.clone())))
+        .merge(payments::admin::router().with_state(state.with(services.payments.clone())))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_admin,

@@ -12,11 +12,13 @@ use futures::future::BoxFuture;
 
 use super::owner::{CustomerKey, CustomerMemo, MemoKind};
 use super::put::{key_owner, place};
+use super::review::Decision;
+use super::service::CustomerError;
 use super::service::Customers;
 use super::store::{self, CustomerRow};
 use super::view;
 use crate::db::{Conn, Tx};
-use crate::kyc::{KycError, OwnState, Records, Target};
+use crate::kyc::{CustomerStanding, KycError, OwnState, Records, Target};
 use crate::vault::Place;
 use crate::{with_conn, with_tx};
 
@@ -102,13 +104,7 @@ impl Records for Customers {
             let Some(row) = self.row_of(self.db().reader(), t).await? else {
                 return Ok(None);
             };
-            let Some(req) = self.cfg().types.get(kind) else {
-                return Ok(Some(OwnState::NeedsInfo));
-            };
-            let fields = store::fields(self.db().reader(), &row.id).await?;
-            let decision = store::decision(self.db().reader(), &row.id, kind).await?;
-            let v = view::compute(Some(&row.id), &fields, decision.as_ref(), req);
-            Ok(Some(match v.status {
+            Ok(Some(match self.status_of(&row, kind).await? {
                 "ACCEPTED" => OwnState::Accepted,
                 "PROCESSING" => OwnState::Processing,
                 "REJECTED" => OwnState::Rejected,
@@ -207,6 +203,77 @@ impl Records for Customers {
             Ok(())
         }
         .boxed()
+    }
+
+    fn customer<'a>(
+        &'a self,
+        id: &'a str,
+        kinds: &'a [String],
+    ) -> BoxFuture<'a, Result<Option<CustomerStanding>, KycError>> {
+        async move {
+            let Some(row) = store::customer_by_id(self.db().reader(), id).await? else {
+                return Ok(None);
+            };
+            let mut accepted = None;
+            for kind in kinds {
+                if self.status_of(&row, kind).await? == "ACCEPTED" {
+                    accepted = Some(kind.clone());
+                    break;
+                }
+            }
+            Ok(Some(CustomerStanding {
+                account: row.account,
+                memo: row.memo,
+                memo_type: row.memo_type,
+                accepted,
+            }))
+        }
+        .boxed()
+    }
+
+    fn request_info<'a>(
+        &'a self,
+        actor: &'a str,
+        id: &'a str,
+        kind: &'a str,
+        fields: &'a [String],
+        reason: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), KycError>> {
+        async move {
+            self.decide(
+                actor,
+                id,
+                Some(kind),
+                Decision::RequestInfo(fields.to_vec()),
+                reason,
+            )
+            .await
+            .map(|_| ())
+            .map_err(refused)
+        }
+        .boxed()
+    }
+}
+
+impl Customers {
+    /// The SEP-12 status of customer `row` for `kind`.
+    async fn status_of(&self, row: &CustomerRow, kind: &str) -> Result<&'static str, KycError> {
+        let Some(req) = self.cfg().types.get(kind) else {
+            return Ok("NEEDS_INFO");
+        };
+        let fields = store::fields(self.db().reader(), &row.id).await?;
+        let decision = store::decision(self.db().reader(), &row.id, kind).await?;
+        Ok(view::compute(Some(&row.id), &fields, decision.as_ref(), req).status)
+    }
+}
+
+/// A customer's decision error as the KYC records give it.
+fn refused(e: CustomerError) -> KycError {
+    match e {
+        CustomerError::Db(d) => KycError::Db(d),
+        CustomerError::Vault(v) => KycError::Vault(v),
+        CustomerError::NotFound(_) => KycError::Refused("no such customer".into()),
+        other => KycError::Refused(other.to_string()),
     }
 }
 

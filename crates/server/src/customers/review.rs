@@ -230,6 +230,7 @@ impl Customers {
         let inherited = self.inherited(id).await.map_err(|e| match e {
             crate::kyc::KycError::Db(d) => CustomerError::Db(d),
             crate::kyc::KycError::Vault(v) => CustomerError::Vault(v),
+            crate::kyc::KycError::Refused(m) => CustomerError::Invalid(m),
         })?;
         if let Some((attester, _)) = &inherited {
             // The copy is the attester's personal data: its read is theirs too.

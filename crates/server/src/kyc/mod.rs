@@ -113,6 +113,9 @@ pub enum KycError {
     /// Sealed data could not be opened.
     #[error(transparent)]
     Vault(#[from] VaultError),
+    /// The records refused a change (400), saying why.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl From<sqlx::Error> for KycError {
@@ -201,6 +204,50 @@ pub trait Records: Send + Sync {
         tx: &'a mut Tx,
         target: &'a Target,
     ) -> BoxFuture<'a, Result<(), KycError>>;
+
+    /// The customer of SEP-12 id `id` (SEP-31's `sender_id` and
+    /// `receiver_id`): whose it is, and the first of `kinds` it is
+    /// ACCEPTED as. `None` when there is no such customer.
+    fn customer<'a>(
+        &'a self,
+        id: &'a str,
+        kinds: &'a [String],
+    ) -> BoxFuture<'a, Result<Option<CustomerStanding>, KycError>>;
+
+    /// Asks for `fields` of customer `id` again as `actor`, with `reason`
+    /// (SEP-31 §Pending Customer Info Update): its SEP-12 status becomes
+    /// NEEDS_INFO for `kind` until they are given again. Audited.
+    fn request_info<'a>(
+        &'a self,
+        actor: &'a str,
+        id: &'a str,
+        kind: &'a str,
+        fields: &'a [String],
+        reason: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), KycError>>;
+}
+
+/// A SEP-12 customer as SEP-31 needs it ([`Records::customer`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerStanding {
+    /// The `G…` account that registered it.
+    pub account: String,
+    /// Its memo (`''` when none) and the memo's type.
+    pub memo: String,
+    /// `''`, `id`, `text` or `hash`.
+    pub memo_type: String,
+    /// The first of the kinds asked about it is ACCEPTED as.
+    pub accepted: Option<String>,
+}
+
+impl CustomerStanding {
+    /// The KYC target its limits are kept under: the customer's own with
+    /// an id memo or none; a customer under a text or hash memo has none
+    /// of its own and is judged as its account.
+    pub fn target(&self) -> Option<Target> {
+        let memo = (self.memo_type == "id").then_some(self.memo.as_str());
+        Target::parse(&self.account, memo)
+    }
 }
 
 #[cfg(test)]

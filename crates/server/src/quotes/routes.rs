@@ -1,8 +1,8 @@
 //! SEP-38's endpoints under `/sep38`. Who calls is decided first, from the
 //! `Authorization` header alone (SEP-38 §Authentication names no other
-//! place), before the query or body is read; every refusal is SEP-38's
-//! `{"error": …}` (§Errors), 403 for authentication and for callers with
-//! no agreement.
+//! place), before the query or body is read ([`Partner`]); every refusal is
+//! SEP-38's `{"error": …}` (§Errors), 403 for authentication and for
+//! callers with no agreement.
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
@@ -14,7 +14,8 @@ use axum::{Json, Router};
 use super::request::{PriceRequest, PricesQuery};
 use super::service::Quotes;
 use crate::error::ApiError;
-use crate::http::{Authenticated, Bearer, JsonBody, Principal, QueryAs, bearer, body_limit};
+use crate::http::{Bearer, JsonBody, QueryAs, bearer, body_limit};
+use crate::partners::Partner;
 use crate::state::With;
 
 /// Largest `POST /quote` body.
@@ -29,31 +30,6 @@ pub fn router() -> Router<With<Quotes>> {
         .route("/sep38/quote", post(create))
         .route("/sep38/quote/{id}", get(quote))
         .layer(body_limit(MAX_BODY))
-}
-
-/// A partner's authenticated caller, and its partner's name.
-struct Partner(Principal, String);
-
-impl FromRequestParts<With<Quotes>> for Partner {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, q: &With<Quotes>) -> Result<Self, ApiError> {
-        let refuse = |m: &'static str| ApiError::new(StatusCode::FORBIDDEN, m);
-        match bearer(&parts.headers) {
-            Bearer::Missing => Err(refuse(
-                "missing authentication: send Authorization: Bearer <SEP-10 JWT>",
-            )),
-            Bearer::Malformed => Err(refuse(
-                "the Authorization header must be Bearer <SEP-10 JWT>",
-            )),
-            Bearer::Token(_) => {
-                // SEP-38 §Authentication: 403 for a token not accepted.
-                let Authenticated(p) = Authenticated::<403>::from_request_parts(parts, q).await?;
-                let name = q.partner_of(&p)?;
-                Ok(Partner(p, name))
-            }
-        }
-    }
 }
 
 /// The caller where SEP-38 makes authentication optional: nobody, or a

@@ -16,7 +16,7 @@ use crate::config::{Op, Sep38Config};
 use crate::db::{Db, DbError};
 use crate::http::Principal;
 use crate::kyc::{Gate, KycError, Target, Verdict};
-use crate::partners::Partners;
+use crate::partners::{Partners, ServesPartners};
 
 /// Why a request is refused.
 #[derive(Debug, thiserror::Error)]
@@ -83,17 +83,6 @@ impl Quotes {
             partners: parts.partners,
             gate: parts.gate,
         })
-    }
-
-    /// The name of the partner `caller` signs in as; 403 for a caller with
-    /// no agreement (docs/quotes.md §Partners).
-    pub fn partner_of(&self, caller: &Principal) -> Result<String, QuoteError> {
-        self.partners
-            .of(caller)
-            .map(|p| p.name.clone())
-            .ok_or(QuoteError::Forbidden(
-                "this account has no agreement with this anchor: its quotes and payments serve partner anchors only",
-            ))
     }
 
     /// `GET /info` (SEP-38 §GET Info).
@@ -414,6 +403,12 @@ impl Quotes {
     }
 }
 
+impl ServesPartners for Quotes {
+    fn partners(&self) -> &Partners {
+        &self.partners
+    }
+}
+
 /// A firm quote being made.
 struct Firm<'a> {
     /// Whose: the token's account and memo (an `M…` token's mux id is its
@@ -429,9 +424,7 @@ struct Firm<'a> {
 
 /// The KYC target and quote owner a token speaks for.
 fn owner(caller: &Principal) -> Result<Target, QuoteError> {
-    let memo = caller.memo.map(|m| m.value().to_string());
-    Target::parse(&caller.account.to_string(), memo.as_deref())
-        .ok_or(QuoteError::Forbidden("authentication token is not valid"))
+    crate::partners::owner(caller).ok_or(QuoteError::Forbidden("authentication token is not valid"))
 }
 
 /// SEP-38's `fee` object.

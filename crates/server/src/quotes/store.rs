@@ -1,7 +1,12 @@
 //! Firm quotes in the `quotes` table.
 
-use crate::db::{Db, DbError};
-use crate::{with_pool, with_reader};
+use futures::FutureExt as _;
+use futures::future::BoxFuture;
+
+use crate::db::{Conn, Db, DbError, Tx};
+use crate::kyc::Target;
+use crate::partners::{FirmQuote, QuoteBook};
+use crate::{with_conn, with_pool, with_reader, with_tx};
 
 /// A firm quote as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -83,4 +88,76 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<QuoteRow>, DbError> {
         .bind(id)
         .fetch_optional(pool)
         .await?))
+}
+
+#[derive(sqlx::FromRow)]
+struct Firm {
+    account: String,
+    memo: String,
+    sell_asset: String,
+    sell_amount: String,
+    buy_asset: String,
+    buy_amount: String,
+    fee: String,
+    expires_at: i64,
+    used_by: Option<String>,
+}
+
+/// The quote `id` as a payment takes it.
+pub async fn read_firm(c: Conn<'_>, id: &str) -> Result<Option<FirmQuote>, DbError> {
+    let row: Option<Firm> = with_conn!(c, c => sqlx::query_as(
+        "SELECT account, memo, sell_asset, sell_amount, buy_asset, buy_amount, fee, expires_at, used_by \
+         FROM quotes WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await?);
+    Ok(row.and_then(|f| {
+        let memo = (!f.memo.is_empty()).then_some(f.memo);
+        Some(FirmQuote {
+            owner: Target::parse(&f.account, memo.as_deref())?,
+            sell_asset: f.sell_asset,
+            sell_amount: f.sell_amount,
+            buy_asset: f.buy_asset,
+            buy_amount: f.buy_amount,
+            fee: f.fee,
+            expires_at: f.expires_at,
+            used_by: f.used_by,
+        })
+    }))
+}
+
+/// In `tx`: marks the quote used by `transaction` when unused and
+/// unexpired; one statement, so two racing takers cannot both succeed.
+pub async fn take(tx: &mut Tx, id: &str, transaction: &str, now: i64) -> Result<bool, DbError> {
+    let n = with_tx!(tx, c => sqlx::query(
+        "UPDATE quotes SET used_by = $2, used_at = $3 WHERE id = $1 AND used_by IS NULL AND expires_at > $3",
+    )
+    .bind(id)
+    .bind(transaction)
+    .bind(now)
+    .execute(c)
+    .await?
+    .rows_affected());
+    Ok(n == 1)
+}
+
+impl QuoteBook for super::Quotes {
+    fn read<'a>(
+        &'a self,
+        c: Conn<'a>,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<FirmQuote>, DbError>> {
+        read_firm(c, id).boxed()
+    }
+
+    fn take<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        id: &'a str,
+        transaction: &'a str,
+        now: i64,
+    ) -> BoxFuture<'a, Result<bool, DbError>> {
+        take(tx, id, transaction, now).boxed()
+    }
 }
