@@ -32,6 +32,9 @@ enum AdminCommand {
     /// SEP-30 recovery accounts.
     #[command(subcommand)]
     Recovery(RecoveryCommand),
+    /// SEP-31 transactions received (docs/payments.md).
+    #[command(subcommand)]
+    Transactions(TransactionsCommand),
     /// The audit log, newest first.
     Audit {
         /// Only this customer's entries.
@@ -51,6 +54,143 @@ enum RecoveryCommand {
         /// The account (G…).
         address: String,
     },
+}
+
+#[derive(Subcommand)]
+enum TransactionsCommand {
+    /// List transactions, oldest first.
+    List {
+        /// Only transactions in this status (pending_receiver, …).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this partner's.
+        #[arg(long)]
+        partner: Option<String>,
+        /// Page after this transaction id.
+        #[arg(long)]
+        after: Option<String>,
+        /// Transactions at most (1 to 500).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Show one transaction with its history.
+    Show {
+        /// Transaction id.
+        id: String,
+    },
+    /// Move a transaction to another status; refused (409) when the
+    /// status machine does not allow it.
+    Update {
+        /// Transaction id.
+        id: String,
+        /// pending_external, completed, pending_customer_info_update,
+        /// pending_receiver or error.
+        #[arg(long)]
+        status: String,
+        /// For the sending anchor.
+        #[arg(long)]
+        message: Option<String>,
+        /// The payout's reference.
+        #[arg(long)]
+        external_transaction_id: Option<String>,
+        /// The amount delivered (needed to complete when not known).
+        #[arg(long)]
+        amount_out: Option<String>,
+        /// With pending_customer_info_update: sender or receiver.
+        #[arg(long)]
+        customer: Option<String>,
+        /// With pending_customer_info_update: a SEP-9 field to give again
+        /// (repeat for several).
+        #[arg(long = "field")]
+        fields: Vec<String>,
+    },
+    /// Record the refund of a paid transaction, which ends it refunded.
+    Refund {
+        /// Transaction id.
+        id: String,
+        /// The refund's Stellar transaction hash.
+        #[arg(long)]
+        stellar_transaction_id: String,
+        /// Amount sent back.
+        #[arg(long)]
+        amount: String,
+        /// Fee kept for the refund.
+        #[arg(long)]
+        fee: Option<String>,
+        /// For the sending anchor.
+        #[arg(long)]
+        message: Option<String>,
+    },
+}
+
+/// `?k=v&…` of the values given, form-encoded.
+fn query(pairs: &[(&str, Option<String>)]) -> String {
+    let given: Vec<(&str, &str)> = pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v)))
+        .collect();
+    reqwest::Url::parse_with_params("http://x/", &given)
+        .ok()
+        .and_then(|u| u.query().map(|q| format!("?{q}")))
+        .unwrap_or_default()
+}
+
+fn transactions(c: TransactionsCommand) -> (Method, String, Option<Value>) {
+    match c {
+        TransactionsCommand::List {
+            status,
+            partner,
+            after,
+            limit,
+        } => {
+            let q = query(&[
+                ("status", status),
+                ("partner", partner),
+                ("after", after),
+                ("limit", Some(limit.to_string())),
+            ]);
+            (Method::GET, format!("/admin/transactions{q}"), None)
+        }
+        TransactionsCommand::Show { id } => {
+            (Method::GET, format!("/admin/transactions/{id}"), None)
+        }
+        TransactionsCommand::Update {
+            id,
+            status,
+            message,
+            external_transaction_id,
+            amount_out,
+            customer,
+            fields,
+        } => (
+            Method::POST,
+            format!("/admin/transactions/{id}/status"),
+            Some(json!({
+                "status": status,
+                "message": message,
+                "external_transaction_id": external_transaction_id,
+                "amount_out": amount_out,
+                "customer": customer,
+                "fields": (!fields.is_empty()).then_some(fields),
+            })),
+        ),
+        TransactionsCommand::Refund {
+            id,
+            stellar_transaction_id,
+            amount,
+            fee,
+            message,
+        } => (
+            Method::POST,
+            format!("/admin/transactions/{id}/refund"),
+            Some(json!({
+                "stellar_transaction_id": stellar_transaction_id,
+                "amount": amount,
+                "fee": fee,
+                "message": message,
+            })),
+        ),
+    }
 }
 
 #[derive(Subcommand)]
@@ -145,6 +285,7 @@ pub async fn run(config: &Config, args: AdminArgs) -> Result<()> {
             format!("/admin/recovery/accounts/{address}/signers"),
             None,
         ),
+        AdminCommand::Transactions(c) => transactions(c),
         AdminCommand::Customers(c) => match c {
             CustomersCommand::List {
                 status,

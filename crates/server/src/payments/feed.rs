@@ -127,6 +127,23 @@ impl Feed {
         })
     }
 
+    /// The paging token of the account's latest payment, if it has any:
+    /// where watching starts the first time (Horizon's `cursor=now` would
+    /// do for a stream, but not for pages).
+    pub async fn latest(&self, account: &str) -> Result<Option<String>, FeedError> {
+        let mut url = self.url(account, "", Some(1));
+        let query: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != "cursor" && k != "order")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(query)
+            .append_pair("order", "desc");
+        Ok(self.get_page(url).await?.pop().map(|r| r.paging_token))
+    }
+
     fn url(&self, account: &str, cursor: &str, limit: Option<usize>) -> Url {
         let mut url = self.base.clone();
         url.path_segments_mut()
@@ -148,9 +165,13 @@ impl Feed {
     /// Up to [`PAGE`] records after `cursor`. An account Horizon does not
     /// know (not funded yet) has none.
     pub async fn page(&self, account: &str, cursor: &str) -> Result<Vec<Record>, FeedError> {
+        self.get_page(self.url(account, cursor, Some(PAGE))).await
+    }
+
+    async fn get_page(&self, url: Url) -> Result<Vec<Record>, FeedError> {
         let res = self
             .http
-            .get(self.url(account, cursor, Some(PAGE)))
+            .get(url)
             .header("accept", "application/json")
             .timeout(self.timeout)
             .send()

@@ -153,16 +153,29 @@ async fn save_cursor(tx: &mut Tx, account: &str, cursor: &str) -> Result<(), DbE
 }
 
 impl Payments {
-    /// The saved cursor of `account`: Horizon's `now` before the first
-    /// start (payments made before Mooring watched are not its to match).
-    pub async fn cursor(&self, account: &str) -> Result<String, DbError> {
-        let c: Option<String> = with_conn!(self.db.reader(), c => sqlx::query_scalar(
+    /// The saved cursor of `account`, if any.
+    pub async fn cursor(&self, account: &str) -> Result<Option<String>, DbError> {
+        Ok(with_conn!(self.db.reader(), c => sqlx::query_scalar(
             "SELECT cursor FROM observer_cursors WHERE account = $1",
         )
         .bind(account)
         .fetch_optional(c)
-        .await?);
-        Ok(c.unwrap_or_else(|| "now".into()))
+        .await?))
+    }
+
+    /// Saves `cursor` as where `account` is read from, unless one is saved:
+    /// the first start's (payments made before Mooring watched are not its
+    /// to match).
+    pub async fn start_cursor(&self, account: &str, cursor: &str) -> Result<(), DbError> {
+        crate::with_pool!(&self.db, pool => sqlx::query(
+            "INSERT INTO observer_cursors (account, cursor) VALUES ($1, $2) ON CONFLICT (account) DO NOTHING",
+        )
+        .bind(account)
+        .bind(cursor)
+        .execute(pool)
+        .await
+        .map(|_| ())?);
+        Ok(())
     }
 
     /// Handles Horizon's record `r` of `account`, in one database
@@ -373,15 +386,32 @@ impl Observer {
         }
     }
 
+    /// The saved cursor of `account`; the first time, its latest payment's
+    /// (or the start, for an account with none), saved.
+    async fn cursor(&self, account: &str) -> Result<String, String> {
+        let saved = self
+            .payments
+            .cursor(account)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(c) = saved {
+            return Ok(c);
+        }
+        let latest = self.feed.latest(account).await.map_err(|e| e.to_string())?;
+        let start = latest.unwrap_or_else(|| "0".into());
+        self.payments
+            .start_cursor(account, &start)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(cursor = %start, "payment observer: watching a distribution account for the first time");
+        Ok(start)
+    }
+
     /// Pages through what is new; answers whether it caught up before
     /// `deadline`.
     async fn catch_up(&self, account: &str, deadline: Instant) -> Result<bool, String> {
         loop {
-            let cursor = self
-                .payments
-                .cursor(account)
-                .await
-                .map_err(|e| e.to_string())?;
+            let cursor = self.cursor(account).await?;
             let page = self
                 .feed
                 .page(account, &cursor)
@@ -404,11 +434,7 @@ impl Observer {
 
     /// Follows the stream from the saved cursor until it ends or fails.
     async fn stream(&self, account: &str) -> Result<(), String> {
-        let cursor = self
-            .payments
-            .cursor(account)
-            .await
-            .map_err(|e| e.to_string())?;
+        let cursor = self.cursor(account).await?;
         let stream = self
             .feed
             .stream(account, &cursor)

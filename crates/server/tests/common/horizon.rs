@@ -12,6 +12,7 @@ use mooring_stellar::PublicKey;
 use serde_json::{Value, json};
 use url::Url;
 
+use super::horizon_payments::PaymentsFeed;
 use super::serve;
 
 /// An account the Horizon stand-in knows.
@@ -29,22 +30,31 @@ struct StubState {
 }
 
 /// A Horizon stand-in on loopback: `GET /accounts/{id}` answers the
-/// account resource in Horizon's documented shape, or Horizon's 404 problem.
+/// account resource in Horizon's documented shape, or Horizon's 404 problem;
+/// `GET /accounts/{id}/payments` the payments made with
+/// [`HorizonStub::pay`] (horizon_payments.rs).
 #[derive(Clone)]
 pub struct HorizonStub {
     pub url: Url,
     state: Arc<Mutex<StubState>>,
+    pub(super) payments: PaymentsFeed,
 }
 
 impl HorizonStub {
     pub async fn start() -> HorizonStub {
         let state = Arc::new(Mutex::new(StubState::default()));
+        let payments = PaymentsFeed::new();
         let app = Router::new()
             .route("/", get(stub_root))
             .route("/accounts/{id}", get(stub_account))
-            .with_state(state.clone());
+            .with_state(state.clone())
+            .merge(payments.router());
         let url = serve(app).await;
-        HorizonStub { url, state }
+        HorizonStub {
+            url,
+            state,
+            payments,
+        }
     }
 
     pub fn set_account(&self, account: &PublicKey, a: StubAccount) {

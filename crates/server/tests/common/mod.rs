@@ -5,6 +5,7 @@
 pub mod assert;
 pub mod customer;
 mod horizon;
+mod horizon_payments;
 pub mod interop;
 pub mod kyc;
 pub mod oidc;
@@ -19,6 +20,8 @@ pub mod twilio;
 pub use assert::{assert_error, claims, header, muxed_account, texts, wrong_code};
 #[allow(unused_imports)]
 pub use horizon::{HorizonStub, StubAccount};
+#[allow(unused_imports)]
+pub use horizon_payments::{PaymentsRequest, StubPayment};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
