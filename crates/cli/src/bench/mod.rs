@@ -18,6 +18,7 @@ use reqwest::Url;
 
 mod auth;
 mod kyc;
+mod payments;
 mod polls;
 mod quotes;
 mod sign;
@@ -40,6 +41,10 @@ pub enum BenchCommand {
     Polls(polls::PollsArgs),
     /// SEP-38: `POST /quote` (firm quotes) as a partner anchor.
     Quotes(quotes::QuotesArgs),
+    /// SEP-31: `POST /transactions` as a partner anchor.
+    Transactions(payments::TransactionsArgs),
+    /// SEP-31's payment observer: a replayed stream of payments matched.
+    Observer(payments::ObserverArgs),
 }
 
 /// Options every load benchmark shares.
@@ -97,6 +102,8 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Sign(args) => sign::run(args).await,
         BenchCommand::Polls(args) => polls::run(args).await,
         BenchCommand::Quotes(args) => quotes::run(args).await,
+        BenchCommand::Transactions(args) => payments::transactions(args).await,
+        BenchCommand::Observer(args) => payments::observer(args).await,
     }
 }
 
