@@ -36,6 +36,16 @@ pub fn check_url(url: &str, dev_hosts: &[String]) -> Result<Url, String> {
     Ok(parsed)
 }
 
+/// [`check_url`], and the host must not resolve to a private address (a
+/// callback is a request the server makes on someone's word).
+pub async fn check_callback_url(url: &str, dev_hosts: &[String]) -> Result<Url, String> {
+    let url = check_url(url, dev_hosts)?;
+    net::resolves_public(&url, dev_hosts)
+        .await
+        .map_err(str::to_owned)?;
+    Ok(url)
+}
+
 /// The `Signature` header (SEP-12 and SEP-31 §COMPUTE signature):
 /// `t=<timestamp>, s=<base64 signature of "<timestamp>.<host>.<body>">`,
 /// signed with the SIGNING_KEY. `host` is the callback URL's host name, as

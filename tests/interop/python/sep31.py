@@ -110,10 +110,14 @@ def main():
                        "email_address": "bea@example.com"}
     status, spec = call("GET", f"{kyc}/customer", token,
                         params={"memo": "1002", "memo_type": "id", "type": receiver_type})
-    for name in spec.get("fields", {}):
-        receiver_fields.setdefault(name, {"bank_account_number": "123456",
-                                          "bank_number": "001",
-                                          "address": "Rua 1, Sao Paulo"}.get(name, "x"))
+    # Whatever else the receiving anchor asks for (SEP-12 §fields), the
+    # required ones only, a choice where it gives choices.
+    samples = {"bank_account_number": "123456", "bank_number": "001",
+               "address": "Rua 1, Sao Paulo"}
+    for name, field in spec.get("fields", {}).items():
+        if not field.get("optional", False):
+            choices = field.get("choices") or [samples.get(name, "x")]
+            receiver_fields.setdefault(name, choices[0])
     receiver_id = put_customer(1002, receiver_type, receiver_fields)
 
     body = {"amount": "101.00", "asset_code": "USDC", "funding_method": method,

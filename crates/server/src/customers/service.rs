@@ -583,11 +583,9 @@ impl Customers {
             .url
             .as_deref()
             .ok_or_else(|| CustomerError::Invalid("url is required".into()))?;
-        let url = crate::outbox::check_url(url, &self.cfg.callbacks.allow_http_hosts)
-            .map_err(CustomerError::Invalid)?;
-        crate::net::resolves_public(&url, &self.cfg.callbacks.allow_http_hosts)
+        let url = crate::outbox::check_callback_url(url, &self.cfg.callbacks.allow_http_hosts)
             .await
-            .map_err(|e| CustomerError::Invalid(e.into()))?;
+            .map_err(CustomerError::Invalid)?;
         let mut tx = self.db.begin().await?;
         let (_, row) = self.find(Some(&mut tx), p, params).await?;
         let row = row.ok_or_else(|| CustomerError::NotFound("customer not found".into()))?;

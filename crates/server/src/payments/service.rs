@@ -513,7 +513,8 @@ impl Payments {
         }
         let body: Body = serde_json::from_slice(raw)
             .map_err(|_| invalid("body must be JSON {\"url\": \"https://…\"}"))?;
-        let url = outbox::check_url(&body.url, &self.cfg.callbacks.allow_http_hosts)
+        let url = outbox::check_callback_url(&body.url, &self.cfg.callbacks.allow_http_hosts)
+            .await
             .map_err(PaymentError::Invalid)?;
         store::set_callback(&self.db, &t.id, url.as_str()).await?;
         Ok(())

@@ -198,7 +198,6 @@ impl Payments {
                     )
                 }));
             }
-            Status::PendingReceiver => after.required_info_message = None,
             Status::Completed => {
                 if after.amount_out.is_none() {
                     return Err(invalid(
@@ -208,6 +207,10 @@ impl Payments {
                 after.completed_at = Some(self.now());
             }
             _ => {}
+        }
+        if to != Status::PendingCustomerInfoUpdate {
+            // Only while customer updates are awaited (SEP-31 §GET Transaction).
+            after.required_info_message = None;
         }
         let mut tx = self.db.begin().await?;
         let after = self
@@ -235,7 +238,9 @@ impl Payments {
         let message = short(r.message, "message")?;
         let mut tx = self.db.begin().await?;
         let (row, from) = self.current(&mut tx, id).await?;
-        if !from.refundable() {
+        // Paid, or paid in part and still waiting for the rest.
+        let part_paid = from == Status::PendingSender && row.amount_received.is_some();
+        if !from.refundable() && !part_paid {
             return Err(PaymentError::Conflict(from.refusal("refunded")));
         }
         let paid = row
@@ -254,6 +259,7 @@ impl Payments {
         let mut after = row.clone();
         after.status = Status::Refunded.as_str().to_owned();
         after.status_message = message;
+        after.required_info_message = None;
         after.refunds = Some(
             json!({
                 "amount_refunded": amount,
@@ -276,10 +282,16 @@ impl Payments {
     pub async fn expire_due(&self) -> Result<usize, PaymentError> {
         let now = self.now();
         let mut n = 0;
-        for id in store::due(self.db.reader(), Status::PendingSender.as_str(), now, 100).await? {
+        for id in store::unpaid_due(self.db.reader(), now, 100).await? {
             let mut tx = self.db.begin().await?;
             let (row, status) = self.current(&mut tx, &id).await?;
-            if status != Status::PendingSender || row.expires_at >= now {
+            // Paid in part: money was received, so it is not abandoned
+            // (SEP-31: expired means "funds were never received"); it
+            // waits for the rest or a refund.
+            if status != Status::PendingSender
+                || row.expires_at >= now
+                || row.amount_received.is_some()
+            {
                 continue;
             }
             let mut after = row.clone();
@@ -299,7 +311,17 @@ impl Payments {
     pub async fn resume_updated(&self) -> Result<usize, PaymentError> {
         let waiting = Status::PendingCustomerInfoUpdate.as_str();
         let mut n = 0;
-        for id in store::due(self.db.reader(), waiting, i64::MAX, 100).await? {
+        let mut ids: Vec<String> = Vec::new();
+        loop {
+            let after = ids.last().cloned().unwrap_or_default();
+            let page = store::in_status(self.db.reader(), waiting, &after, 500).await?;
+            let full = page.len() == 500;
+            ids.extend(page);
+            if !full {
+                break;
+            }
+        }
+        for id in ids {
             let Some(row) = store::get(self.db.reader(), &id).await? else {
                 continue;
             };

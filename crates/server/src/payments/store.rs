@@ -209,19 +209,36 @@ pub async fn list(
         .await?))
 }
 
-/// Ids of transactions in `status` whose `expires_at` is before `now`
-/// (at most `limit`).
-pub async fn due(
+/// Ids of `pending_sender` transactions nothing was paid for whose
+/// `expires_at` is before `now` (at most `limit`).
+pub async fn unpaid_due(
     c: impl Into<Conn<'_>>,
-    status: &str,
     now: i64,
     limit: i64,
 ) -> Result<Vec<String>, DbError> {
     Ok(with_conn!(c.into(), e => sqlx::query_scalar(
-        "SELECT id FROM sep31_transactions WHERE status = $1 AND expires_at < $2 ORDER BY expires_at LIMIT $3",
+        "SELECT id FROM sep31_transactions WHERE status = 'pending_sender' AND expires_at < $1 \
+         AND amount_received IS NULL ORDER BY expires_at LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(e)
+    .await?))
+}
+
+/// Ids of transactions in `status` after id `after`, in id order (at most
+/// `limit`).
+pub async fn in_status(
+    c: impl Into<Conn<'_>>,
+    status: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<String>, DbError> {
+    Ok(with_conn!(c.into(), e => sqlx::query_scalar(
+        "SELECT id FROM sep31_transactions WHERE status = $1 AND id > $2 ORDER BY id LIMIT $3",
     )
     .bind(status)
-    .bind(now)
+    .bind(after)
     .bind(limit)
     .fetch_all(e)
     .await?))

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use super::create::count;
 use super::{
-    RECEIVER, SENDER, assert_error_is, assert_info_needed, body, create_tx, fresh_memo, post_tx,
-    put_customer, start,
+    ISSUER, RECEIVER, SENDER, assert_error_is, assert_info_needed, body, create_tx, fresh_memo,
+    post_tx, put_customer, start,
 };
 use crate::common::{Engine, TestServer};
 use crate::on_both_engines;
@@ -34,7 +34,8 @@ async fn the_body_is_checked_first(engine: Engine) {
     let p = a.acme_parties().await;
     let good = body(&p, "100");
     let other = "GBRPYHIL2CI3FNQ4BXLFMNDLFJUNPU2HY3ZMFSHONUCEOASW7QC7OX2H";
-    let cases: Vec<(Value, String)> = vec![
+    let cases: Vec<(Value, String)> =
+        vec![
         (
             with(good.clone(), "amount", Value::Null),
             "amount is required".into(),
@@ -60,8 +61,12 @@ async fn the_body_is_checked_first(engine: Engine) {
             "asset_code is required".into(),
         ),
         (
-            with(good.clone(), "asset_code", json!("EURC")),
+            with(with(good.clone(), "asset_code", json!("EURC")), "asset_issuer", Value::Null),
             "this anchor does not receive EURC; see GET /info".into(),
+        ),
+        (
+            with(good.clone(), "asset_code", json!("EURC")),
+            format!("this anchor does not receive EURC issued by {ISSUER}; see GET /info"),
         ),
         (
             with(good.clone(), "asset_issuer", json!(other)),

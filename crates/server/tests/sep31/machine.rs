@@ -181,6 +181,43 @@ async fn an_unpaid_transaction_expires(engine: Engine) {
     a.srv.stop().await;
 }
 
+/// Expiry is for transactions never paid (docs/payments.md: "unpaid past
+/// expiry"; SEP-31: `expired` — "funds were never received by the
+/// anchor"): one paid in part keeps waiting for the rest. Both are due in
+/// the same sweep (the part-paid one first): once the unpaid one has
+/// expired, the sweep has passed the other.
+async fn a_transaction_paid_in_part_does_not_expire(engine: Engine) {
+    let a = start_custom(engine, |c| c.sep31.unpaid_expiry_secs = 600).await;
+    let p = a.acme_parties().await;
+    let part = create_tx(&a.srv, &p.token, &body(&p, "100")).await;
+    let part_id = id_of(&part);
+    super::pay(&a, &part, "40");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while transaction(&a.srv, &p.token, &part_id).await["status_message"].is_null() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the part payment was not seen"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    a.srv.clock.advance(1);
+    let unpaid = id_of(&create_tx(&a.srv, &p.token, &body(&p, "100")).await);
+    a.srv.clock.advance(601);
+    wait_status(&a.srv, &p.token, &unpaid, "expired").await;
+    let t = transaction(&a.srv, &p.token, &part_id).await;
+    assert_eq!(
+        (&t["status"], &t["status_message"]),
+        (
+            &json!("pending_sender"),
+            &json!(
+                "received 40.0000000 of 100.0000000; pay the remaining 60.0000000 with the same memo"
+            )
+        ),
+        "40 of 100 received: not expired, still waiting for the rest: {t}"
+    );
+    a.srv.stop().await;
+}
+
 /// Paid in full, a transaction goes through every staff move the machine
 /// allows; each is audited with its actor and both statuses.
 async fn paid_transactions_go_through_every_legal_move(engine: Engine) {
@@ -246,9 +283,10 @@ async fn paid_transactions_go_through_every_legal_move(engine: Engine) {
     ];
     assert_audit(s, &id, &changes).await;
     let staff = staff_view(s, &id).await;
+    let empty = Vec::new();
     let listed: Vec<&str> = staff["history"]
         .as_array()
-        .unwrap_or(&Vec::new())
+        .unwrap_or(&empty)
         .iter()
         .map(|e| e["action"].as_str().unwrap_or_default())
         .collect();
@@ -330,6 +368,7 @@ async fn completing_needs_amount_out_when_none_is_known(engine: Engine) {
 on_both_engines!(
     an_unpaid_transaction_moves_by_staff_only_to_error,
     an_unpaid_transaction_expires,
+    a_transaction_paid_in_part_does_not_expire,
     paid_transactions_go_through_every_legal_move,
     completing_needs_amount_out_when_none_is_known,
 );

@@ -152,6 +152,7 @@ async fn put_callback_takes_safe_urls_only(engine: Engine) {
         "https://127.0.0.1/sep31/callback",
         "https://10.1.2.3/sep31/callback",
         "https://169.254.169.254/latest",
+        "https://localhost/sep31/callback",
         "https://[::1]/sep31/callback",
         "https://user:secret@sendinganchor.example/sep31/callback",
         "ftp://sendinganchor.example/sep31/callback",
@@ -164,7 +165,7 @@ async fn put_callback_takes_safe_urls_only(engine: Engine) {
             &format!("PUT callback {url:?}"),
         );
     }
-    for b in [json!({}), json!({"url": 5}), json!(["https://x.example/"])] {
+    for b in [json!({}), json!({"url": 5}), json!({"url": null})] {
         assert_refusal(
             &TestServer::send(put(&p.token, &id, b.clone())).await,
             400,
@@ -196,6 +197,22 @@ async fn put_callback_takes_safe_urls_only(engine: Engine) {
         NOT_FOUND,
         "a malformed id",
     );
+    // A name is a public host only if it resolves to public addresses:
+    // this machine's own name resolves to one of its own.
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let hostname = hostname.trim();
+    let own = tokio::net::lookup_host((hostname, 443))
+        .await
+        .map(|mut a| a.any(|a| !mooring_server::net::is_public(a.ip())))
+        .unwrap_or(false);
+    if own && !hostname.is_empty() && !hostname.eq_ignore_ascii_case("localhost") {
+        let url = format!("https://{hostname}/sep31/callback");
+        assert_refusal(
+            &TestServer::send(put(&p.token, &id, json!({ "url": url }))).await,
+            400,
+            &format!("PUT callback {url}: {hostname} resolves to a private address"),
+        );
+    }
     a.srv.stop().await;
 }
 

@@ -125,7 +125,12 @@ async fn refunds_end_paid_transactions(engine: Engine) {
                      "fields": ["bank_account_number"]});
     assert_eq!(move_tx(s, &id, ask).await.0, 200);
     assert_eq!(refund_tx(s, &id, a_refund("100")).await.0, 200);
-    assert_eq!(transaction(s, &p.token, &id).await["refunded"], true);
+    let t = transaction(s, &p.token, &id).await;
+    assert_eq!(t["refunded"], true, "{t}");
+    assert!(
+        t.get("required_info_message").is_none(),
+        "refunded: no customer update is awaited any more: {t}"
+    );
     a.srv.stop().await;
 }
 
@@ -253,6 +258,11 @@ async fn a_customer_update_round_trip_resumes_the_transaction(engine: Engine) {
     .await;
     assert_eq!(got.0, 200, "{}", got.1);
     assert_eq!(move_tx(s, &id, json!({"status": "error"})).await.0, 200);
+    let t = transaction(s, &p.token, &id).await;
+    assert!(
+        t.get("required_info_message").is_none(),
+        "error: no customer update is awaited any more: {t}"
+    );
     assert_error_is(
         &move_tx(s, &id, json!({"status": "pending_receiver"})).await,
         409,

@@ -22,10 +22,13 @@ use super::{
 use crate::common::{Engine, TestServer, serve};
 use crate::on_both_engines;
 
-/// A receiver on loopback: records every POST (path, headers, body).
+/// A receiver on loopback: records every POST (path, headers, body);
+/// while `down`, answers 503 and only counts the attempts.
 #[derive(Clone, Default)]
 struct Receiver {
     got: Arc<Mutex<Vec<(String, HeaderMap, String)>>>,
+    down: Arc<Mutex<bool>>,
+    refused: Arc<Mutex<usize>>,
 }
 
 impl Receiver {
@@ -35,6 +38,10 @@ impl Receiver {
             axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: String| {
                 let me = me.clone();
                 async move {
+                    if *me.down.lock().unwrap_or_else(|e| e.into_inner()) {
+                        *me.refused.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                        return StatusCode::SERVICE_UNAVAILABLE;
+                    }
                     let entry = (uri.path().to_owned(), headers, body);
                     me.got.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
                     StatusCode::NO_CONTENT
@@ -325,7 +332,60 @@ async fn a_partners_callback_url_serves_transactions_without_one(engine: Engine)
     a.srv.stop().await;
 }
 
+/// A receiver that is down gets the callbacks once it is up again,
+/// retried, still in order and signed. (The server's clock stands still
+/// unless moved: it is moved on while waiting, so retries fall due.)
+async fn callbacks_are_retried_until_delivered_in_order(engine: Engine) {
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let a = start(engine, &url).await;
+    let p = a.acme_parties().await;
+    let c = create_tx(&a.srv, &p.token, &body(&p, "100")).await;
+    let id = id_of(&c);
+    put_callback(&a.srv, &p, &id, &url.join("callback").expect("a URL")).await;
+    receiver.wait("/webhook", 1).await;
+    *receiver.down.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    super::pay(&a, &c, "100");
+    wait_status(&a.srv, &p.token, &id, "pending_receiver").await;
+    let moved = move_tx(&a.srv, &id, json!({"status": "completed"})).await;
+    assert_eq!(moved.0, 200, "-> completed: {}", moved.1);
+    for _ in 0..100 {
+        if *receiver.refused.lock().unwrap_or_else(|e| e.into_inner()) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        *receiver.refused.lock().unwrap_or_else(|e| e.into_inner()) > 0,
+        "a delivery was attempted while the receiver was down"
+    );
+    *receiver.down.lock().unwrap_or_else(|e| e.into_inner()) = false;
+    let mut delivered = Vec::new();
+    for _ in 0..150 {
+        delivered = receiver.at("/callback");
+        if delivered.len() >= 2 {
+            break;
+        }
+        a.srv.clock.advance(5);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let statuses: Vec<&Value> = delivered
+        .iter()
+        .map(|c| &c.1["transaction"]["status"])
+        .collect();
+    assert_eq!(
+        statuses,
+        ["pending_receiver", "completed"],
+        "both, in order, after the outage"
+    );
+    for (headers, _, raw) in &delivered {
+        verify(&a.srv, headers, raw);
+    }
+    a.srv.stop().await;
+}
+
 on_both_engines!(
+    callbacks_are_retried_until_delivered_in_order,
     creation_and_a_move_are_reported_signed,
     a_paid_transaction_is_reported_in_order,
     a_partners_callback_url_serves_transactions_without_one,
