@@ -8,13 +8,14 @@ use crate::config::parse_decimal;
 /// Decimal places of a Stellar amount.
 pub const PLACES: u32 = 7;
 
-/// Stellar's largest amount, in whole units.
-const MAX: i64 = 922_337_203_685;
+/// Stellar's largest amount: 2^63 - 1 stroops.
+const MAX_STROOPS: i64 = i64::MAX;
 
 /// A positive amount of at most 7 places within Stellar's range.
 pub fn parse(s: &str) -> Option<Decimal> {
     let d = parse_decimal(s).ok()?;
-    (d > Decimal::ZERO && d.scale() <= PLACES && d <= Decimal::from(MAX)).then_some(d)
+    let max = Decimal::new(MAX_STROOPS, PLACES);
+    (d > Decimal::ZERO && d.scale() <= PLACES && d <= max).then_some(d)
 }
 
 /// `d` with exactly 7 places (rounded half away from zero).
@@ -43,7 +44,16 @@ mod tests {
     fn amounts_are_positive_with_at_most_seven_places() {
         assert_eq!(parse("100").map(text).as_deref(), Some("100.0000000"));
         assert_eq!(parse("0.0000001").map(text).as_deref(), Some("0.0000001"));
-        for bad in ["0", "-1", "0.00000001", "1e3", "", "922337203686", "abc"] {
+        assert!(parse("922337203685.4775807").is_some());
+        for bad in [
+            "0",
+            "-1",
+            "0.00000001",
+            "1e3",
+            "",
+            "922337203685.4775808",
+            "abc",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
         let f = fee(Decimal::from(100), Decimal::new(5, 1), Decimal::ONE);

@@ -292,7 +292,7 @@ impl Payments {
         let rows: Vec<Row> = with_conn!(self.db.reader(), c => sqlx::query_as(
             "SELECT id, account, from_account, asset, amount, memo, memo_type, stellar_transaction_id, \
              transaction_id, outcome, created_at FROM observed_payments WHERE ($1 = '' OR outcome = $1) \
-             ORDER BY created_at DESC, id DESC LIMIT $2",
+             ORDER BY created_at DESC, LENGTH(id) DESC, id DESC LIMIT $2",
         )
         .bind(outcome.unwrap_or(""))
         .bind(limit)
@@ -378,11 +378,17 @@ impl Observer {
                     continue;
                 }
             }
-            let streamed = tokio::time::timeout_at(deadline, self.stream(account)).await;
-            if let Ok(Err(e)) = streamed {
-                tracing::debug!(error = %e, "Horizon's payment stream failed; polling");
-                tokio::time::sleep_until(deadline.min(Instant::now() + self.poll)).await;
+            match tokio::time::timeout_at(deadline, self.stream(account)).await {
+                // Until the lease is renewed.
+                Err(_) => return,
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "Horizon's payment stream failed; polling");
+                }
+                // Horizon ended it: reopened after a pause, so that a
+                // Horizon that ends every stream at once is not hammered.
+                Ok(Ok(())) => {}
             }
+            tokio::time::sleep_until(deadline.min(Instant::now() + self.poll)).await;
         }
     }
 

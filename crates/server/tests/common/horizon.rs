@@ -44,17 +44,19 @@ impl HorizonStub {
     pub async fn start() -> HorizonStub {
         let state = Arc::new(Mutex::new(StubState::default()));
         let payments = PaymentsFeed::new();
-        let app = Router::new()
-            .route("/", get(stub_root))
-            .route("/accounts/{id}", get(stub_account))
-            .with_state(state.clone())
-            .merge(payments.router());
-        let url = serve(app).await;
+        let url = serve(app(&state, &payments)).await;
         HorizonStub {
             url,
             state,
             payments,
         }
+    }
+
+    /// The same Horizon on another port, for a server that must be told
+    /// apart: payments requests through it are marked with `door` in
+    /// [`HorizonStub::payments_requests`] (0 is [`HorizonStub::url`]).
+    pub async fn another_door(&self, door: usize) -> Url {
+        serve(app(&self.state, &self.payments.through(door))).await
     }
 
     pub fn set_account(&self, account: &PublicKey, a: StubAccount) {
@@ -84,6 +86,14 @@ impl HorizonStub {
     pub fn fail_with(&self, status: Option<u16>) {
         self.state.lock().unwrap().fail_with = status;
     }
+}
+
+fn app(state: &Arc<Mutex<StubState>>, payments: &PaymentsFeed) -> Router {
+    Router::new()
+        .route("/", get(stub_root))
+        .route("/accounts/{id}", get(stub_account))
+        .with_state(state.clone())
+        .merge(payments.router())
 }
 
 /// Horizon's root resource: which network it serves.

@@ -6,12 +6,10 @@
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures::StreamExt as _;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -52,33 +50,49 @@ impl StubPayment {
             successful: true,
         }
     }
+
+    /// Its record in Horizon's shape, for [`HorizonStub::add_record`] to
+    /// add once a test changed it (a path payment, say).
+    pub fn record(&self) -> Value {
+        record(self, 0, 0)
+    }
 }
 
 /// A request for payments the stand-in answered: its query and whether it
 /// asked for a stream.
 #[derive(Debug, Clone)]
 pub struct PaymentsRequest {
+    /// Which of [`HorizonStub::another_door`]'s ports it came through.
+    pub door: usize,
     pub account: String,
     pub query: Vec<(String, String)>,
     pub stream: bool,
 }
 
 #[derive(Default)]
-struct Ledger {
+pub(super) struct Ledger {
     /// Every record, oldest first: (paging token, from, to, record).
     records: Vec<(u64, String, String, Value)>,
     /// The next ledger sequence.
     ledger: u64,
-    streaming_fails: bool,
+    /// Event-stream requests answer 500.
+    pub(super) streaming_fails: bool,
+    /// Every payments request answers this.
+    pub(super) fail_with: Option<u16>,
+    /// Streams are written in pieces of this many bytes.
+    pub(super) pieces: Option<usize>,
+    /// Streams send what there is, say `"byebye"` and close.
+    pub(super) end_at_once: bool,
     requests: Vec<PaymentsRequest>,
 }
 
 /// The payments part of the stand-in.
 #[derive(Clone)]
 pub struct PaymentsFeed {
-    ledger: Arc<Mutex<Ledger>>,
+    pub(super) ledger: Arc<Mutex<Ledger>>,
     /// Bumped on every change; streams wake on it.
-    changed: Arc<watch::Sender<u64>>,
+    pub(super) changed: Arc<watch::Sender<u64>>,
+    door: usize,
 }
 
 impl PaymentsFeed {
@@ -90,6 +104,15 @@ impl PaymentsFeed {
         PaymentsFeed {
             ledger: Arc::new(Mutex::new(ledger)),
             changed: Arc::new(watch::Sender::new(0)),
+            door: 0,
+        }
+    }
+
+    /// The same payments, their requests marked with `door`.
+    pub fn through(&self, door: usize) -> PaymentsFeed {
+        PaymentsFeed {
+            door,
+            ..self.clone()
         }
     }
 
@@ -100,7 +123,7 @@ impl PaymentsFeed {
             .with_state(self.clone())
     }
 
-    fn bump(&self) {
+    pub(super) fn bump(&self) {
         self.changed.send_modify(|n| *n += 1);
     }
 }
@@ -226,13 +249,6 @@ impl HorizonStub {
         id.to_string()
     }
 
-    /// While `true`, event-stream requests get 500 and open streams end:
-    /// the observer must poll.
-    pub fn fail_streaming(&self, fail: bool) {
-        self.payments.ledger.lock().unwrap().streaming_fails = fail;
-        self.payments.bump();
-    }
-
     /// The payments requests answered so far, oldest first.
     pub fn payments_requests(&self) -> Vec<PaymentsRequest> {
         self.payments.ledger.lock().unwrap().requests.clone()
@@ -245,7 +261,7 @@ impl HorizonStub {
     }
 }
 
-fn problem(status: u16, title: &str, detail: &str) -> Response {
+pub(super) fn problem(status: u16, title: &str, detail: &str) -> Response {
     let body = json!({
         "type": format!("https://stellar.org/horizon-errors/{}", title.to_lowercase().replace(' ', "_")),
         "title": title, "status": status, "detail": detail,
@@ -259,7 +275,7 @@ fn problem(status: u16, title: &str, detail: &str) -> Response {
 }
 
 /// Records of `account` after `cursor` (a paging token) in `l`.
-fn after(l: &Ledger, account: &str, cursor: u64) -> Vec<(u64, Value)> {
+pub(super) fn after(l: &Ledger, account: &str, cursor: u64) -> Vec<(u64, Value)> {
     l.records
         .iter()
         .filter(|(id, from, to, _)| *id > cursor && (from == account || to == account))
@@ -280,6 +296,7 @@ async fn payments(
     let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let mut l = feed.ledger.lock().unwrap();
     l.requests.push(PaymentsRequest {
+        door: feed.door,
         account: account.clone(),
         query: query.clone(),
         stream,
@@ -306,12 +323,19 @@ async fn payments(
         Some("desc") => true,
         Some(_) => return problem(400, "Bad Request", "order: must be asc or desc"),
     };
+    if let Some(status) = l.fail_with {
+        let title = StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error");
+        return problem(status, title, "Horizon is down");
+    }
     if stream {
         if l.streaming_fails {
             return problem(500, "Internal Server Error", "streaming is down");
         }
         drop(l);
-        return events(feed, account, cursor.unwrap_or(0));
+        return super::horizon_stream::events(feed, account, cursor.unwrap_or(0));
     }
     let mut records = if desc {
         let before = cursor.filter(|&c| c > 0).unwrap_or(u64::MAX);
@@ -345,47 +369,4 @@ async fn payments(
         "_embedded": {"records": records.into_iter().map(|r| r.1).collect::<Vec<_>>()},
     });
     axum::Json(body).into_response()
-}
-
-/// The records of `account` after `cursor` as Horizon streams them: a
-/// `"hello"`, then one event per record, old ones first, then each new one
-/// as it is added, until the client goes or streaming is switched off.
-fn events(feed: PaymentsFeed, account: String, cursor: u64) -> Response {
-    let rx = feed.changed.subscribe();
-    let hello = futures::stream::once(async {
-        Ok::<_, std::convert::Infallible>(bytes::Bytes::from_static(
-            b"retry: 1000\nevent: open\ndata: \"hello\"\n\n",
-        ))
-    });
-    let state = (feed, account, cursor, rx);
-    let records = futures::stream::unfold(state, |(feed, account, cursor, mut rx)| async move {
-        loop {
-            rx.borrow_and_update();
-            let (fresh, off) = {
-                let l = feed.ledger.lock().unwrap();
-                (after(&l, &account, cursor), l.streaming_fails)
-            };
-            if off {
-                return None;
-            }
-            if let Some(last) = fresh.last().map(|r| r.0) {
-                let mut text = String::new();
-                for (id, r) in fresh {
-                    text.push_str(&format!("id: {id}\ndata: {r}\n\n"));
-                }
-                let chunk = Ok(bytes::Bytes::from(text));
-                return Some((chunk, (feed, account, last, rx)));
-            }
-            if rx.changed().await.is_err() {
-                return None;
-            }
-        }
-    });
-    Response::builder()
-        .status(200)
-        .header("content-type", "text/event-stream; charset=utf-8")
-        .header("cache-control", "no-cache")
-        .header("access-control-allow-origin", "*")
-        .body(Body::from_stream(hello.chain(records)))
-        .unwrap()
 }

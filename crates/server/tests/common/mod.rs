@@ -6,6 +6,7 @@ pub mod assert;
 pub mod customer;
 mod horizon;
 mod horizon_payments;
+mod horizon_stream;
 pub mod interop;
 pub mod kyc;
 pub mod oidc;

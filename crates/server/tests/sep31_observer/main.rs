@@ -9,6 +9,9 @@
 //!   server-sent events);
 //! - `matching`: memo, asset and amount decide the outcome; payments that
 //!   are not to the account are passed over;
+//! - `accounts`: every distribution account is watched, and a memo names
+//!   a transaction of the account paid only;
+//! - `outages`: Horizon down, streams cut short or split anywhere;
 //! - `polling`: streaming down, payments are still matched; what was paid
 //!   before Mooring ever watched is not;
 //! - `restart`: a restart mid-stream loses and repeats nothing; replicas
@@ -20,7 +23,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod accounts;
 mod matching;
+mod outages;
 mod polling;
 mod restart;
 mod stub;
@@ -100,6 +105,8 @@ pub struct Created {
     pub id: String,
     /// Its `stellar_memo`.
     pub memo: String,
+    /// Its `stellar_account_id`.
+    pub account: String,
 }
 
 impl Anchor {
@@ -155,9 +162,8 @@ impl Anchor {
     }
 
     /// Pays the account without a memo until the observer reports the
-    /// payment: from then on its cursor is a paging token, not Horizon's
-    /// `now` (see `polling::the_first_cursor_is_pinned` for why the tests
-    /// that are not about that need this).
+    /// payment: from then on the observer is known to run, hold the lease
+    /// and have its cursor saved.
     pub async fn prime(&self) {
         let from = account();
         let until = tokio::time::Instant::now() + DEADLINE;
@@ -175,8 +181,16 @@ impl Anchor {
 
     /// `POST /sep31/transactions` for `amount` USDC, expecting 201.
     pub async fn create(&self, amount: &str) -> Created {
+        let t = self.create_in("USDC", amount).await;
+        assert_eq!(t.account, self.dist);
+        t
+    }
+
+    /// `POST /sep31/transactions` for `amount` of asset `code`, expecting
+    /// 201.
+    pub async fn create_in(&self, code: &str, amount: &str) -> Created {
         let body = json!({
-            "amount": amount, "asset_code": "USDC", "funding_method": "SEPA",
+            "amount": amount, "asset_code": code, "funding_method": "SEPA",
             "sender_id": self.sender_id, "receiver_id": self.receiver_id,
         });
         let req = self
@@ -185,14 +199,17 @@ impl Anchor {
             .json(&body);
         let (status, got) = TestServer::send(req).await;
         assert_eq!(status, 201, "{got}");
-        assert_eq!(got["stellar_account_id"], self.dist.as_str(), "{got}");
         assert_eq!(got["stellar_memo_type"], "id", "{got}");
-        Created {
-            id: got["id"].as_str().expect("id").to_owned(),
-            memo: got["stellar_memo"]
+        let text = |k: &str| {
+            got[k]
                 .as_str()
-                .expect("stellar_memo")
-                .to_owned(),
+                .unwrap_or_else(|| panic!("{k} in {got}"))
+                .to_owned()
+        };
+        Created {
+            id: text("id"),
+            memo: text("stellar_memo"),
+            account: text("stellar_account_id"),
         }
     }
 
@@ -261,7 +278,18 @@ pub async fn transaction(srv: &TestServer, token: &str, id: &str) -> Value {
 
 /// Waits (at most [`DEADLINE`]) until transaction `id` is `status`.
 pub async fn wait_status(srv: &TestServer, token: &str, id: &str, status: &str) -> Value {
-    let until = tokio::time::Instant::now() + DEADLINE;
+    wait_status_within(srv, token, id, status, DEADLINE).await
+}
+
+/// Waits (at most `wait`) until transaction `id` is `status`.
+pub async fn wait_status_within(
+    srv: &TestServer,
+    token: &str,
+    id: &str,
+    status: &str,
+    wait: Duration,
+) -> Value {
+    let until = tokio::time::Instant::now() + wait;
     loop {
         let t = transaction(srv, token, id).await;
         if t["status"] == status {
@@ -269,7 +297,7 @@ pub async fn wait_status(srv: &TestServer, token: &str, id: &str, status: &str) 
         }
         assert!(
             tokio::time::Instant::now() < until,
-            "transaction {id} is still not {status} after {DEADLINE:?}: {t}"
+            "transaction {id} is still not {status} after {wait:?}: {t}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

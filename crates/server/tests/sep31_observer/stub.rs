@@ -151,7 +151,7 @@ async fn streams_are_server_sent_events() {
         "{text}"
     );
     let data: Value =
-        serde_json::from_str(text.lines().nth(4).unwrap().strip_prefix("data: ").unwrap()).unwrap();
+        serde_json::from_str(text.lines().nth(5).unwrap().strip_prefix("data: ").unwrap()).unwrap();
     assert_eq!(data["id"], old.as_str());
 
     // New payments arrive on open streams, each one event.
@@ -167,7 +167,11 @@ async fn streams_are_server_sent_events() {
         text.starts_with(&format!("id: {new}\ndata: {{")) && text.ends_with("}\n\n"),
         "{text}"
     );
-    assert_eq!(text.lines().count(), 2, "one line of JSON: {text}");
+    assert_eq!(
+        text.trim_end().lines().count(),
+        2,
+        "one line of JSON: {text}"
+    );
     assert!(
         events(&mut all, 1)
             .await
@@ -200,4 +204,40 @@ async fn streams_are_server_sent_events() {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(h.payments_requests().iter().filter(|r| r.stream).count(), 4);
+
+    // Cut short: what there is, "byebye", closed.
+    h.end_streams_at_once(true);
+    let res = client
+        .get(&from_start)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    let text = res.text().await.unwrap();
+    assert!(
+        text.starts_with(hello) && text.ends_with("event: close\ndata: \"byebye\"\n\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches("\nid: ").count(), 2, "{text}");
+    h.end_streams_at_once(false);
+    // In pieces: the same bytes.
+    h.stream_in_pieces(Some(3));
+    let mut res = client
+        .get(&from_start)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    let text = events(&mut res, 3).await;
+    assert!(text.starts_with(&format!("{hello}id: {old}\n")), "{text}");
+    // Down: pages and streams alike.
+    h.fail_payments(Some(503));
+    assert_eq!(page(&h, &dist, "order=asc").await.0, 503);
+    let res = client
+        .get(&url)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
 }
