@@ -34,7 +34,8 @@ CREATE TABLE sep31_transactions (
     expires_at BIGINT NOT NULL,             -- unix seconds; unpaid past it: expired
     started_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
-    completed_at BIGINT
+    completed_at BIGINT,
+    version BIGINT NOT NULL DEFAULT 0       -- bumped by every change; guards read-then-write
 );
 CREATE UNIQUE INDEX sep31_transactions_memo ON sep31_transactions (stellar_account_id, stellar_memo);
 CREATE INDEX sep31_transactions_status ON sep31_transactions (status, expires_at);

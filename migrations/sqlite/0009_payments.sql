@@ -34,7 +34,8 @@ CREATE TABLE sep31_transactions (
     expires_at INTEGER NOT NULL,             -- unix seconds; unpaid past it: expired
     started_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
-    completed_at INTEGER
+    completed_at INTEGER,
+    version INTEGER NOT NULL DEFAULT 0       -- bumped by every change; guards read-then-write
 );
 CREATE UNIQUE INDEX sep31_transactions_memo ON sep31_transactions (stellar_account_id, stellar_memo);
 CREATE INDEX sep31_transactions_status ON sep31_transactions (status, expires_at);

@@ -343,6 +343,7 @@ impl From<PaymentError> for ApiError {
                 .with_fields(serde_json::json!({ "type": kind })),
             PaymentError::NotFound => ApiError::not_found(text),
             PaymentError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            PaymentError::Unavailable => ApiError::unavailable(text),
             PaymentError::Db(err) => ApiError::internal(err),
             PaymentError::Kyc(crate::kyc::KycError::Refused(m)) => ApiError::bad_request(m),
             PaymentError::Kyc(err) => ApiError::internal(err),

@@ -39,7 +39,8 @@ pub fn guarded_client(
         .build()
 }
 
-fn host_port(url: &Url) -> Option<String> {
+/// `host` or `host:port`, as the development hosts are listed.
+pub fn host_port(url: &Url) -> Option<String> {
     let host = url.host_str()?;
     Some(match url.port() {
         Some(p) => format!("{host}:{p}"),

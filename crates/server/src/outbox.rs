@@ -18,8 +18,11 @@ use crate::config::CallbackConfig;
 use crate::db::{Db, DbError, Tx};
 use crate::{net, with_pool, with_reader, with_tx};
 
-/// Seconds a claimed delivery stays claimed (longer than any attempt).
+/// Seconds a claimed delivery stays claimed: longer than any attempt
+/// (`timeout_secs` is at most [`MAX_TIMEOUT_SECS`]).
 const CLAIM_SECS: i64 = 60;
+/// The longest `timeout_secs` of a delivery, well inside [`CLAIM_SECS`].
+pub const MAX_TIMEOUT_SECS: u64 = 30;
 /// Longest wait between attempts.
 const MAX_BACKOFF_SECS: i64 = 600;
 
@@ -168,10 +171,12 @@ impl Deliverer {
             // Claim it, so that another replica does not deliver it too.
             let claim =
                 format!("UPDATE {table} SET locked_until = $2 WHERE id = $1 AND locked_until < $3");
+            // At claim time: the attempts before this one took their time.
+            let at = self.now();
             let claimed = with_pool!(&self.db, pool => sqlx::query(&claim)
                 .bind(d.id)
-                .bind(now + CLAIM_SECS)
-                .bind(now)
+                .bind(at + CLAIM_SECS)
+                .bind(at)
                 .execute(pool)
                 .await?
                 .rows_affected());

@@ -101,6 +101,8 @@ impl<S: ServesPartners> FromRequestParts<With<S>> for Partner {
 pub struct FirmQuote {
     /// Whose.
     pub owner: Target,
+    /// `sep31` or `sep6`.
+    pub context: String,
     /// What the partner gives (`stellar:CODE:ISSUER`).
     pub sell_asset: String,
     /// As quoted.

@@ -14,7 +14,9 @@ use crate::auth::{WebAuth, WebAuthParts};
 use crate::blobs::Blobs;
 use crate::clock::{Clock, SystemClock};
 use crate::config::parse_ip_range;
-use crate::config::{Config, MailSenderKind, Sep12Config, SmsSenderKind, ThresholdSetting};
+use crate::config::{
+    CallbackConfig, Config, MailSenderKind, Sep12Config, SmsSenderKind, ThresholdSetting,
+};
 use crate::customers::{CALLBACKS, CodeSender, Customers, CustomersParts, LogSender, NotifySender};
 use crate::db::{Db, redact_url};
 use crate::horizon::{Horizon, Ledger};
@@ -30,7 +32,7 @@ use crate::quotes::{Quotes, QuotesParts};
 use crate::rate_limit::RateLimits;
 use crate::recovery::{Recovery, RecoveryParts};
 use crate::state::AppState;
-use crate::{discovery, secrets, telemetry};
+use crate::{discovery, net, secrets, telemetry};
 
 fn io(what: String) -> impl FnOnce(std::io::Error) -> StartError {
     move |e| StartError::Io(what, e)
@@ -343,12 +345,28 @@ impl Server {
         let sep31 = std::mem::take(&mut config.sep31);
         let sep31_enabled = sep31.enabled;
         let observe = sep31.enabled && sep31.observer.enabled;
+        // The operator's webhook is trusted as configured (plain http or a
+        // private address too); partners' callback URLs are not.
+        let mut delivery = CallbackConfig {
+            allow_http_hosts: sep31.callbacks.allow_http_hosts.clone(),
+            timeout_secs: sep31.callbacks.timeout_secs,
+            retry_secs: sep31.callbacks.retry_secs,
+            give_up_after_secs: sep31.callbacks.give_up_after_secs,
+        };
+        if let Some(hp) = sep31.webhook_url.as_ref().and_then(net::host_port) {
+            delivery.allow_http_hosts.push(hp);
+        }
         let payment_deliverer = Deliverer::new(
             PAYMENTS,
             db.clone(),
-            &sep31.callbacks,
+            &delivery,
             signing.clone(),
             clock.clone(),
+        )
+        .map_err(|e| StartError::Http(e.to_string()))?;
+        let feed = Feed::new(
+            config.horizon_url().clone(),
+            Duration::from_secs(config.stellar.horizon_timeout_secs),
         )
         .map_err(|e| StartError::Http(e.to_string()))?;
         let sep38_on = config.sep38.enabled;
@@ -370,17 +388,9 @@ impl Server {
             } else {
                 Vec::new()
             },
+            feed,
         }));
-        let observer = if observe {
-            let feed = Feed::new(
-                config.horizon_url().clone(),
-                Duration::from_secs(config.stellar.horizon_timeout_secs),
-            )
-            .map_err(|e| StartError::Http(e.to_string()))?;
-            Some(Observer::new(payments.clone(), feed))
-        } else {
-            None
-        };
+        let observer = observe.then(|| Observer::new(payments.clone()));
         let state = AppState::new(
             jwt,
             clock,
@@ -403,7 +413,7 @@ impl Server {
             attest,
             quotes,
             payments,
-            payment_deliverer,
+            payment_deliverer: Arc::new(payment_deliverer),
             observer,
             standing,
             kyc_changes: Some(kyc_changes),

@@ -73,7 +73,7 @@ pub(crate) struct Services {
     attest: Arc<Attest>,
     quotes: Arc<Quotes>,
     payments: Arc<Payments>,
-    payment_deliverer: Deliverer,
+    payment_deliverer: Arc<Deliverer>,
     observer: Option<Observer>,
     standing: Arc<Standing>,
     kyc_changes: Option<tokio::sync::mpsc::Receiver<Target>>,
@@ -251,10 +251,19 @@ async fn background_tasks(mut s: Services, stop: watch::Receiver<bool>) {
     ));
     // Rate-limit counts are shared every second whatever the other tasks
     // are waiting for (a slow callback receiver, a long purge).
+    // SEP-31's deliveries and sweeps run apart too: a slow partner's
+    // callback URL must not hold up the customers' callbacks, nor they it.
+    let payments = s.sep31_enabled.then(|| {
+        let (p, d) = (s.payments.clone(), s.payment_deliverer.clone());
+        tokio::spawn(payments_upkeep(p, d, stop.clone()))
+    });
     tokio::join!(
         share_rate_limits(s.limits.clone(), stop.clone()),
         housekeeping(s, stop)
     );
+    if let Some(p) = payments {
+        let _ = p.await;
+    }
     listen.abort();
     if let Some(o) = observer {
         // It gives its lease up on the stop signal.
@@ -291,9 +300,6 @@ async fn housekeeping(s: Services, mut stop: watch::Receiver<bool>) {
             _ = callbacks.tick() => {
                 if let Err(e) = s.deliverer.run_once().await {
                     tracing::warn!(error = %e, "could not deliver customer callbacks");
-                }
-                if s.sep31_enabled {
-                    payments_upkeep(&s).await;
                 }
             }
             _ = janitor.tick() => {
@@ -336,20 +342,28 @@ async fn housekeeping(s: Services, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// SEP-31's every-second work on any replica: webhooks and callbacks,
-/// unpaid transactions expired, and those waiting for customer updates
-/// resumed once their customers are accepted again.
-async fn payments_upkeep(s: &Services) {
-    if let Err(e) = s.payment_deliverer.run_once().await {
-        tracing::warn!(error = %e, "could not deliver SEP-31 webhooks and callbacks");
-    }
-    match s.payments.expire_due().await {
-        Ok(n) if n > 0 => tracing::info!(expired = n, "expired unpaid SEP-31 transactions"),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "could not expire unpaid SEP-31 transactions"),
-    }
-    if let Err(e) = s.payments.resume_updated().await {
-        tracing::warn!(error = %e, "could not resume SEP-31 transactions after customer updates");
+/// SEP-31's every-second work on any replica, until `stop`: webhooks and
+/// callbacks, unpaid transactions expired, and those waiting for customer
+/// updates resumed once their customers are accepted again.
+async fn payments_upkeep(p: Arc<Payments>, d: Arc<Deliverer>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = d.run_once().await {
+            tracing::warn!(error = %e, "could not deliver SEP-31 webhooks and callbacks");
+        }
+        match p.expire_due().await {
+            Ok(n) if n > 0 => tracing::info!(expired = n, "expired unpaid SEP-31 transactions"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not expire unpaid SEP-31 transactions"),
+        }
+        if let Err(e) = p.resume_updated().await {
+            tracing::warn!(error = %e, "could not resume SEP-31 transactions after customer updates");
+        }
     }
 }
 

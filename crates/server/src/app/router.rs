@@ -97,12 +97,15 @@ pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> R
 /// The admin router: each capability's admin routes, every one behind the
 /// admin token.
 pub fn admin(state: &AppState, services: &Services) -> Router {
-    Router::new()
-        .merge(customers::admin::router().with_state(state.with(services.customers.clone())))
+    let mut app = Router::new();
+    if services.sep31_enabled {
+        app =
+            app.merge(payments::admin::router().with_state(state.with(services.payments.clone())));
+    }
+    app.merge(customers::admin::router().with_state(state.with(services.customers.clone())))
         .merge(recovery::admin::router().with_state(state.with(services.recovery.clone())))
         .merge(limits::admin::router().with_state(state.with(services.kyc_limits.clone())))
         .merge(attest::admin::router().with_state(state.with(services.attest.clone())))
-        .merge(payments::admin::router().with_state(state.with(services.payments.clone())))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_admin,

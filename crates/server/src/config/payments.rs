@@ -150,6 +150,27 @@ impl Sep31Config {
                 ));
             }
         }
+        if let Some(w) = &self.webhook_url
+            && !matches!(w.scheme(), "http" | "https")
+        {
+            return Err(invalid(
+                "sep31.webhook_url",
+                "must be an http:// or https:// URL",
+            ));
+        }
+        let c = &self.callbacks;
+        if c.timeout_secs == 0
+            || c.timeout_secs > crate::outbox::MAX_TIMEOUT_SECS
+            || c.retry_secs == 0
+        {
+            return Err(invalid(
+                "sep31.callbacks",
+                format!(
+                    "timeout_secs must be from 1 to {}, and retry_secs at least 1",
+                    crate::outbox::MAX_TIMEOUT_SECS
+                ),
+            ));
+        }
         if self.unpaid_expiry_secs == 0 {
             return Err(invalid("sep31.unpaid_expiry_secs", "must be at least 1"));
         }

@@ -46,6 +46,12 @@ impl Config {
         self.sep38.validate()?;
         let types: Vec<&str> = self.sep12.types.keys().map(String::as_str).collect();
         self.sep31.validate(&types, self.sep12.enabled)?;
+        if self.sep31.enabled && self.sep31.quotes_required && !self.sep38.enabled {
+            return Err(invalid(
+                "sep31.quotes_required",
+                "needs [sep38] enabled: without quotes no transaction could be made",
+            ));
+        }
         super::quotes::validate_partners(&self.partners)?;
         self.validate_publishing()
     }

@@ -273,7 +273,8 @@ fn refused(e: CustomerError) -> KycError {
         CustomerError::Db(d) => KycError::Db(d),
         CustomerError::Vault(v) => KycError::Vault(v),
         CustomerError::NotFound(_) => KycError::Refused("no such customer".into()),
-        other => KycError::Refused(other.to_string()),
+        CustomerError::Invalid(m) => KycError::Refused(m),
+        other => KycError::Internal(other.to_string()),
     }
 }
 

@@ -231,6 +231,9 @@ impl Customers {
             crate::kyc::KycError::Db(d) => CustomerError::Db(d),
             crate::kyc::KycError::Vault(v) => CustomerError::Vault(v),
             crate::kyc::KycError::Refused(m) => CustomerError::Invalid(m),
+            crate::kyc::KycError::Internal(m) => {
+                CustomerError::Db(DbError::Sqlx(sqlx::Error::Protocol(m)))
+            }
         })?;
         if let Some((attester, _)) = &inherited {
             // The copy is the attester's personal data: its read is theirs too.

@@ -116,6 +116,9 @@ pub enum KycError {
     /// The records refused a change (400), saying why.
     #[error("{0}")]
     Refused(String),
+    /// The records failed otherwise (500; the text is for the log).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl From<sqlx::Error> for KycError {

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::amounts;
-use super::feed::{Feed, PAGE, Record};
+use super::feed::{PAGE, Record};
 use super::service::{PaymentError, Payments};
 use super::status::Status;
 use super::store;
@@ -163,19 +163,30 @@ impl Payments {
         .await?))
     }
 
-    /// Saves `cursor` as where `account` is read from, unless one is saved:
-    /// the first start's (payments made before Mooring watched are not its
-    /// to match).
-    pub async fn start_cursor(&self, account: &str, cursor: &str) -> Result<(), DbError> {
+    /// Where `account` is read from: the saved cursor; the first time,
+    /// its latest payment's on Horizon (or the start, for an account with
+    /// none), saved. Pinned before the first transaction to the account is
+    /// created, so that no payment for one can fall before it.
+    pub async fn pin_cursor(&self, account: &str) -> Result<String, PaymentError> {
+        if let Some(c) = self.cursor(account).await? {
+            return Ok(c);
+        }
+        let latest = self.feed.latest(account).await.map_err(|e| {
+            tracing::warn!(error = %e, "cannot read the distribution account's payments on Horizon");
+            PaymentError::Unavailable
+        })?;
+        let start = latest.unwrap_or_else(|| "0".into());
         crate::with_pool!(&self.db, pool => sqlx::query(
             "INSERT INTO observer_cursors (account, cursor) VALUES ($1, $2) ON CONFLICT (account) DO NOTHING",
         )
         .bind(account)
-        .bind(cursor)
+        .bind(&start)
         .execute(pool)
         .await
         .map(|_| ())?);
-        Ok(())
+        tracing::info!(cursor = %start, "payment observer: a distribution account is watched from now on");
+        // Another replica may have pinned it first: its cursor holds.
+        Ok(self.cursor(account).await?.unwrap_or(start))
     }
 
     /// Handles Horizon's record `r` of `account`, in one database
@@ -223,6 +234,11 @@ impl Payments {
             None => (Outcome::Unmatched, None),
             Some(t) if t.amount_in_asset != p.asset => (Outcome::WrongAsset, Some(t.id)),
             Some(t) if t.status != Status::PendingSender.as_str() => (Outcome::Late, Some(t.id)),
+            // Past its time and nothing paid before: its quote's price no
+            // longer holds (the expiry sweep has not got to it yet).
+            Some(t) if t.amount_received.is_none() && t.expires_at < now => {
+                (Outcome::Late, Some(t.id))
+            }
             Some(t) => {
                 let paid = amounts::sum(t.amount_received.as_deref().unwrap_or("0"), &p.amount)
                     .unwrap_or_default();
@@ -275,6 +291,22 @@ impl Payments {
 
     /// Payments seen, newest first: all, or of one `outcome`.
     pub async fn observed(&self, outcome: Option<&str>, limit: i64) -> Result<Value, PaymentError> {
+        const OUTCOMES: [&str; 6] = [
+            "matched",
+            "underpaid",
+            "overpaid",
+            "late",
+            "wrong_asset",
+            "unmatched",
+        ];
+        if let Some(o) = outcome
+            && !OUTCOMES.contains(&o)
+        {
+            return Err(PaymentError::Invalid(format!(
+                "outcome must be one of {}",
+                OUTCOMES.join(", ")
+            )));
+        }
         #[derive(sqlx::FromRow, serde::Serialize)]
         struct Row {
             id: String,
@@ -305,7 +337,6 @@ impl Payments {
 /// The observer of one server.
 pub struct Observer {
     payments: Arc<Payments>,
-    feed: Feed,
     holder: String,
     accounts: Vec<String>,
     lease: Duration,
@@ -313,9 +344,8 @@ pub struct Observer {
 }
 
 impl Observer {
-    /// An observer of `payments`' distribution accounts on the Horizon of
-    /// `feed`.
-    pub fn new(payments: Arc<Payments>, feed: Feed) -> Observer {
+    /// An observer of `payments`' distribution accounts.
+    pub fn new(payments: Arc<Payments>) -> Observer {
         let cfg = payments.cfg();
         let mut accounts: Vec<String> = cfg
             .assets
@@ -329,7 +359,6 @@ impl Observer {
             poll: Duration::from_secs(cfg.observer.poll_secs),
             holder: uuid::Uuid::new_v4().to_string(),
             accounts,
-            feed,
             payments,
         }
     }
@@ -392,25 +421,12 @@ impl Observer {
         }
     }
 
-    /// The saved cursor of `account`; the first time, its latest payment's
-    /// (or the start, for an account with none), saved.
+    /// The saved cursor of `account` (pinned the first time).
     async fn cursor(&self, account: &str) -> Result<String, String> {
-        let saved = self
-            .payments
-            .cursor(account)
-            .await
-            .map_err(|e| e.to_string())?;
-        if let Some(c) = saved {
-            return Ok(c);
-        }
-        let latest = self.feed.latest(account).await.map_err(|e| e.to_string())?;
-        let start = latest.unwrap_or_else(|| "0".into());
         self.payments
-            .start_cursor(account, &start)
+            .pin_cursor(account)
             .await
-            .map_err(|e| e.to_string())?;
-        tracing::info!(cursor = %start, "payment observer: watching a distribution account for the first time");
-        Ok(start)
+            .map_err(|e| e.to_string())
     }
 
     /// Pages through what is new; answers whether it caught up before
@@ -418,11 +434,14 @@ impl Observer {
     async fn catch_up(&self, account: &str, deadline: Instant) -> Result<bool, String> {
         loop {
             let cursor = self.cursor(account).await?;
-            let page = self
-                .feed
-                .page(account, &cursor)
-                .await
-                .map_err(|e| e.to_string())?;
+            // Bounded by the lease's renewal, so the holder never reads on
+            // past a lease it may have lost.
+            let Ok(page) =
+                tokio::time::timeout_at(deadline, self.payments.feed.page(account, &cursor)).await
+            else {
+                return Ok(false);
+            };
+            let page = page.map_err(|e| e.to_string())?;
             for r in &page {
                 self.payments
                     .observe(account, r)
@@ -442,6 +461,7 @@ impl Observer {
     async fn stream(&self, account: &str) -> Result<(), String> {
         let cursor = self.cursor(account).await?;
         let stream = self
+            .payments
             .feed
             .stream(account, &cursor)
             .await

@@ -64,10 +64,16 @@ async fn callback(
 }
 
 /// `PATCH /transactions/{id}` (SEP-31 §PATCH Transaction, deprecated):
-/// per-transaction fields are not taken, so there is never information to
-/// patch; customers are updated through SEP-12.
-async fn patch(Partner(..): Partner) -> ApiError {
-    ApiError::not_found(
-        "PATCH is not supported: update the sender or receiver through SEP-12 PUT /customer",
-    )
+/// per-transaction fields are not taken, so no information is ever
+/// requested this way: 404 for a transaction that is not the caller's,
+/// else 400 ("the Receiving Anchor should fail with an error response").
+async fn patch(
+    State(p): State<With<Payments>>,
+    Partner(caller, _): Partner,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    p.get(&caller, &id).await?;
+    Err(ApiError::bad_request(
+        "no transaction information is requested: update the sender or receiver through SEP-12 PUT /customer",
+    ))
 }

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::amounts;
+use super::feed::Feed;
 use super::request::{self, Create};
 use super::status::Status;
 use super::store::{self, TxRow};
@@ -42,6 +43,9 @@ pub enum PaymentError {
     /// 409: not allowed from the current status.
     #[error("{0}")]
     Conflict(String),
+    /// 503: Horizon could not be read to start watching the account paid.
+    #[error("the Stellar network cannot be reached right now; try again later")]
+    Unavailable,
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -78,6 +82,8 @@ pub struct PaymentsParts {
     pub quotes: Option<Arc<dyn QuoteBook>>,
     /// SEP-38's pairs `(sell_asset, buy_asset)`, when SEP-38 is served.
     pub pairs: Vec<(String, String)>,
+    /// Horizon's payments, where the observer starts from.
+    pub feed: Feed,
 }
 
 /// SEP-31, the receiving anchor.
@@ -90,6 +96,7 @@ pub struct Payments {
     pub(super) records: Arc<dyn Records>,
     quotes: Option<Arc<dyn QuoteBook>>,
     pairs: Vec<(String, String)>,
+    pub(super) feed: Feed,
 }
 
 impl ServesPartners for Payments {
@@ -123,6 +130,7 @@ impl Payments {
             records: parts.records,
             quotes: parts.quotes,
             pairs: parts.pairs,
+            feed: parts.feed,
         }
     }
 
@@ -254,6 +262,12 @@ impl Payments {
             .await?
             .filter(|q| q.owner == *owner)
             .ok_or_else(|| invalid("quote_id names no quote of this account"))?;
+        if q.context != "sep31" {
+            return Err(invalid(format!(
+                "the quote was made for context {}, not sep31",
+                q.context
+            )));
+        }
         if q.used_by.is_some() {
             return Err(invalid("quote already used"));
         }
@@ -387,6 +401,7 @@ impl Payments {
             started_at: now,
             updated_at: now,
             completed_at: None,
+            version: 0,
         };
         match &quote {
             // SEP-31 §Amount Formulas: with a quote, amount_out is its
@@ -423,6 +438,8 @@ impl Payments {
                 }
             }
         }
+        // The observer must watch from before the first payment for it.
+        self.pin_cursor(&row.stellar_account_id).await?;
         for (who, op) in parties {
             self.limit(partner, who, op, &c, true).await?;
         }
@@ -447,7 +464,10 @@ impl Payments {
     async fn insert(&self, row: &TxRow, partner: &str) -> Result<(), PaymentError> {
         let mut tx = self.db.begin().await?;
         if let Some(q) = &row.quote_id {
-            let book = self.quotes.as_ref().ok_or(PaymentError::NotFound)?;
+            let book = self
+                .quotes
+                .as_ref()
+                .ok_or_else(|| invalid("this anchor gives no quotes: leave out quote_id"))?;
             if !book.take(&mut tx, q, &row.id, row.started_at).await? {
                 // Taken (or expired) since it was read.
                 return Err(invalid("quote already used"));
@@ -516,6 +536,13 @@ impl Payments {
         let url = outbox::check_callback_url(&body.url, &self.cfg.callbacks.allow_http_hosts)
             .await
             .map_err(PaymentError::Invalid)?;
+        let dev = &self.cfg.callbacks.allow_http_hosts;
+        let webhook = self.cfg.webhook_url.as_ref().and_then(|w| w.host_str());
+        let own = webhook.is_some_and(|w| url.host_str() == Some(w));
+        if own && !crate::net::host_port(&url).is_some_and(|hp| dev.contains(&hp)) {
+            // Its bodies would be signed as the business server's webhooks are.
+            return Err(invalid("url must not be on the anchor's own webhook host"));
+        }
         store::set_callback(&self.db, &t.id, url.as_str()).await?;
         Ok(())
     }

@@ -50,10 +50,12 @@ pub struct Refund {
 
 /// Longest `message`.
 const MAX_MESSAGE: usize = 500;
+/// Most fields asked for again at once.
+const MAX_FIELDS: usize = 50;
 
 fn short(m: Option<String>, what: &str) -> Result<Option<String>, PaymentError> {
     match m {
-        Some(m) if m.len() > MAX_MESSAGE => Err(invalid(format!(
+        Some(m) if m.chars().count() > MAX_MESSAGE => Err(invalid(format!(
             "{what} is longer than {MAX_MESSAGE} characters"
         ))),
         m => Ok(m.filter(|m| !m.is_empty())),
@@ -74,7 +76,7 @@ impl Payments {
     ) -> Result<TxRow, PaymentError> {
         let now = self.now();
         after.updated_at = now;
-        if !store::save(tx, &after, &before.status).await? {
+        if !store::save(tx, &after, before.version).await? {
             return Err(PaymentError::Conflict(
                 "the transaction changed meanwhile; read it again".into(),
             ));
@@ -166,6 +168,12 @@ impl Payments {
         if !from.staff_may_move_to().contains(&to) {
             return Err(PaymentError::Conflict(from.refusal(to.as_str())));
         }
+        if from == Status::PendingSender && row.amount_received.is_some() {
+            return Err(PaymentError::Conflict(
+                "the transaction is pending_sender and paid in part: refund what was received instead"
+                    .into(),
+            ));
+        }
         let mut after = row.clone();
         after.status = to.as_str().to_owned();
         after.status_message = message.clone();
@@ -179,9 +187,17 @@ impl Payments {
             Status::PendingCustomerInfoUpdate => {
                 // SEP-31 §Pending Customer Info Update: the customer's SEP-12
                 // status becomes NEEDS_INFO for these fields.
-                let fields = u.fields.filter(|f| !f.is_empty()).ok_or_else(|| {
+                let mut fields = u.fields.filter(|f| !f.is_empty()).ok_or_else(|| {
                     invalid("fields is required: the SEP-9 fields the sender must give again")
                 })?;
+                fields.sort();
+                fields.dedup();
+                if fields.len() > MAX_FIELDS || fields.iter().any(|f| f.is_empty() || f.len() > 64)
+                {
+                    return Err(invalid(format!(
+                        "fields must be at most {MAX_FIELDS} SEP-9 field names"
+                    )));
+                }
                 let (customer, kind) = match u.customer.as_deref() {
                     Some("sender") => (&row.sender_id, &row.sender_type),
                     Some("receiver") => (&row.receiver_id, &row.receiver_type),
@@ -190,6 +206,17 @@ impl Payments {
                 self.records
                     .request_info(actor, customer, kind, &fields, message.as_deref())
                     .await?;
+                // Asking again for fields the type does not require leaves
+                // the customer ACCEPTED, and the transaction would resume
+                // at once: say so instead.
+                let kinds = [kind.clone()];
+                let still = self.records.customer(customer, &kinds).await?;
+                if still.is_some_and(|s| s.accepted.is_some()) {
+                    return Err(invalid(format!(
+                        "the {} stays ACCEPTED as {kind}: ask for fields that type requires",
+                        u.customer.as_deref().unwrap_or_default()
+                    )));
+                }
                 after.required_info_message = Some(message.clone().unwrap_or_else(|| {
                     format!(
                         "update the {}'s {} through SEP-12 PUT /customer",
@@ -297,10 +324,18 @@ impl Payments {
             let mut after = row.clone();
             after.status = Status::Expired.as_str().to_owned();
             after.status_message = Some("not paid in time".into());
-            self.change(&mut tx, &row, after, "expiry", "sep31.expire")
-                .await?;
-            tx.commit().await?;
-            n += 1;
+            match self
+                .change(&mut tx, &row, after, "expiry", "sep31.expire")
+                .await
+            {
+                Ok(_) => {
+                    tx.commit().await?;
+                    n += 1;
+                }
+                // Paid, or expired by another replica, meanwhile.
+                Err(PaymentError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(n)
     }

@@ -1,7 +1,7 @@
 //! SEP-31 transactions in `sep31_transactions`, and the observed payments.
 
 use crate::db::{Conn, Db, DbError, Tx};
-use crate::{with_conn, with_pool, with_tx};
+use crate::{with_conn, with_tx};
 
 /// A transaction as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -74,6 +74,8 @@ pub struct TxRow {
     pub updated_at: i64,
     /// Unix seconds.
     pub completed_at: Option<i64>,
+    /// Bumped by every change (a read-then-write guard).
+    pub version: i64,
 }
 
 const COLUMNS: &str = "id, account, memo, partner, status, status_message, amount_in, \
@@ -81,14 +83,15 @@ const COLUMNS: &str = "id, account, memo, partner, status, status_message, amoun
      amount_received, quote_id, destination_asset, funding_method, sender_id, sender_type, \
      receiver_id, receiver_type, stellar_account_id, stellar_memo, refund_memo, \
      refund_memo_type, refunds, stellar_transaction_id, external_transaction_id, \
-     required_info_message, callback_url, expires_at, started_at, updated_at, completed_at";
+     required_info_message, callback_url, expires_at, started_at, updated_at, completed_at, \
+     version";
 
 /// Stores a new transaction; `Conflict` when its memo is taken.
 pub async fn insert(tx: &mut Tx, t: &TxRow) -> Result<(), DbError> {
     let sql = format!(
         "INSERT INTO sep31_transactions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
          $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, \
-         $28, $29, $30, $31, $32, $33, $34)"
+         $28, $29, $30, $31, $32, $33, $34, $35)"
     );
     with_tx!(tx, c => sqlx::query(&sql)
         .bind(&t.id)
@@ -125,23 +128,25 @@ pub async fn insert(tx: &mut Tx, t: &TxRow) -> Result<(), DbError> {
         .bind(t.started_at)
         .bind(t.updated_at)
         .bind(t.completed_at)
+        .bind(t.version)
         .execute(c)
         .await
         .map(|_| ())?);
     Ok(())
 }
 
-/// Writes back what a change may change, if the transaction is still in
-/// status `from`; answers whether it was.
-pub async fn save(tx: &mut Tx, t: &TxRow, from: &str) -> Result<bool, DbError> {
+/// Writes back what a change may change, if the transaction is still as
+/// read (`version`); answers whether it was. (The callback URL is the
+/// partner's alone: [`set_callback`].)
+pub async fn save(tx: &mut Tx, t: &TxRow, version: i64) -> Result<bool, DbError> {
     let n = with_tx!(tx, c => sqlx::query(
         "UPDATE sep31_transactions SET status = $3, status_message = $4, amount_out = $5, \
          amount_received = $6, refunds = $7, stellar_transaction_id = $8, \
-         external_transaction_id = $9, required_info_message = $10, callback_url = $11, \
-         updated_at = $12, completed_at = $13 WHERE id = $1 AND status = $2",
+         external_transaction_id = $9, required_info_message = $10, \
+         updated_at = $11, completed_at = $12, version = version + 1 WHERE id = $1 AND version = $2",
     )
     .bind(&t.id)
-    .bind(from)
+    .bind(version)
     .bind(&t.status)
     .bind(&t.status_message)
     .bind(&t.amount_out)
@@ -150,7 +155,6 @@ pub async fn save(tx: &mut Tx, t: &TxRow, from: &str) -> Result<bool, DbError> {
     .bind(&t.stellar_transaction_id)
     .bind(&t.external_transaction_id)
     .bind(&t.required_info_message)
-    .bind(&t.callback_url)
     .bind(t.updated_at)
     .bind(t.completed_at)
     .execute(c)
@@ -244,13 +248,23 @@ pub async fn in_status(
     .await?))
 }
 
-/// Sets the transaction's callback URL.
+/// Sets the transaction's callback URL; callbacks still queued go to it
+/// too (SEP-31 §PUT Transaction Callback: "only … the most recently
+/// provided URL").
 pub async fn set_callback(db: &Db, id: &str, url: &str) -> Result<(), DbError> {
-    with_pool!(db, pool => sqlx::query("UPDATE sep31_transactions SET callback_url = $2 WHERE id = $1")
+    let mut tx = db.begin().await?;
+    with_tx!(&mut tx, c => sqlx::query("UPDATE sep31_transactions SET callback_url = $2 WHERE id = $1")
         .bind(id)
         .bind(url)
-        .execute(pool)
+        .execute(c)
         .await
         .map(|_| ())?);
+    with_tx!(&mut tx, c => sqlx::query("UPDATE payment_outbox SET url = $2 WHERE stream = $1")
+        .bind(format!("{id}:callback"))
+        .bind(url)
+        .execute(c)
+        .await
+        .map(|_| ())?);
+    tx.commit().await?;
     Ok(())
 }

@@ -55,9 +55,10 @@ pub fn public(t: &TxRow) -> Value {
     {
         // `refunded` is deprecated but still read by older clients: true
         // for a refund in full.
+        let paid = t.amount_received.as_deref().unwrap_or(&t.amount_in);
         let full = r["amount_refunded"].as_str().is_some_and(|a| {
             super::amounts::sum(a, r["amount_fee"].as_str().unwrap_or("0"))
-                .is_some_and(|s| Some(s) == super::amounts::parse(&t.amount_in))
+                .is_some_and(|s| Some(s) == super::amounts::parse(paid))
         });
         put("refunded", json!(full));
         put("refunds", r);

@@ -94,6 +94,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<QuoteRow>, DbError> {
 struct Firm {
     account: String,
     memo: String,
+    context: String,
     sell_asset: String,
     sell_amount: String,
     buy_asset: String,
@@ -106,7 +107,7 @@ struct Firm {
 /// The quote `id` as a payment takes it.
 pub async fn read_firm(c: Conn<'_>, id: &str) -> Result<Option<FirmQuote>, DbError> {
     let row: Option<Firm> = with_conn!(c, c => sqlx::query_as(
-        "SELECT account, memo, sell_asset, sell_amount, buy_asset, buy_amount, fee, expires_at, used_by \
+        "SELECT account, memo, context, sell_asset, sell_amount, buy_asset, buy_amount, fee, expires_at, used_by \
          FROM quotes WHERE id = $1",
     )
     .bind(id)
@@ -116,6 +117,7 @@ pub async fn read_firm(c: Conn<'_>, id: &str) -> Result<Option<FirmQuote>, DbErr
         let memo = (!f.memo.is_empty()).then_some(f.memo);
         Some(FirmQuote {
             owner: Target::parse(&f.account, memo.as_deref())?,
+            context: f.context,
             sell_asset: f.sell_asset,
             sell_amount: f.sell_amount,
             buy_asset: f.buy_asset,

@@ -95,12 +95,17 @@ async fn the_transaction_object_has_only_sep31_fields(engine: Engine) {
 
 /// `PATCH` (deprecated by SEP-31 v3) is 404 for the creator too, and
 /// changes nothing.
-async fn patch_is_not_found(engine: Engine) {
+async fn patch_requests_nothing(engine: Engine) {
     let a = start(engine).await;
     let p = a.acme_parties().await;
     let id = id_of(&create_tx(&a.srv, &p.token, &body(&p, "100")).await);
     let before = transaction(&a.srv, &p.token, &id).await;
-    for tx in [id.as_str(), "9d3c1f0a-5e2b-4c7d-8a9f-0b1c2d3e4f5a"] {
+    // SEP-31 §PATCH: an update when no information is requested "should
+    // fail with an error response"; a transaction not found is 404.
+    for (tx, status) in [
+        (id.as_str(), 400),
+        ("9d3c1f0a-5e2b-4c7d-8a9f-0b1c2d3e4f5a", 404),
+    ] {
         let req = a
             .srv
             .with_token(
@@ -109,7 +114,7 @@ async fn patch_is_not_found(engine: Engine) {
                 &p.token,
             )
             .json(&json!({"transaction": {"receiver_bank_account": "1"}}));
-        assert_refusal(&TestServer::send(req).await, 404, &format!("PATCH {tx}"));
+        assert_refusal(&TestServer::send(req).await, status, &format!("PATCH {tx}"));
     }
     assert_eq!(
         transaction(&a.srv, &p.token, &id).await,
@@ -219,6 +224,6 @@ async fn put_callback_takes_safe_urls_only(engine: Engine) {
 on_both_engines!(
     only_the_creator_reads_a_transaction,
     the_transaction_object_has_only_sep31_fields,
-    patch_is_not_found,
+    patch_requests_nothing,
     put_callback_takes_safe_urls_only,
 );
