@@ -97,6 +97,8 @@ pub struct Payments {
     quotes: Option<Arc<dyn QuoteBook>>,
     pairs: Vec<(String, String)>,
     pub(super) feed: Feed,
+    /// Distribution accounts whose observer cursor is known to be pinned.
+    pub(super) pinned: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl ServesPartners for Payments {
@@ -131,6 +133,7 @@ impl Payments {
             quotes: parts.quotes,
             pairs: parts.pairs,
             feed: parts.feed,
+            pinned: std::sync::Mutex::default(),
         }
     }
 
@@ -439,7 +442,16 @@ impl Payments {
             }
         }
         // The observer must watch from before the first payment for it.
-        self.pin_cursor(&row.stellar_account_id).await?;
+        let pinned = self
+            .pinned
+            .lock()
+            .is_ok_and(|p| p.contains(&row.stellar_account_id));
+        if !pinned {
+            self.pin_cursor(&row.stellar_account_id).await?;
+            if let Ok(mut p) = self.pinned.lock() {
+                p.insert(row.stellar_account_id.clone());
+            }
+        }
         for (who, op) in parties {
             self.limit(partner, who, op, &c, true).await?;
         }
