@@ -28,45 +28,8 @@ from urllib.parse import urlparse
 import requests
 from stellar_sdk import Keypair
 from stellar_sdk.sep.stellar_toml import fetch_stellar_toml
-from stellar_sdk.sep.stellar_web_authentication import read_challenge_transaction
 
-
-def check(cond, what, got=None):
-    if not cond:
-        print(f"FAILED: {what}: {got!r}", file=sys.stderr)
-        sys.exit(1)
-
-
-def login(toml, host, kp):
-    """A SEP-10 token for kp's account, the way a stellar-sdk client gets one."""
-    endpoint = toml["WEB_AUTH_ENDPOINT"]
-    res = requests.get(endpoint, params={"account": kp.public_key}, timeout=10)
-    check(res.status_code == 200, "GET challenge", res.text)
-    read = read_challenge_transaction(
-        res.json()["transaction"],
-        toml["SIGNING_KEY"],
-        host,
-        urlparse(endpoint).hostname,
-        toml["NETWORK_PASSPHRASE"],
-    )
-    envelope = read.transaction
-    envelope.sign(kp)
-    res = requests.post(endpoint, json={"transaction": envelope.to_xdr()}, timeout=10)
-    check(res.status_code == 200, "POST challenge", res.text)
-    return res.json()["token"]
-
-
-def call(method, url, token=None, **kw):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    res = requests.request(method, url, headers=headers, timeout=10, **kw)
-    if res.status_code == 204:
-        return 204, None
-    check(
-        res.headers.get("content-type", "").startswith("application/json"),
-        f"{method} {url}: content type",
-        res.headers.get("content-type"),
-    )
-    return res.status_code, res.json()
+from partner import call, check, login
 
 
 def main():

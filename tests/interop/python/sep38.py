@@ -21,48 +21,11 @@ from urllib.parse import urlparse
 import requests
 from stellar_sdk import Keypair
 from stellar_sdk.sep.stellar_toml import fetch_stellar_toml
-from stellar_sdk.sep.stellar_web_authentication import read_challenge_transaction
+
+from partner import call, check, login
 
 USDC = "stellar:USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
 BRL = "iso4217:BRL"
-
-
-def check(cond, what, got=None):
-    if not cond:
-        print(f"FAILED: {what}: {got!r}", file=sys.stderr)
-        sys.exit(1)
-
-
-def login(toml, host, kp):
-    """A SEP-10 token for kp's account, the way a stellar-sdk wallet gets one."""
-    endpoint = toml["WEB_AUTH_ENDPOINT"]
-    res = requests.get(endpoint, params={"account": kp.public_key}, timeout=10)
-    check(res.status_code == 200, "GET challenge", res.text)
-    challenge = res.json()
-    read = read_challenge_transaction(
-        challenge["transaction"],
-        toml["SIGNING_KEY"],
-        host,
-        urlparse(endpoint).hostname,
-        toml["NETWORK_PASSPHRASE"],
-    )
-    check(read.client_account_id == kp.public_key, "challenge account", read.client_account_id)
-    envelope = read.transaction
-    envelope.sign(kp)
-    res = requests.post(endpoint, json={"transaction": envelope.to_xdr()}, timeout=10)
-    check(res.status_code == 200, "POST challenge", res.text)
-    return res.json()["token"]
-
-
-def call(method, url, token=None, **kw):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    res = requests.request(method, url, headers=headers, timeout=10, **kw)
-    check(
-        res.headers.get("content-type", "").startswith("application/json"),
-        f"{method} {url}: content type",
-        res.headers.get("content-type"),
-    )
-    return res.status_code, res.json()
 
 
 def main():

@@ -43,3 +43,31 @@ pub fn assert_error(got: (u16, Value), status: u16, message: &str) {
     assert_eq!(got.0, status, "body: {}", got.1);
     assert_eq!(got.1, json!({ "error": message }));
 }
+
+/// A refusal with `status`: the body is `{"error": "<non-empty text>"}` and
+/// nothing else (SEP-31, SEP-38 §Errors). Returns the text.
+#[track_caller]
+pub fn assert_refusal(got: &(u16, Value), status: u16, what: &str) -> String {
+    assert_eq!(
+        got.0, status,
+        "{what}: expected {status}, got {} {}",
+        got.0, got.1
+    );
+    let error = got.1.get("error").and_then(Value::as_str);
+    assert!(
+        error.is_some_and(|e| !e.is_empty()) && object_keys(&got.1) == ["error"],
+        "{what}: the body must be {{\"error\": \"…\"}} alone, got {}",
+        got.1
+    );
+    error.unwrap_or_default().to_owned()
+}
+
+/// The keys of a JSON object, sorted.
+pub fn object_keys(v: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = v
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}

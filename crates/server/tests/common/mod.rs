@@ -18,7 +18,9 @@ pub mod twilio;
 
 // Each test binary uses some of these.
 #[allow(unused_imports)]
-pub use assert::{assert_error, claims, header, muxed_account, texts, wrong_code};
+pub use assert::{
+    assert_error, assert_refusal, claims, header, muxed_account, object_keys, texts, wrong_code,
+};
 #[allow(unused_imports)]
 pub use horizon::{HorizonStub, StubAccount};
 #[allow(unused_imports)]

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::{Anchor, ISSUER, Parties};
 use crate::common::TestServer;
+pub use crate::common::{assert_refusal, object_keys};
 
 /// A valid body: `amount` USDC from the parties' sender to their receiver,
 /// paid out by SEPA.
@@ -85,24 +86,6 @@ pub async fn move_tx(srv: &TestServer, id: &str, body: Value) -> (u16, Value) {
 pub async fn refund_tx(srv: &TestServer, id: &str, body: Value) -> (u16, Value) {
     let path = format!("/admin/transactions/{id}/refund");
     TestServer::send(srv.admin(Method::POST, &path).json(&body)).await
-}
-
-/// A refusal with `status`: the body is `{"error": "<non-empty text>"}` and
-/// nothing else. Returns the text.
-#[track_caller]
-pub fn assert_refusal(got: &(u16, Value), status: u16, what: &str) -> String {
-    assert_eq!(
-        got.0, status,
-        "{what}: expected {status}, got {} {}",
-        got.0, got.1
-    );
-    let error = got.1.get("error").and_then(Value::as_str);
-    assert!(
-        error.is_some_and(|e| !e.is_empty()) && object_keys(&got.1) == ["error"],
-        "{what}: the body must be {{\"error\": \"…\"}} alone, got {}",
-        got.1
-    );
-    error.unwrap_or_default().to_owned()
 }
 
 /// A refusal with `status` and exactly `message`.
@@ -182,16 +165,6 @@ pub fn assert_sep31_fields(t: &Value, status: &str) {
             assert!(ok, "{k} must be RFC 3339 UTC: {t}");
         }
     }
-}
-
-/// The keys of a JSON object, sorted.
-pub fn object_keys(v: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = v
-        .as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default();
-    keys.sort();
-    keys
 }
 
 /// Unix seconds as RFC 3339 UTC with whole seconds.

@@ -36,6 +36,7 @@ mod stub;
 use std::str::FromStr as _;
 
 use common::{Engine, TestServer};
+pub use common::{assert_refusal, object_keys};
 use mooring_server::config::Config;
 use mooring_stellar::Keypair;
 use reqwest::Method;
@@ -178,34 +179,6 @@ pub async fn get_quote(srv: &TestServer, token: &str, id: &str) -> (u16, Value) 
 pub fn created(got: (u16, Value), what: &str) -> Value {
     assert_eq!(got.0, 201, "{what}: expected 201, got {}", got.1);
     got.1
-}
-
-/// A refusal with `status`: the body is `{"error": "<non-empty text>"}` and
-/// nothing else. Returns the text.
-#[track_caller]
-pub fn assert_refusal(got: &(u16, Value), status: u16, what: &str) -> String {
-    assert_eq!(
-        got.0, status,
-        "{what}: expected {status}, got {} {}",
-        got.0, got.1
-    );
-    let error = got.1.get("error").and_then(Value::as_str);
-    assert!(
-        error.is_some_and(|e| !e.is_empty()) && object_keys(&got.1) == ["error"],
-        "{what}: the body must be {{\"error\": \"…\"}} alone (SEP-38 §Errors), got {}",
-        got.1
-    );
-    error.unwrap_or_default().to_owned()
-}
-
-/// The keys of a JSON object, sorted.
-pub fn object_keys(v: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = v
-        .as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default();
-    keys.sort();
-    keys
 }
 
 /// A decimal string of a JSON value (a test's own numbers are well formed).
