@@ -46,6 +46,20 @@ impl Config {
         self.sep38.validate()?;
         let types: Vec<&str> = self.sep12.types.keys().map(String::as_str).collect();
         self.sep31.validate(&types, self.sep12.enabled)?;
+        for p in &self.partners {
+            // Held to the rules of a callback URL a partner sends itself.
+            if let Some(u) = &p.callback_url
+                && !crate::net::url_allowed(u, &self.sep31.callbacks.allow_http_hosts)
+            {
+                return Err(invalid(
+                    "partners",
+                    format!(
+                        "partner {}: callback_url must be https:// to a public host on the default port (or a host of sep31.callbacks.allow_http_hosts)",
+                        p.name
+                    ),
+                ));
+            }
+        }
         if self.sep31.enabled && self.sep31.quotes_required && !self.sep38.enabled {
             return Err(invalid(
                 "sep31.quotes_required",

@@ -77,7 +77,7 @@ pub enum OwnerError {
 
 /// The memo a token is bound to: its `sub` memo or its muxed id.
 pub fn token_memo(p: &Principal) -> Option<u64> {
-    p.memo.map(|m| m.value()).or(p.account.muxed_id())
+    p.bound_memo()
 }
 
 /// The customer a request names, from the token and the (deprecated)
@@ -168,11 +168,9 @@ pub fn resolve(
     })
 }
 
-/// Whether the token may reach a stored customer: the same account, and the
-/// token's memo if it has one. Callers answer "not found" otherwise.
+/// Whether the token may reach a stored customer ([`Principal::may_reach`]).
 pub fn may_access(p: &Principal, account: &str, memo: &str, memo_type: &str) -> bool {
-    account == p.account.account().to_string()
-        && token_memo(p).is_none_or(|m| memo_type == "id" && memo == m.to_string())
+    p.may_reach(account, memo, memo_type)
 }
 
 #[cfg(test)]

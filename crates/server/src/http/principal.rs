@@ -28,6 +28,24 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The memo the token is bound to: its `sub` memo or its muxed id.
+    pub fn bound_memo(&self) -> Option<u64> {
+        self.memo.map(|m| m.value()).or(self.account.muxed_id())
+    }
+
+    /// Whether the token reaches what was stored under `account`, `memo`
+    /// and `memo_type` (a SEP-12 customer, a SEP-31 transaction): the same
+    /// `G…` account, and the token's memo if it has one — a token without
+    /// one reaches everything of its account, as a sending anchor's
+    /// omnibus account does (SEP-12 §Shared, Omnibus, or Pooled Accounts).
+    /// Callers answer "not found" otherwise.
+    pub fn may_reach(&self, account: &str, memo: &str, memo_type: &str) -> bool {
+        account == self.account.account().to_string()
+            && self
+                .bound_memo()
+                .is_none_or(|m| memo_type == "id" && memo == m.to_string())
+    }
+
     /// Reads a SEP-10 `sub`: `G…`, `G…:<memo>` or `M…`.
     pub fn parse_sub(sub: &str) -> Option<(ClientAccount, Option<IdMemo>)> {
         match sub.split_once(':') {

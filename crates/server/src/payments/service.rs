@@ -112,14 +112,6 @@ fn number(d: Decimal) -> Value {
     serde_json::from_str(&d.normalize().to_string()).unwrap_or(Value::Null)
 }
 
-/// Whether the token may reach what `account` and `memo` registered: the
-/// same account, and the token's memo if it has one.
-fn owns(caller: &Principal, account: &str, memo: &str, memo_type: &str) -> bool {
-    let bound = caller.memo.map(|m| m.value()).or(caller.account.muxed_id());
-    account == caller.account.account().to_string()
-        && bound.is_none_or(|m| memo_type == "id" && memo == m.to_string())
-}
-
 impl Payments {
     /// A payment service.
     pub fn new(parts: PaymentsParts) -> Payments {
@@ -207,7 +199,7 @@ impl Payments {
             .records
             .customer(id, types)
             .await?
-            .filter(|s| owns(caller, &s.account, &s.memo, &s.memo_type))
+            .filter(|s| caller.may_reach(&s.account, &s.memo, &s.memo_type))
             .ok_or_else(needed)?;
         let kind = standing.accepted.clone().ok_or_else(needed)?;
         Ok((id.to_owned(), kind, standing))
@@ -512,12 +504,8 @@ impl Payments {
         store::get(self.db.reader(), id)
             .await?
             .filter(|t| {
-                owns(
-                    caller,
-                    &t.account,
-                    &t.memo,
-                    if t.memo.is_empty() { "" } else { "id" },
-                )
+                let kind = if t.memo.is_empty() { "" } else { "id" };
+                caller.may_reach(&t.account, &t.memo, kind)
             })
             .ok_or(PaymentError::NotFound)
     }
