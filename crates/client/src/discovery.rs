@@ -11,7 +11,7 @@ pub async fn stellar_toml(http: &reqwest::Client, base: &Url) -> Result<StellarT
     let url = base
         .join("/.well-known/stellar.toml")
         .map_err(|e| ClientError::StellarToml(e.to_string()))?;
-    let res = check(http.get(url).send().await?).await?;
+    let res = check(http.get(url).send().await?, "SEP-1 GET stellar.toml").await?;
     let body = res.bytes().await?;
     if body.len() > MAX_STELLAR_TOML_BYTES {
         return Err(ClientError::StellarToml("larger than 100 KB".into()));

@@ -1,10 +1,14 @@
 //! The wallet (and sending-anchor) side of Mooring: discover a server from
-//! its stellar.toml, log in with SEP-10, and wait out KYC limits the way
-//! DD64 does ([`kyc`]). Later capabilities add their flows here.
+//! its stellar.toml, log in with SEP-10, wait out KYC limits the way DD64
+//! does ([`kyc`]), get SEP-38 quotes ([`sep38`]) and send SEP-31 payments
+//! ([`sep31`]). Nothing here sleeps or loops on its own: callers poll at
+//! the pace they choose.
 
 pub mod discovery;
 pub mod kyc;
 pub mod sep10;
+pub mod sep31;
+pub mod sep38;
 
 /// What went wrong talking to a server.
 #[derive(Debug, thiserror::Error)]
@@ -12,13 +16,21 @@ pub enum ClientError {
     /// The request could not be made or its answer read.
     #[error("request failed: {0}")]
     Http(#[from] reqwest::Error),
-    /// The server answered with an error status.
-    #[error("server answered {status}: {message}")]
+    /// The anchor refused a step: its status and, in the spec's words,
+    /// its `error` text.
+    #[error("{anchor}: {step} answered {status}: {message}")]
     Status {
+        /// The anchor's host (and port), from the URL asked.
+        anchor: String,
+        /// What was being done, e.g. "SEP-31 POST /transactions".
+        step: &'static str,
         /// HTTP status.
         status: u16,
         /// The `error` field of the body, or the body.
         message: String,
+        /// The body, when JSON (SEP-31's `customer_info_needed` carries
+        /// the `type` beside `error`).
+        body: serde_json::Value,
     },
     /// The server's challenge is not one to sign.
     #[error("the server's challenge is not acceptable: {0}")]
@@ -31,16 +43,46 @@ pub enum ClientError {
     StellarToml(String),
 }
 
-/// Turns a non-success response into [`ClientError::Status`].
-pub(crate) async fn check(res: reqwest::Response) -> Result<reqwest::Response, ClientError> {
+/// Turns a non-success response to `step` into [`ClientError::Status`],
+/// naming the anchor it came from.
+pub(crate) async fn check(
+    res: reqwest::Response,
+    step: &'static str,
+) -> Result<reqwest::Response, ClientError> {
     if res.status().is_success() {
         return Ok(res);
     }
     let status = res.status().as_u16();
+    let url = res.url();
+    let anchor = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => url.to_string(),
+    };
     let text = res.text().await.unwrap_or_default();
-    let message = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-        .unwrap_or(text);
-    Err(ClientError::Status { status, message })
+    let body = serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default();
+    let message = body
+        .get("error")
+        .and_then(|e| e.as_str())
+        .map_or(text, str::to_owned);
+    Err(ClientError::Status {
+        anchor,
+        step,
+        status,
+        message,
+        body,
+    })
+}
+
+impl ClientError {
+    /// SEP-31's `customer_info_needed`: the SEP-12 type to complete, when
+    /// that is what the anchor answered.
+    pub fn customer_info_needed(&self) -> Option<&str> {
+        match self {
+            ClientError::Status { body, .. } if body["error"] == "customer_info_needed" => {
+                body["type"].as_str()
+            }
+            _ => None,
+        }
+    }
 }

@@ -122,7 +122,7 @@ impl WebAuth {
                 q.append_pair("client_domain", domain);
             }
         }
-        let body: ChallengeBody = check(self.http.get(url).send().await?)
+        let body: ChallengeBody = check(self.http.get(url).send().await?, "SEP-10 GET challenge")
             .await?
             .json()
             .await?;
@@ -181,7 +181,7 @@ impl WebAuth {
             .json(&serde_json::json!({ "transaction": signed }))
             .send()
             .await?;
-        let body: TokenBody = check(res).await?.json().await?;
+        let body: TokenBody = check(res, "SEP-10 POST challenge").await?.json().await?;
         Ok(body.token)
     }
 }

@@ -67,7 +67,7 @@ impl Anchor {
             .timeout(REQUEST_TIMEOUT)
             .send()
             .await?;
-        Ok(check(res).await?.json().await?)
+        Ok(check(res, "GET /limits").await?.json().await?)
     }
 
     fn url(&self, segments: &[&str]) -> Url {

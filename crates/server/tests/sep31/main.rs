@@ -18,7 +18,8 @@
 //! - `updates`: refunds, and the customer-update round trip through SEP-12;
 //! - `webhooks`: the business server's webhooks and the signed SEP-31
 //!   callbacks, to the transaction's URL or its partner's;
-//! - `interop`: the published Python stellar-sdk as a sending anchor.
+//! - `interop`: the published Python stellar-sdk as a sending anchor;
+//! - `client`: Mooring's own client library as a sending anchor.
 //!
 //! Transactions are paid on the Horizon stand-in; the payment observer of
 //! the server under test moves them to `pending_receiver`.
@@ -29,6 +30,7 @@ mod common;
 mod auth;
 mod calls;
 mod checks;
+mod client;
 mod create;
 mod info;
 mod interop;
