@@ -1,12 +1,13 @@
 //! The wallet (and sending-anchor) side of Mooring: discover a server from
-//! its stellar.toml, log in with SEP-10, wait out KYC limits the way DD64
-//! does ([`kyc`]), get SEP-38 quotes ([`sep38`]) and send SEP-31 payments
-//! ([`sep31`]). Nothing here sleeps or loops on its own: callers poll at
+//! its stellar.toml, log in with SEP-10, give anchors KYC ([`sep12`]), wait
+//! out KYC limits the way DD64 does ([`kyc`]), get SEP-38 quotes
+//! ([`sep38`]) and send SEP-31 payments ([`sep31`]). Nothing here sleeps or loops on its own: callers poll at
 //! the pace they choose.
 
 pub mod discovery;
 pub mod kyc;
 pub mod sep10;
+pub mod sep12;
 pub mod sep31;
 pub mod sep38;
 

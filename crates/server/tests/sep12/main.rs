@@ -2,11 +2,13 @@
 //! success and failure paths, ownership, encryption at rest and erasure.
 //!
 //! - here: fields, statuses, ownership, memos and SEP-12 v1.1 clients;
-//! - `documents`: documents, files, body limits and erasure.
+//! - `documents`: documents, files, body limits and erasure;
+//! - `client`: Mooring's own client library against it.
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod client;
 mod documents;
 
 use common::customer::put_json;
