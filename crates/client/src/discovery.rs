@@ -20,3 +20,26 @@ pub async fn stellar_toml(http: &reqwest::Client, base: &Url) -> Result<StellarT
         std::str::from_utf8(&body).map_err(|_| ClientError::StellarToml("not UTF-8".into()))?;
     StellarToml::parse(text).map_err(|e| ClientError::StellarToml(e.to_string()))
 }
+
+/// The server the stellar.toml at `home` names in `name` (`KYC_SERVER`,
+/// `ANCHOR_QUOTE_SERVER`, …), read by `field`.
+pub(crate) async fn server(
+    http: &reqwest::Client,
+    home: &Url,
+    name: &str,
+    field: impl FnOnce(StellarToml) -> Option<String>,
+) -> Result<Url, ClientError> {
+    let toml = stellar_toml(http, home).await?;
+    let base = field(toml).ok_or_else(|| ClientError::StellarToml(format!("no {name}")))?;
+    Url::parse(&base).map_err(|e| ClientError::StellarToml(format!("{name}: {e}")))
+}
+
+/// `base` with `segments` appended as path segments.
+pub(crate) fn join(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .expect("an http(s) URL has a path")
+        .pop_if_empty()
+        .extend(segments);
+    url
+}

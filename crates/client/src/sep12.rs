@@ -170,21 +170,12 @@ impl KycServer {
         home: &Url,
         token: String,
     ) -> Result<KycServer, ClientError> {
-        let toml = crate::discovery::stellar_toml(&http, home).await?;
-        let base = toml
-            .kyc_server
-            .ok_or_else(|| ClientError::StellarToml("no KYC_SERVER".into()))?;
-        let base = Url::parse(&base).map_err(|e| ClientError::StellarToml(e.to_string()))?;
+        let base = crate::discovery::server(&http, home, "KYC_SERVER", |t| t.kyc_server).await?;
         Ok(KycServer::new(http, base, token))
     }
 
     fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .expect("an http(s) URL has a path")
-            .pop_if_empty()
-            .extend(segments);
-        url
+        crate::discovery::join(&self.base, segments)
     }
 
     /// `GET /customer`: the customer's status, what the anchor asks for and

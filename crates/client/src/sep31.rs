@@ -126,21 +126,15 @@ impl PaymentServer {
         home: &Url,
         token: String,
     ) -> Result<PaymentServer, ClientError> {
-        let toml = crate::discovery::stellar_toml(&http, home).await?;
-        let base = toml
-            .direct_payment_server
-            .ok_or_else(|| ClientError::StellarToml("no DIRECT_PAYMENT_SERVER".into()))?;
-        let base = Url::parse(&base).map_err(|e| ClientError::StellarToml(e.to_string()))?;
+        let base = crate::discovery::server(&http, home, "DIRECT_PAYMENT_SERVER", |t| {
+            t.direct_payment_server
+        })
+        .await?;
         Ok(PaymentServer::new(http, base, token))
     }
 
     fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .expect("an http(s) URL has a path")
-            .pop_if_empty()
-            .extend(segments);
-        url
+        crate::discovery::join(&self.base, segments)
     }
 
     /// `GET /info`: the assets received, fees, bounds, SEP-12 types.

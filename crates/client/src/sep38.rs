@@ -138,25 +138,17 @@ impl QuoteServer {
         home: &Url,
         token: Option<String>,
     ) -> Result<QuoteServer, ClientError> {
-        let toml = crate::discovery::stellar_toml(&http, home).await?;
-        let base = toml
-            .anchor_quote_server
-            .ok_or_else(|| ClientError::StellarToml("no ANCHOR_QUOTE_SERVER".into()))?;
-        let base = Url::parse(&base).map_err(|e| ClientError::StellarToml(e.to_string()))?;
+        let base = crate::discovery::server(&http, home, "ANCHOR_QUOTE_SERVER", |t| {
+            t.anchor_quote_server
+        })
+        .await?;
         Ok(QuoteServer::new(http, base, token))
     }
 
-    fn url(&self, path: &str) -> Url {
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .expect("an http(s) URL has a path")
-            .pop_if_empty()
-            .push(path);
-        url
-    }
-
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let req = self.http.request(method, self.url(path));
+    fn request(&self, method: reqwest::Method, segments: &[&str]) -> reqwest::RequestBuilder {
+        let req = self
+            .http
+            .request(method, crate::discovery::join(&self.base, segments));
         match &self.token {
             Some(t) => req.bearer_auth(t),
             None => req,
@@ -165,14 +157,14 @@ impl QuoteServer {
 
     /// `GET /info`: the assets and delivery methods quoted.
     pub async fn info(&self) -> Result<serde_json::Value, ClientError> {
-        let res = self.request(reqwest::Method::GET, "info").send().await?;
+        let res = self.request(reqwest::Method::GET, &["info"]).send().await?;
         Ok(check(res, "SEP-38 GET /info").await?.json().await?)
     }
 
     /// `GET /price`.
     pub async fn price(&self, r: &PriceRequest) -> Result<Price, ClientError> {
         let res = self
-            .request(reqwest::Method::GET, "price")
+            .request(reqwest::Method::GET, &["price"])
             .query(r)
             .send()
             .await?;
@@ -182,7 +174,7 @@ impl QuoteServer {
     /// `POST /quote`: a firm quote (201).
     pub async fn quote(&self, r: &PriceRequest) -> Result<Quote, ClientError> {
         let res = self
-            .request(reqwest::Method::POST, "quote")
+            .request(reqwest::Method::POST, &["quote"])
             .json(r)
             .send()
             .await?;
@@ -191,14 +183,7 @@ impl QuoteServer {
 
     /// `GET /quote/{id}`.
     pub async fn get_quote(&self, id: &str) -> Result<Quote, ClientError> {
-        let mut url = self.url("quote");
-        url.path_segments_mut()
-            .expect("an http(s) URL has a path")
-            .push(id);
-        let mut req = self.http.get(url);
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
-        }
+        let req = self.request(reqwest::Method::GET, &["quote", id]);
         Ok(check(req.send().await?, "SEP-38 GET /quote")
             .await?
             .json()

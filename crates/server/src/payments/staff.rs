@@ -89,6 +89,26 @@ impl Payments {
         Ok(after)
     }
 
+    /// A sweep's move: made and committed, or skipped (`false`) when the
+    /// transaction changed since it was read.
+    async fn sweep(
+        &self,
+        mut tx: Tx,
+        before: &TxRow,
+        after: TxRow,
+        actor: &str,
+        action: &str,
+    ) -> Result<bool, PaymentError> {
+        match self.change(&mut tx, before, after, actor, action).await {
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(true)
+            }
+            Err(PaymentError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn current(&self, tx: &mut Tx, id: &str) -> Result<(TxRow, Status), PaymentError> {
         let row = store::get(&mut *tx, id)
             .await?
@@ -324,18 +344,11 @@ impl Payments {
             let mut after = row.clone();
             after.status = Status::Expired.as_str().to_owned();
             after.status_message = Some("not paid in time".into());
-            match self
-                .change(&mut tx, &row, after, "expiry", "sep31.expire")
-                .await
-            {
-                Ok(_) => {
-                    tx.commit().await?;
-                    n += 1;
-                }
-                // Paid, or expired by another replica, meanwhile.
-                Err(PaymentError::Conflict(_)) => {}
-                Err(e) => return Err(e),
-            }
+            // Paid, or expired by another replica, meanwhile: skipped.
+            n += usize::from(
+                self.sweep(tx, &row, after, "expiry", "sep31.expire")
+                    .await?,
+            );
         }
         Ok(n)
     }
@@ -376,19 +389,9 @@ impl Payments {
             after.status = Status::PendingReceiver.as_str().to_owned();
             after.status_message = None;
             after.required_info_message = None;
-            let mut tx = self.db.begin().await?;
-            match self
-                .change(&mut tx, &row, after, "sep12", "sep31.status")
-                .await
-            {
-                Ok(_) => {
-                    tx.commit().await?;
-                    n += 1;
-                }
-                // Moved meanwhile (by staff, or another replica).
-                Err(PaymentError::Conflict(_)) => {}
-                Err(e) => return Err(e),
-            }
+            let tx = self.db.begin().await?;
+            // Moved meanwhile (by staff, or another replica): skipped.
+            n += usize::from(self.sweep(tx, &row, after, "sep12", "sep31.status").await?);
         }
         Ok(n)
     }
