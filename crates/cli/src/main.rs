@@ -1,5 +1,5 @@
-//! `mooring`: the server, its tools, and (as capabilities land) the wallet
-//! and admin commands.
+//! `mooring`: the server, its tools, the admin commands, and the client
+//! commands (`mooring send`, `mooring wallet`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +11,7 @@ use mooring_server::{Server, ServerOptions, telemetry};
 
 mod admin;
 mod bench;
+mod send;
 mod wallet;
 
 /// jemalloc: a third less memory under load than mimalloc (peak 30 MiB
@@ -52,9 +53,13 @@ enum Command {
     /// Load benchmarks against a running or self-started server.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
-    /// A wallet's side of an anchor.
+    /// A wallet's side of anchors and recovery servers: KYC once for many
+    /// anchors (SEP-12), account recovery with two servers (SEP-30).
     #[command(subcommand)]
     Wallet(wallet::WalletCommand),
+    /// Send a payment through a receiving anchor, as a sending anchor does
+    /// (SEP-31 with SEP-10, SEP-12 and SEP-38), and follow it to the end.
+    Send(Box<send::SendArgs>),
 }
 
 #[derive(Subcommand)]
@@ -160,6 +165,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench(cmd) => runtime()?.block_on(bench::run(cmd)),
         Command::Wallet(cmd) => runtime()?.block_on(wallet::run(cmd)),
+        Command::Send(args) => runtime()?.block_on(send::run(*args)),
         Command::Admin(args) => {
             let loaded = load_config(cli.config)?;
             runtime()?.block_on(admin::run(&loaded.config, args))

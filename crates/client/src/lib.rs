@@ -1,13 +1,20 @@
 //! The wallet (and sending-anchor) side of Mooring: discover a server from
-//! its stellar.toml, log in with SEP-10, give anchors KYC ([`sep12`]), wait
-//! out KYC limits the way DD64 does ([`kyc`]), get SEP-38 quotes
-//! ([`sep38`]) and send SEP-31 payments ([`sep31`]). Nothing here sleeps or loops on its own: callers poll at
+//! its stellar.toml ([`discovery`]), log in with SEP-10 ([`sep10`]), give
+//! anchors KYC ([`sep12`]), wait out KYC limits the way DD64 does
+//! ([`kyc`]), get SEP-38 quotes ([`sep38`]), send SEP-31 payments
+//! ([`sep31`]), register and recover accounts with SEP-30 servers
+//! ([`sep30`]), and read accounts from and submit transactions to Horizon
+//! ([`horizon`]). Nothing here sleeps or loops on its own: callers poll at
 //! the pace they choose.
+//!
+//! Every flow has an example in `crates/client/examples/`.
 
 pub mod discovery;
+pub mod horizon;
 pub mod kyc;
 pub mod sep10;
 pub mod sep12;
+pub mod sep30;
 pub mod sep31;
 pub mod sep38;
 
@@ -54,12 +61,7 @@ pub(crate) async fn check(
         return Ok(res);
     }
     let status = res.status().as_u16();
-    let url = res.url();
-    let anchor = match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => url.to_string(),
-    };
+    let anchor = host_of(res.url());
     let text = res.text().await.unwrap_or_default();
     let body = serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default();
     let message = body
@@ -73,6 +75,15 @@ pub(crate) async fn check(
         message,
         body,
     })
+}
+
+/// The host (and port) of `url`, naming a server in errors.
+pub(crate) fn host_of(url: &url::Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => url.to_string(),
+    }
 }
 
 impl ClientError {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use mooring_stellar::PublicKey;
+use mooring_stellar::horizon::{AccountResource, Problem, Root};
 use mooring_stellar::sep10::{AccountSigners, Signer};
-use serde::Deserialize;
 use url::Url;
 
 /// Why the ledger could not answer. SEP-10 fails closed on any of these.
@@ -93,43 +93,6 @@ impl Horizon {
     }
 }
 
-/// Horizon's error document (RFC 7807 problem).
-#[derive(Deserialize)]
-struct Problem {
-    #[serde(rename = "type")]
-    kind: String,
-}
-
-/// Horizon's root resource, the part that names its network.
-#[derive(Deserialize)]
-struct Root {
-    network_passphrase: String,
-}
-
-/// Horizon's account resource, the parts SEP-10 needs
-/// (developers.stellar.org, Horizon API, "Retrieve an Account").
-#[derive(Deserialize)]
-struct AccountResource {
-    sequence: String,
-    thresholds: Thresholds,
-    signers: Vec<SignerResource>,
-}
-
-#[derive(Deserialize)]
-struct Thresholds {
-    low_threshold: u32,
-    med_threshold: u32,
-    high_threshold: u32,
-}
-
-#[derive(Deserialize)]
-struct SignerResource {
-    key: String,
-    weight: u32,
-    #[serde(rename = "type")]
-    kind: String,
-}
-
 impl Horizon {
     /// The account resource, or `None` for Horizon's own "not found".
     async fn account(&self, account: &PublicKey) -> Result<Option<AccountResource>, LedgerError> {
@@ -147,7 +110,7 @@ impl Horizon {
             // can authenticate (fail closed).
             404 => {
                 let problem: Problem = res.json().await.map_err(|_| LedgerError::NotHorizon)?;
-                return match problem.kind.ends_with("/not_found") {
+                return match problem.is_not_found() {
                     true => Ok(None),
                     false => Err(LedgerError::NotHorizon),
                 };
@@ -175,15 +138,9 @@ impl Ledger for Horizon {
                 // Only ed25519 keys can sign a challenge; pre-auth, hash-x and
                 // signed-payload signers are left out.
                 signers: body
-                    .signers
-                    .iter()
-                    .filter(|s| s.kind == "ed25519_public_key")
-                    .filter_map(|s| {
-                        Some(Signer {
-                            key: PublicKey::parse(&s.key).ok()?,
-                            weight: s.weight,
-                        })
-                    })
+                    .ed25519_signers()
+                    .into_iter()
+                    .map(|(key, weight)| Signer { key, weight })
                     .collect(),
                 low: body.thresholds.low_threshold,
                 medium: body.thresholds.med_threshold,
@@ -200,10 +157,9 @@ impl Ledger for Horizon {
             match self.account(account).await? {
                 None => Ok(None),
                 Some(body) => body
-                    .sequence
-                    .parse()
+                    .sequence()
                     .map(Some)
-                    .map_err(|_| LedgerError::BadBody("sequence is not a number".into())),
+                    .ok_or_else(|| LedgerError::BadBody("sequence is not a number".into())),
             }
         })
     }

@@ -2,18 +2,21 @@
 //!
 //! Nothing in this crate does I/O or holds global state: strkeys and keypairs
 //! ([`keys`]), client account addresses ([`account`]), amounts ([`amount`]), network ids
-//! ([`network`]), transaction envelopes ([`envelope`]), the SEP-10 challenge
-//! ([`sep10`]) and the SEP-1 `stellar.toml` fields a client reads
-//! ([`stellar_toml`]).
+//! ([`network`]), transaction envelopes ([`envelope`]) and the few
+//! transactions a wallet builds ([`tx`]), the SEP-10 challenge ([`sep10`]),
+//! the SEP-1 `stellar.toml` fields a client reads ([`stellar_toml`]) and
+//! the Horizon resources both sides read ([`horizon`]).
 
 pub mod account;
 pub mod amount;
 pub mod attest;
 pub mod envelope;
+pub mod horizon;
 pub mod keys;
 pub mod network;
 pub mod sep10;
 pub mod stellar_toml;
+pub mod tx;
 
 pub use account::{ClientAccount, IdMemo};
 pub use amount::Amount;

@@ -46,6 +46,17 @@ pub struct StellarToml {
     pub horizon_url: Option<String>,
     #[serde(rename = "ACCOUNTS", default)]
     pub accounts: Vec<String>,
+    #[serde(rename = "CURRENCIES", default)]
+    pub currencies: Vec<Currency>,
+}
+
+/// A `[[CURRENCIES]]` entry: the parts a client reads to find an asset's
+/// issuer.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct Currency {
+    pub code: Option<String>,
+    pub issuer: Option<String>,
 }
 
 impl StellarToml {

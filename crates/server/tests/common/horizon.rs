@@ -22,21 +22,43 @@ pub struct StubAccount {
     pub thresholds: (u32, u32, u32),
 }
 
+/// Every account's sequence number until it submits a transaction.
+pub(super) const START_SEQUENCE: i64 = 3298702387052545;
+
 #[derive(Default)]
-struct StubState {
-    accounts: HashMap<String, StubAccount>,
-    fail_with: Option<u16>,
-    passphrase: Option<String>,
+pub(super) struct StubState {
+    pub(super) accounts: HashMap<String, StubAccount>,
+    pub(super) fail_with: Option<u16>,
+    pub(super) passphrase: Option<String>,
+    /// Current sequence numbers; [`START_SEQUENCE`] when absent.
+    pub(super) sequences: HashMap<String, i64>,
+    /// The envelopes `POST /transactions` accepted, oldest first.
+    pub(super) submitted: Vec<String>,
+}
+
+impl StubState {
+    /// The passphrase of the network the stand-in serves.
+    pub(super) fn passphrase(&self) -> &str {
+        self.passphrase
+            .as_deref()
+            .unwrap_or("Test SDF Network ; September 2015")
+    }
+
+    /// The current sequence number of `id`.
+    pub(super) fn sequence(&self, id: &str) -> i64 {
+        self.sequences.get(id).copied().unwrap_or(START_SEQUENCE)
+    }
 }
 
 /// A Horizon stand-in on loopback: `GET /accounts/{id}` answers the
 /// account resource in Horizon's documented shape, or Horizon's 404 problem;
 /// `GET /accounts/{id}/payments` the payments made with
-/// [`HorizonStub::pay`] (horizon_payments.rs).
+/// [`HorizonStub::pay`] (horizon_payments.rs) or submitted with
+/// `POST /transactions` (horizon_submit.rs).
 #[derive(Clone)]
 pub struct HorizonStub {
     pub url: Url,
-    state: Arc<Mutex<StubState>>,
+    pub(super) state: Arc<Mutex<StubState>>,
     pub(super) payments: PaymentsFeed,
 }
 
@@ -94,14 +116,15 @@ fn app(state: &Arc<Mutex<StubState>>, payments: &PaymentsFeed) -> Router {
         .route("/accounts/{id}", get(stub_account))
         .with_state(state.clone())
         .merge(payments.router())
+        .merge(super::horizon_submit::router(state, payments))
 }
 
 /// Horizon's root resource: which network it serves.
 async fn stub_root(State(state): State<Arc<Mutex<StubState>>>) -> Response {
-    let passphrase = state.lock().unwrap().passphrase.clone();
+    let passphrase = state.lock().unwrap().passphrase().to_owned();
     axum::Json(json!({
         "horizon_version": "stub",
-        "network_passphrase": passphrase.as_deref().unwrap_or("Test SDF Network ; September 2015"),
+        "network_passphrase": passphrase,
     }))
     .into_response()
 }
@@ -121,8 +144,9 @@ async fn stub_account(
                 .iter()
                 .map(|(k, w)| json!({"weight": w, "key": k.to_string(), "type": "ed25519_public_key"}))
                 .collect();
+            let sequence = state.sequence(&id).to_string();
             axum::Json(json!({
-                "id": id, "account_id": id, "sequence": "3298702387052545",
+                "id": id, "account_id": id, "sequence": sequence,
                 "subentry_count": 0, "last_modified_ledger": 1,
                 "thresholds": {"low_threshold": a.thresholds.0, "med_threshold": a.thresholds.1, "high_threshold": a.thresholds.2},
                 "flags": {"auth_required": false, "auth_revocable": false, "auth_immutable": false, "auth_clawback_enabled": false},

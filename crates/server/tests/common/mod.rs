@@ -7,6 +7,7 @@ pub mod customer;
 mod horizon;
 mod horizon_payments;
 mod horizon_stream;
+mod horizon_submit;
 pub mod interop;
 pub mod kyc;
 pub mod oidc;

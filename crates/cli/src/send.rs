@@ -1,0 +1,518 @@
+//! `mooring send`: a sending anchor's whole SEP-31 flow (../seeds/002),
+//! against any receiving anchor that follows the SEPs:
+//!
+//! 1. discovery (SEP-1) and login (SEP-10) with the sending anchor's key;
+//! 2. `GET /info` (SEP-31): the asset's SEP-12 types, quotes, funding;
+//! 3. SEP-12 for the sender and the receiver: each only the fields the
+//!    receiving anchor asks for, documents streamed;
+//! 4. a SEP-38 firm quote where offered (or an indicative price, or none);
+//! 5. `POST /transactions` (SEP-31);
+//! 6. the Stellar payment to the account and memo the receiver named,
+//!    signed and submitted to Horizon — or printed, unsigned, for signing
+//!    elsewhere;
+//! 7. the transaction followed to a final status, answering
+//!    `pending_customer_info_update` from the same sender and receiver.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, ValueEnum};
+use mooring_client::horizon::Horizon;
+use mooring_client::sep12::{KycServer, Who};
+use mooring_client::sep31::{NewTransaction, PaymentServer, Transaction};
+use mooring_client::sep38::{PriceRequest, QuoteServer};
+use mooring_stellar::{Amount, PublicKey, envelope, tx};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use crate::wallet::config::ClientOpts;
+use crate::wallet::kyc::{DocSource, login, sealed_documents, send_asked, still_needed};
+use crate::wallet::profile::{Profile, Store, passphrase};
+use crate::wallet::term::{Status, human};
+use crate::wallet::{GaveUp, anchor_url, http_client};
+
+/// Which SEP-38 price to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum QuoteKind {
+    /// A firm quote when the anchor offers quotes (the default).
+    Firm,
+    /// Show an indicative price; send without a quote.
+    Indicative,
+    /// No SEP-38 at all.
+    None,
+}
+
+/// `mooring send`.
+#[derive(Args)]
+pub struct SendArgs {
+    #[command(flatten)]
+    client: ClientOpts,
+    /// The receiving anchor: its home domain, or an http(s):// URL.
+    #[arg(long)]
+    to: String,
+    /// The amount to send, in the asset, at most 7 decimals.
+    #[arg(long)]
+    amount: Amount,
+    /// The asset sent: CODE:ISSUER, or CODE when the anchor's stellar.toml
+    /// lists one issuer for it.
+    #[arg(long)]
+    asset: String,
+    /// The sender: `profile` (the wallet's encrypted KYC profile) or a
+    /// party file (TOML: `[fields]`, `[documents]`, optional `type`, `memo`).
+    #[arg(long, value_name = "profile|FILE")]
+    sender: String,
+    /// The receiver: a party file.
+    #[arg(long, value_name = "FILE")]
+    receiver: PathBuf,
+    /// SEP-38: a firm quote where offered, an indicative price, or none.
+    #[arg(long, value_enum, default_value_t = QuoteKind::Firm)]
+    quote: QuoteKind,
+    /// What the receiver gets, when not the asset sent (SEP-38 asset name,
+    /// e.g. iso4217:BRL); needed for a quote.
+    #[arg(long, value_name = "ASSET")]
+    destination_asset: Option<String>,
+    /// How the receiver is paid out. Default: the asset's first.
+    #[arg(long)]
+    funding_method: Option<String>,
+    /// The account that pays. Default: the key's own.
+    #[arg(long, value_name = "G…")]
+    from: Option<PublicKey>,
+    /// Submit the payment to Horizon (the default).
+    #[arg(long)]
+    submit: bool,
+    /// Print the payment (base64 XDR, unsigned) for signing elsewhere, then
+    /// follow the transaction.
+    #[arg(long, conflicts_with = "submit")]
+    print_xdr: bool,
+    /// Seconds between status checks.
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    poll_secs: u64,
+    /// Give up following after this many seconds (exit code 2).
+    #[arg(long, value_name = "SECS")]
+    max_wait: Option<u64>,
+}
+
+/// A party file.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PartyFile {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    memo: Option<u64>,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+    #[serde(default)]
+    documents: BTreeMap<String, PathBuf>,
+}
+
+/// The sender or the receiver: what there is to give the anchor.
+struct Party {
+    role: &'static str,
+    kind: Option<String>,
+    memo: u64,
+    fields: BTreeMap<String, String>,
+    files: BTreeMap<String, PathBuf>,
+    sealed: Option<(Store, Profile)>,
+    /// The customer's id, once the anchor gave one.
+    id: Option<String>,
+}
+
+impl Party {
+    fn from_file(role: &'static str, path: &Path) -> Result<Party> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let file: PartyFile = toml::from_str(&text)
+            .with_context(|| format!("{} is not a party file", path.display()))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        Ok(Party {
+            role,
+            memo: file.memo.unwrap_or_else(|| memo_of(&file.fields)),
+            kind: file.kind,
+            fields: file.fields,
+            files: file
+                .documents
+                .into_iter()
+                .map(|(k, p)| (k, dir.join(p)))
+                .collect(),
+            sealed: None,
+            id: None,
+        })
+    }
+
+    fn from_profile(role: &'static str, path: &Path) -> Result<Party> {
+        if !path.exists() {
+            bail!(
+                "no profile at {}: create it with `mooring wallet kyc edit`",
+                path.display()
+            );
+        }
+        let (store, profile) = Store::open(path, &passphrase(false)?)?;
+        Ok(Party {
+            role,
+            kind: None,
+            memo: memo_of(&profile.fields),
+            fields: profile.fields.clone(),
+            files: BTreeMap::new(),
+            sealed: Some((store, profile)),
+            id: None,
+        })
+    }
+
+    fn documents(&self) -> BTreeMap<String, DocSource<'_>> {
+        let mut docs = match &self.sealed {
+            Some((store, profile)) => sealed_documents(store, profile),
+            None => BTreeMap::new(),
+        };
+        for (k, p) in &self.files {
+            docs.insert(k.clone(), DocSource::File(p.clone()));
+        }
+        docs
+    }
+
+    fn who(&self, transaction_id: Option<&str>) -> Who {
+        Who {
+            id: self.id.clone(),
+            kind: self.kind.clone(),
+            memo: Some(self.memo.to_string()),
+            transaction_id: transaction_id.map(str::to_owned),
+        }
+    }
+
+    /// Gives the anchor what it asks for; its status.
+    async fn register(&mut self, kyc: &KycServer, transaction_id: Option<&str>) -> Result<String> {
+        let asked = kyc.customer(&self.who(transaction_id)).await?;
+        let sent = send_asked(
+            kyc,
+            &self.who(None),
+            &asked,
+            &self.fields,
+            &self.documents(),
+        )
+        .await?;
+        let sent = match sent {
+            Some((id, sent)) => {
+                self.id = Some(id);
+                sent.join(", ")
+            }
+            None => "nothing new".into(),
+        };
+        let now = kyc.customer(&self.who(transaction_id)).await?;
+        self.id = now.id.clone().or(self.id.take());
+        Ok(format!(
+            "{} ({}): sent {sent}; status {}{}",
+            self.role,
+            self.kind.as_deref().unwrap_or("no type"),
+            now.status,
+            match now.status.as_str() {
+                "ACCEPTED" | "PROCESSING" => String::new(),
+                _ => format!("; still needed: {}", still_needed(&now)),
+            }
+        ))
+    }
+}
+
+/// The customer's memo with the anchor when none is given: the same
+/// person (the same fields) is the same customer on every send.
+fn memo_of(fields: &BTreeMap<String, String>) -> u64 {
+    let mut h = Sha256::new();
+    h.update(b"mooring-send-party:v1");
+    for (k, v) in fields {
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.as_bytes());
+        h.update([0]);
+    }
+    let digest = h.finalize();
+    u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) >> 1
+}
+
+/// The asset code and issuer: given, or the receiving anchor's only
+/// `[[CURRENCIES]]` entry of that code.
+fn asset_of(
+    given: &str,
+    toml: &mooring_stellar::stellar_toml::StellarToml,
+) -> Result<(String, PublicKey)> {
+    if let Some((code, issuer)) = given.split_once(':') {
+        let issuer =
+            PublicKey::parse(issuer).with_context(|| format!("{issuer:?} is not a G… key"))?;
+        return Ok((code.to_owned(), issuer));
+    }
+    let issuers: Vec<&str> = toml
+        .currencies
+        .iter()
+        .filter(|c| c.code.as_deref() == Some(given))
+        .filter_map(|c| c.issuer.as_deref())
+        .collect();
+    match issuers.as_slice() {
+        [one] => Ok((
+            given.to_owned(),
+            PublicKey::parse(one).context("the anchor's issuer is not a G… key")?,
+        )),
+        [] => bail!("the anchor lists no issuer for {given}: give --asset {given}:ISSUER"),
+        _ => bail!("the anchor lists several issuers for {given}: give --asset {given}:ISSUER"),
+    }
+}
+
+/// The first key of `info`'s SEP-12 `types` for `role`.
+fn first_type(asset: &Value, role: &str) -> Option<String> {
+    asset["sep12"][role]["types"]
+        .as_object()
+        .and_then(|t| t.keys().next().cloned())
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Runs `mooring send`.
+pub async fn run(args: SendArgs) -> Result<()> {
+    let cfg = args.client.load()?;
+    let key = cfg.key()?;
+    let base = anchor_url(&args.to)?;
+    let http = http_client()?;
+    let mut out = Status::new();
+    let name = args.to.as_str();
+
+    // 1. Discovery and login.
+    let toml = mooring_client::discovery::stellar_toml(&http, &base)
+        .await
+        .with_context(|| format!("cannot read {name}'s stellar.toml"))?;
+    let (code, issuer) = asset_of(&args.asset, &toml)?;
+    let token = login(&http, &base, &key, None)
+        .await
+        .with_context(|| format!("cannot log in to {name}"))?;
+    out.line(&format!(
+        "[1/7] logged in to {name} as {} (SEP-10)",
+        key.public_key()
+    ));
+
+    // 2. What the anchor receives.
+    let payments = PaymentServer::discover(http.clone(), &base, token.clone()).await?;
+    let info = payments.info().await?;
+    let asset = &info["receive"][code.as_str()];
+    if !asset.is_object() {
+        bail!("{name} does not receive {code} (SEP-31 /info)");
+    }
+    let mut sender = match args.sender.as_str() {
+        "profile" => Party::from_profile("sender", &cfg.profile)?,
+        file => Party::from_file("sender", Path::new(file))?,
+    };
+    let mut receiver = Party::from_file("receiver", &args.receiver)?;
+    sender.kind = sender.kind.take().or_else(|| first_type(asset, "sender"));
+    receiver.kind = receiver
+        .kind
+        .take()
+        .or_else(|| first_type(asset, "receiver"));
+    let quotes_supported = asset["quotes_supported"].as_bool().unwrap_or(false);
+    let quotes_required = asset["quotes_required"].as_bool().unwrap_or(false);
+    let funding_method = args
+        .funding_method
+        .clone()
+        .or_else(|| asset["funding_methods"][0].as_str().map(str::to_owned));
+    out.line(&format!(
+        "[2/7] {name} receives {code}: sender type {}, receiver type {}, quotes {}",
+        sender.kind.as_deref().unwrap_or("none"),
+        receiver.kind.as_deref().unwrap_or("none"),
+        match (quotes_supported, quotes_required) {
+            (_, true) => "required",
+            (true, false) => "offered",
+            _ => "not offered",
+        }
+    ));
+
+    // 3. SEP-12 for both parties.
+    let kyc = KycServer::discover(http.clone(), &base, token.clone()).await?;
+    for party in [&mut sender, &mut receiver] {
+        let line = party.register(&kyc, None).await?;
+        out.line(&format!("[3/7] {line}"));
+    }
+
+    // 4. SEP-38.
+    let sell_asset = format!("stellar:{code}:{issuer}");
+    let mut quote_id = None;
+    let use_quote = quotes_supported && args.quote != QuoteKind::None;
+    if quotes_required && args.quote != QuoteKind::Firm {
+        bail!("{name} requires a firm quote for {code}: use --quote firm");
+    }
+    match (use_quote, &args.destination_asset) {
+        (true, Some(buy)) => {
+            let quotes = QuoteServer::discover(http.clone(), &base, Some(token.clone())).await?;
+            let request = PriceRequest {
+                sell_asset: sell_asset.clone(),
+                buy_asset: buy.clone(),
+                sell_amount: Some(args.amount.to_string()),
+                context: Some("sep31".into()),
+                ..PriceRequest::default()
+            };
+            match args.quote {
+                QuoteKind::Firm => {
+                    let q = quotes.quote(&request).await?;
+                    out.line(&format!(
+                        "[4/7] firm quote {}: {} {} buys {} {} (price {}, fee {} {}), until {}",
+                        q.id,
+                        q.sell_amount,
+                        q.sell_asset,
+                        q.buy_amount,
+                        q.buy_asset,
+                        q.price,
+                        q.fee.total,
+                        q.fee.asset,
+                        q.expires_at
+                    ));
+                    quote_id = Some(q.id);
+                }
+                _ => {
+                    let p = quotes.price(&request).await?;
+                    out.line(&format!(
+                        "[4/7] indicative price: {} buys {} {buy} (price {}, fee {} {}); no quote taken",
+                        p.sell_amount, p.buy_amount, p.price, p.fee.total, p.fee.asset
+                    ));
+                }
+            }
+        }
+        (true, None) if quotes_required => {
+            bail!("{name} requires a quote: give --destination-asset (e.g. iso4217:BRL)")
+        }
+        _ => out.line("[4/7] no quote"),
+    }
+
+    // 5. The transaction.
+    let new = NewTransaction {
+        amount: args.amount.to_string(),
+        asset_code: code.clone(),
+        asset_issuer: Some(issuer.to_string()),
+        funding_method,
+        destination_asset: args.destination_asset.clone(),
+        quote_id,
+        sender_id: sender.id.clone(),
+        receiver_id: receiver.id.clone(),
+        ..NewTransaction::default()
+    };
+    let created = match payments.create(&new).await {
+        Err(e) => match e.customer_info_needed() {
+            Some(t) => bail!(
+                "{name} needs more about the customer of type {t} (SEP-12); add the fields it asks for and send again"
+            ),
+            None => return Err(e.into()),
+        },
+        Ok(c) => c,
+    };
+    out.line(&format!(
+        "[5/7] transaction {}: pay {} {code} to {} with {} memo {}",
+        created.id,
+        args.amount,
+        created.stellar_account_id,
+        created.stellar_memo_type,
+        created.stellar_memo
+    ));
+
+    // 6. The payment.
+    let destination = PublicKey::parse(&created.stellar_account_id)
+        .context("the anchor named an account that is not G…")?;
+    let from = args.from.unwrap_or(key.public_key());
+    let horizon = Horizon::new(http.clone(), cfg.horizon.clone());
+    let account = horizon
+        .account(&from)
+        .await
+        .with_context(|| format!("cannot read {from} from Horizon at {}", cfg.horizon))?
+        .with_context(|| format!("{from} does not exist on the ledger"))?;
+    let sequence = account
+        .sequence()
+        .context("Horizon's sequence is not a number")?;
+    let memo = tx::memo(&created.stellar_memo_type, &created.stellar_memo)?;
+    let op = tx::payment(&destination, tx::asset(&code, Some(&issuer))?, args.amount);
+    let t = tx::transaction(&from, sequence + 1, memo, vec![op], now(), 600)?;
+    if args.print_xdr {
+        out.line("[6/7] the payment, unsigned, to sign and submit elsewhere:");
+        println!("{}", envelope::encode(&envelope::envelope(t, vec![])));
+    } else {
+        let mut signatures = vec![];
+        envelope::sign(&t, &cfg.network, &key, &mut signatures);
+        let xdr = envelope::encode(&envelope::envelope(t, signatures));
+        let done = horizon
+            .submit(&xdr)
+            .await
+            .context("Horizon refused the payment")?;
+        out.line(&format!("[6/7] paid: Stellar transaction {}", done.hash));
+    }
+
+    // 7. Follow it.
+    follow(
+        &args,
+        &payments,
+        &kyc,
+        &created.id,
+        [&mut sender, &mut receiver],
+        &mut out,
+    )
+    .await
+}
+
+/// Polls the transaction until it is final, printing each status it
+/// enters and answering customer-info updates.
+async fn follow(
+    args: &SendArgs,
+    payments: &PaymentServer,
+    kyc: &KycServer,
+    id: &str,
+    mut parties: [&mut Party; 2],
+    out: &mut Status,
+) -> Result<()> {
+    let started = Instant::now();
+    let every = Duration::from_secs(args.poll_secs.max(1));
+    let deadline = args.max_wait.map(|s| started + Duration::from_secs(s));
+    let mut last = String::new();
+    loop {
+        let t: Transaction = payments.transaction(id).await?;
+        if t.status != last {
+            last = t.status.clone();
+            let why = t
+                .status_message
+                .as_ref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            out.line(&format!(
+                "status {} (after {}){why}",
+                t.status,
+                human(started.elapsed())
+            ));
+            if t.status == "pending_customer_info_update" {
+                if let Some(m) = &t.required_info_message {
+                    out.line(&format!("the anchor asks: {m}"));
+                }
+                for party in parties.iter_mut() {
+                    let line = party.register(kyc, Some(id)).await?;
+                    out.line(&format!("update {line}"));
+                }
+            }
+        }
+        if t.is_final() {
+            out.line(&format!("[7/7] {} is {}", t.id, t.status));
+            return match t.status.as_str() {
+                "completed" => Ok(()),
+                other => bail!("the transaction ended {other}"),
+            };
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            out.clear();
+            return Err(GaveUp(format!(
+                "gave up after {}: the transaction is still {}",
+                human(started.elapsed()),
+                t.status
+            ))
+            .into());
+        }
+        out.status(&format!(
+            "[7/7] {}: {} for {}",
+            t.id,
+            t.status,
+            human(started.elapsed())
+        ));
+        tokio::time::sleep(every).await;
+    }
+}
