@@ -181,8 +181,13 @@ impl Party {
         }
     }
 
-    /// Gives the anchor what it asks for; its status.
-    async fn register(&mut self, kyc: &KycServer, transaction_id: Option<&str>) -> Result<String> {
+    /// Gives the anchor what it asks for; a line saying what was sent, and
+    /// the customer's status.
+    async fn register(
+        &mut self,
+        kyc: &KycServer,
+        transaction_id: Option<&str>,
+    ) -> Result<(String, String)> {
         let asked = kyc.customer(&self.who(transaction_id)).await?;
         let sent = send_asked(
             kyc,
@@ -201,7 +206,7 @@ impl Party {
         };
         let now = kyc.customer(&self.who(transaction_id)).await?;
         self.id = now.id.clone().or(self.id.take());
-        Ok(format!(
+        let line = format!(
             "{} ({}): sent {sent}; status {}{}",
             self.role,
             self.kind.as_deref().unwrap_or("no type"),
@@ -210,7 +215,8 @@ impl Party {
                 "ACCEPTED" | "PROCESSING" => String::new(),
                 _ => format!("; still needed: {}", still_needed(&now)),
             }
-        ))
+        );
+        Ok((line, now.status))
     }
 }
 
@@ -328,8 +334,16 @@ pub async fn run(args: SendArgs) -> Result<()> {
     // 3. SEP-12 for both parties.
     let kyc = KycServer::discover(http.clone(), &base, token.clone()).await?;
     for party in [&mut sender, &mut receiver] {
-        let line = party.register(&kyc, None).await?;
+        let (line, status) = party.register(&kyc, None).await?;
         out.line(&format!("[3/7] {line}"));
+        match status.as_str() {
+            "ACCEPTED" | "PROCESSING" => {}
+            "REJECTED" => bail!("{name} rejected the {}", party.role),
+            _ => bail!(
+                "{name} needs more about the {} before a transaction (SEP-12): add what it asks for and send again",
+                party.role
+            ),
+        }
     }
 
     // 4. SEP-38.
@@ -486,7 +500,7 @@ async fn follow(
                     out.line(&format!("the anchor asks: {m}"));
                 }
                 for party in parties.iter_mut() {
-                    let line = party.register(kyc, Some(id)).await?;
+                    let (line, _) = party.register(kyc, Some(id)).await?;
                     out.line(&format!("update {line}"));
                 }
             }

@@ -173,6 +173,21 @@ impl WebAuth {
         self.submit(&signed).await
     }
 
+    /// Logs in as `key`'s own account (and `memo`), signed by that key
+    /// alone: the common case of a wallet or sending anchor.
+    pub async fn login_as(
+        &self,
+        key: &Keypair,
+        memo: Option<IdMemo>,
+    ) -> Result<String, ClientError> {
+        let opts = LoginOptions {
+            memo,
+            client_domain: None,
+        };
+        self.login(&ClientAccount::Account(key.public_key()), &[key], &opts)
+            .await
+    }
+
     /// Submits a signed challenge; returns the session JWT.
     pub async fn submit(&self, signed: &str) -> Result<String, ClientError> {
         let res = self

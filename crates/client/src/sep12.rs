@@ -119,22 +119,43 @@ pub struct Customer {
 }
 
 impl Customer {
+    /// Whether the anchor asks for `field`: it is among `fields` (not yet
+    /// received), or was provided and REJECTED (SEP-12 §Provided field
+    /// object: a rejected field is to be sent again).
+    pub fn asks_for(&self, field: &str) -> bool {
+        self.fields.contains_key(field)
+            || self
+                .provided_fields
+                .get(field)
+                .is_some_and(|p| p.status.as_deref() == Some("REJECTED"))
+    }
+
     /// The values of `profile` this anchor asks for, and nothing else
     /// (SEP-12's goal: enter once, give each anchor only what it needs).
     pub fn wanted(&self, profile: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         profile
             .iter()
-            .filter(|(k, _)| self.fields.contains_key(*k))
+            .filter(|(k, _)| self.asks_for(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
 
     /// The required fields asked for that `profile` lacks.
     pub fn missing(&self, profile: &BTreeMap<String, String>) -> Vec<String> {
+        let rejected = self
+            .provided_fields
+            .iter()
+            .filter(|(k, p)| {
+                p.status.as_deref() == Some("REJECTED") && !self.fields.contains_key(*k)
+            })
+            .map(|(k, _)| k);
         self.fields
             .iter()
-            .filter(|(k, f)| !f.optional && !profile.contains_key(*k))
-            .map(|(k, _)| k.clone())
+            .filter(|(_, f)| !f.optional)
+            .map(|(k, _)| k)
+            .chain(rejected)
+            .filter(|k| !profile.contains_key(*k))
+            .cloned()
             .collect()
     }
 }

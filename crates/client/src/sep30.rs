@@ -150,11 +150,12 @@ impl RecoveryServer {
         address: &str,
         identities: &[Identity],
     ) -> Result<Account, ClientError> {
-        let req = self
-            .http
-            .post(self.url(&["accounts", address]))
-            .json(&Identities { identities });
-        self.send(req, "SEP-30 POST /accounts").await
+        let req = self.http.post(self.url(&["accounts", address]));
+        self.send(
+            req.json(&Identities { identities }),
+            "SEP-30 POST /accounts",
+        )
+        .await
     }
 
     /// `PUT /accounts/{address}`: replaces the identities.
@@ -163,11 +164,9 @@ impl RecoveryServer {
         address: &str,
         identities: &[Identity],
     ) -> Result<Account, ClientError> {
-        let req = self
-            .http
-            .put(self.url(&["accounts", address]))
-            .json(&Identities { identities });
-        self.send(req, "SEP-30 PUT /accounts").await
+        let req = self.http.put(self.url(&["accounts", address]));
+        self.send(req.json(&Identities { identities }), "SEP-30 PUT /accounts")
+            .await
     }
 
     /// `GET /accounts/{address}`.

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
-use mooring_client::sep10::{LoginOptions, WebAuth};
+use mooring_client::sep10::WebAuth;
 use mooring_client::sep12::{Customer, Document, KycServer, Who};
 use mooring_server::sep9;
-use mooring_stellar::{ClientAccount, IdMemo, Keypair};
+use mooring_stellar::{IdMemo, Keypair};
 use reqwest::Url;
 
 use super::config::{ClientConfig, ClientOpts};
@@ -272,12 +272,9 @@ pub async fn login(
     key: &Keypair,
     memo: Option<IdMemo>,
 ) -> Result<String, mooring_client::ClientError> {
-    let auth = WebAuth::discover(http.clone(), base).await?;
-    let opts = LoginOptions {
-        memo,
-        client_domain: None,
-    };
-    auth.login(&ClientAccount::Account(key.public_key()), &[key], &opts)
+    WebAuth::discover(http.clone(), base)
+        .await?
+        .login_as(key, memo)
         .await
 }
 
@@ -344,7 +341,7 @@ pub async fn send_asked(
     let text = asked.wanted(fields);
     let mut docs = Vec::new();
     for (name, source) in documents {
-        if asked.fields.contains_key(name) {
+        if asked.asks_for(name) {
             docs.push(source.document(name).await?);
         }
     }
