@@ -271,6 +271,28 @@ impl KycServer {
         Ok(id.id)
     }
 
+    /// `PUT /customer/callback`: the anchor POSTs the customer's `GET
+    /// /customer` answer to `url` whenever its status changes (SEP-12
+    /// §Customer callback PUT) — waiting without polling. The POSTs are
+    /// signed by the anchor's SIGNING_KEY (`Signature` header).
+    pub async fn set_callback(&self, who: &Who, url: &Url) -> Result<(), ClientError> {
+        let mut body: BTreeMap<&str, String> = who
+            .pairs()
+            .into_iter()
+            .filter(|(k, _)| matches!(*k, "id" | "memo"))
+            .collect();
+        body.insert("url", url.to_string());
+        let res = self
+            .http
+            .put(self.url(&["customer", "callback"]))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await?;
+        check(res, "SEP-12 PUT /customer/callback").await?;
+        Ok(())
+    }
+
     /// `DELETE /customer/{account}`: the anchor erases the customer of
     /// `account` (and `memo`).
     pub async fn delete(&self, account: &str, memo: Option<&str>) -> Result<(), ClientError> {
