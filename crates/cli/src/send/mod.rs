@@ -13,26 +13,26 @@
 //! 7. the transaction followed to a final status, answering
 //!    `pending_customer_info_update` from the same sender and receiver.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, ValueEnum};
 use mooring_client::horizon::Horizon;
-use mooring_client::sep12::{KycServer, Who};
+use mooring_client::sep12::KycServer;
 use mooring_client::sep31::{NewTransaction, PaymentServer, Transaction};
 use mooring_client::sep38::{PriceRequest, QuoteServer};
 use mooring_stellar::{Amount, PublicKey, envelope, tx};
-use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 
 use crate::wallet::config::ClientOpts;
-use crate::wallet::kyc::{DocSource, login, sealed_documents, send_asked, still_needed};
-use crate::wallet::profile::{Profile, Store, passphrase};
+use crate::wallet::kyc::login;
 use crate::wallet::term::{Status, human};
 use crate::wallet::{GaveUp, anchor_url, http_client};
+
+mod party;
+
+use party::Party;
 
 /// Which SEP-38 price to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -93,146 +93,6 @@ pub struct SendArgs {
     /// Give up following after this many seconds (exit code 2).
     #[arg(long, value_name = "SECS")]
     max_wait: Option<u64>,
-}
-
-/// A party file.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct PartyFile {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    memo: Option<u64>,
-    #[serde(default)]
-    fields: BTreeMap<String, String>,
-    #[serde(default)]
-    documents: BTreeMap<String, PathBuf>,
-}
-
-/// The sender or the receiver: what there is to give the anchor.
-struct Party {
-    role: &'static str,
-    kind: Option<String>,
-    memo: u64,
-    fields: BTreeMap<String, String>,
-    files: BTreeMap<String, PathBuf>,
-    sealed: Option<(Store, Profile)>,
-    /// The customer's id, once the anchor gave one.
-    id: Option<String>,
-}
-
-impl Party {
-    fn from_file(role: &'static str, path: &Path) -> Result<Party> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let file: PartyFile = toml::from_str(&text)
-            .with_context(|| format!("{} is not a party file", path.display()))?;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        Ok(Party {
-            role,
-            memo: file.memo.unwrap_or_else(|| memo_of(&file.fields)),
-            kind: file.kind,
-            fields: file.fields,
-            files: file
-                .documents
-                .into_iter()
-                .map(|(k, p)| (k, dir.join(p)))
-                .collect(),
-            sealed: None,
-            id: None,
-        })
-    }
-
-    fn from_profile(role: &'static str, path: &Path) -> Result<Party> {
-        if !path.exists() {
-            bail!(
-                "no profile at {}: create it with `mooring wallet kyc edit`",
-                path.display()
-            );
-        }
-        let (store, profile) = Store::open(path, &passphrase(false)?)?;
-        Ok(Party {
-            role,
-            kind: None,
-            memo: memo_of(&profile.fields),
-            fields: profile.fields.clone(),
-            files: BTreeMap::new(),
-            sealed: Some((store, profile)),
-            id: None,
-        })
-    }
-
-    fn documents(&self) -> BTreeMap<String, DocSource<'_>> {
-        let mut docs = match &self.sealed {
-            Some((store, profile)) => sealed_documents(store, profile),
-            None => BTreeMap::new(),
-        };
-        for (k, p) in &self.files {
-            docs.insert(k.clone(), DocSource::File(p.clone()));
-        }
-        docs
-    }
-
-    fn who(&self, transaction_id: Option<&str>) -> Who {
-        Who {
-            id: self.id.clone(),
-            kind: self.kind.clone(),
-            memo: Some(self.memo.to_string()),
-            transaction_id: transaction_id.map(str::to_owned),
-        }
-    }
-
-    /// Gives the anchor what it asks for; a line saying what was sent, and
-    /// the customer's status.
-    async fn register(
-        &mut self,
-        kyc: &KycServer,
-        transaction_id: Option<&str>,
-    ) -> Result<(String, String)> {
-        let asked = kyc.customer(&self.who(transaction_id)).await?;
-        let sent = send_asked(
-            kyc,
-            &self.who(None),
-            &asked,
-            &self.fields,
-            &self.documents(),
-        )
-        .await?;
-        let sent = match sent {
-            Some((id, sent)) => {
-                self.id = Some(id);
-                sent.join(", ")
-            }
-            None => "nothing new".into(),
-        };
-        let now = kyc.customer(&self.who(transaction_id)).await?;
-        self.id = now.id.clone().or(self.id.take());
-        let line = format!(
-            "{} ({}): sent {sent}; status {}{}",
-            self.role,
-            self.kind.as_deref().unwrap_or("no type"),
-            now.status,
-            match now.status.as_str() {
-                "ACCEPTED" | "PROCESSING" => String::new(),
-                _ => format!("; still needed: {}", still_needed(&now)),
-            }
-        );
-        Ok((line, now.status))
-    }
-}
-
-/// The customer's memo with the anchor when none is given: the same
-/// person (the same fields) is the same customer on every send.
-fn memo_of(fields: &BTreeMap<String, String>) -> u64 {
-    let mut h = Sha256::new();
-    h.update(b"mooring-send-party:v1");
-    for (k, v) in fields {
-        h.update(k.as_bytes());
-        h.update([0]);
-        h.update(v.as_bytes());
-        h.update([0]);
-    }
-    let digest = h.finalize();
-    u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) >> 1
 }
 
 /// The asset code and issuer: given, or the receiving anchor's only
@@ -334,14 +194,17 @@ pub async fn run(args: SendArgs) -> Result<()> {
     // 3. SEP-12 for both parties.
     let kyc = KycServer::discover(http.clone(), &base, token.clone()).await?;
     for party in [&mut sender, &mut receiver] {
-        let (line, status) = party.register(&kyc, None).await?;
-        out.line(&format!("[3/7] {line}"));
-        match status.as_str() {
+        let r = party.register(&kyc, None).await?;
+        out.line(&format!("[3/7] {}", r.line));
+        match r.status.as_str() {
             "ACCEPTED" | "PROCESSING" => {}
             "REJECTED" => bail!("{name} rejected the {}", party.role),
             _ => bail!(
-                "{name} needs more about the {} before a transaction (SEP-12): add what it asks for and send again",
-                party.role
+                "{name} needs more about the {} ({}) before a transaction (SEP-12): add {} to {} and send again",
+                party.role,
+                party.kind.as_deref().unwrap_or("no type"),
+                r.needed,
+                party.source()
             ),
         }
     }
@@ -481,6 +344,7 @@ async fn follow(
     let every = Duration::from_secs(args.poll_secs.max(1));
     let deadline = args.max_wait.map(|s| started + Duration::from_secs(s));
     let mut last = String::new();
+    let mut said = [String::new(), String::new()];
     loop {
         let t: Transaction = payments.transaction(id).await?;
         if t.status != last {
@@ -499,9 +363,20 @@ async fn follow(
                 if let Some(m) = &t.required_info_message {
                     out.line(&format!("the anchor asks: {m}"));
                 }
-                for party in parties.iter_mut() {
-                    let (line, _) = party.register(kyc, Some(id)).await?;
+                said = [String::new(), String::new()];
+            }
+        }
+        // While the anchor waits for an update, the party files (or the
+        // profile) are read again on every check, and what changed is sent.
+        if t.status == "pending_customer_info_update" {
+            for (party, said) in parties.iter_mut().zip(said.iter_mut()) {
+                let line = match party.reload() {
+                    Ok(()) => party.register(kyc, Some(id)).await?.line,
+                    Err(e) => format!("{}: {e:#}", party.role),
+                };
+                if line != *said {
                     out.line(&format!("update {line}"));
+                    *said = line;
                 }
             }
         }
