@@ -103,8 +103,9 @@ impl WebAuth {
     }
 
     /// Requests a challenge and checks it (server signature, home domain,
-    /// web_auth_domain, sequence 0, time bounds, operations) before anything
-    /// is signed. Returns the challenge XDR.
+    /// web_auth_domain, sequence 0, time bounds, operations; the account,
+    /// memo and client domain asked for) before anything is signed. Returns
+    /// the challenge XDR.
     pub async fn challenge(
         &self,
         account: &ClientAccount,
@@ -151,6 +152,24 @@ impl WebAuth {
         if read.account != *account {
             return Err(ClientError::Unexpected(
                 "the challenge is for another account",
+            ));
+        }
+        // The session must be the one asked for: another memo would be
+        // another user of a shared account (SEP-10 §Memo), another client
+        // domain another wallet.
+        if read.memo != opts.memo {
+            return Err(ClientError::Unexpected(
+                "the challenge names another memo than asked",
+            ));
+        }
+        let asked = opts.client_domain.map(|(d, k)| (d, k.public_key()));
+        let named = read
+            .client_domain
+            .as_ref()
+            .map(|c| (c.domain.as_str(), c.key));
+        if asked != named {
+            return Err(ClientError::Unexpected(
+                "the challenge names another client domain (or key) than asked",
             ));
         }
         Ok(body.transaction)
