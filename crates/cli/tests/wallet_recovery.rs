@@ -481,17 +481,24 @@ async fn enrolls_and_recovers_with_two_servers(engine: Engine) {
         assert_eq!(verified, want, "{seen}");
     }
 
-    // One server alone: it signs, and Horizon refuses the transaction for
-    // want of weight; the command fails with Horizon's code.
-    let mut child = w.recover(&a, &me, "lone.key");
-    let line = child.expect(&format!("{a}: open ")).await;
-    w.sign_in_by_email(&line).await;
+    // One server alone could take the account: refused before anyone
+    // signs in, and no key is made.
+    let child = w.recover(&a, &me, "lone.key");
     let (status, stdout, stderr) = child.finish().await;
     assert!(!status.success(), "{stdout}\n{stderr}");
-    assert!(stderr.contains("tx_bad_auth"), "{stderr}");
-    let line = format!("{a}: signed with {}", keys[0]);
-    assert!(stdout.lines().any(|l| l == line), "{stdout}");
-    assert!(!stdout.contains("submitted:"), "{stdout}");
+    assert!(
+        stderr.contains("at least two different recovery servers"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains(": open "), "{stdout}");
+    assert!(!w.dir.path().join("lone.key").exists());
+    let same = format!("{a},{a}");
+    let (status, _, stderr) = w.recover(&same, &me, "twice.key").finish().await;
+    assert!(!status.success());
+    assert!(
+        stderr.contains("at least two different recovery servers"),
+        "{stderr}"
+    );
     assert_eq!(w.horizon.submitted().len(), 2);
     assert_eq!(signers(&w.horizon, &me), sorted(expected));
     w.stop().await;

@@ -20,10 +20,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let sign_in = SignIn::new(http.clone(), base.clone());
     let request = sign_in.start().await?;
-    println!(
-        "open {} and check it shows {}",
-        request.url, request.user_code
-    );
+    match &request.user_code {
+        Some(code) => println!("open {} and check it shows {code}", request.url),
+        None => println!("open {}", request.url),
+    }
     let token = loop {
         match sign_in.poll(&request).await? {
             SignInState::Authorized(token) => break token,

@@ -61,11 +61,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             None => return Err(e.into()),
         },
     };
-    println!(
-        "pay {amount} {code} to {} with {} memo {}",
-        created.stellar_account_id, created.stellar_memo_type, created.stellar_memo
-    );
     let t = payments.transaction(&created.id).await?;
     println!("status {} (final: {})", t.status, t.is_final());
+    // The account and memo: in the answer, or (SEP-31 v2) once the
+    // transaction is pending_sender.
+    match created.pay_to().or(t.pay_to()) {
+        Some(p) => println!(
+            "pay {amount} {code} to {} with memo {:?}",
+            p.account, p.memo
+        ),
+        None => {
+            println!("the anchor names the account to pay once the transaction is pending_sender")
+        }
+    }
     Ok(())
 }

@@ -77,6 +77,13 @@ pub(crate) async fn check(
     })
 }
 
+/// Seconds since the Unix epoch, by this machine's clock.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// The host (and port) of `url`, naming a server in errors.
 pub(crate) fn host_of(url: &url::Url) -> String {
     match (url.host_str(), url.port()) {

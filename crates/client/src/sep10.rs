@@ -1,14 +1,12 @@
 //! SEP-10 login as a wallet does it: get a challenge, check it is really the
 //! server's and safe to sign, sign it, exchange it for a session token.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use mooring_stellar::sep10::{self, ReadOptions, ServerKey};
 use mooring_stellar::{ClientAccount, IdMemo, Keypair, Network, PublicKey};
 use serde::Deserialize;
 use url::Url;
 
-use crate::{ClientError, check};
+use crate::{ClientError, check, unix_now};
 
 /// Seconds of clock drift tolerated before a challenge's start time.
 const CLOCK_GRACE_SECS: u64 = 300;
@@ -218,11 +216,4 @@ impl WebAuth {
         let body: TokenBody = check(res, "SEP-10 POST challenge").await?.json().await?;
         Ok(body.token)
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }

@@ -300,8 +300,9 @@ impl KycServer {
             .http
             .delete(self.url(&["customer", account]))
             .bearer_auth(&self.token);
+        // SEP-12 §Customer DELETE: the memo in the body.
         if let Some(m) = memo {
-            req = req.query(&[("memo", m), ("memo_type", "id")]);
+            req = req.json(&serde_json::json!({ "memo": m, "memo_type": "id" }));
         }
         check(req.send().await?, "SEP-12 DELETE /customer").await?;
         Ok(())

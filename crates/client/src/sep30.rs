@@ -18,7 +18,7 @@
 //! // Recovering, on a new device: the person signs in in a browser.
 //! let sign_in = SignIn::new(http.clone(), base.clone());
 //! let request = sign_in.start().await?;
-//! println!("open {} and check it shows {}", request.url, request.user_code);
+//! println!("open {} and check it shows {:?}", request.url, request.user_code);
 //! let token = loop {
 //!     match sign_in.poll(&request).await? {
 //!         SignInState::Authorized(token) => break token,
@@ -228,18 +228,32 @@ pub struct SignIn {
 }
 
 /// A sign-in request, to show the person.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignInRequest {
     /// What the wallet polls with.
     pub id: String,
-    /// The page for the person to open.
+    /// The page for the person to open: the server's `url`, or (as seed
+    /// 003's servers answer only `id` and `token`) `/authorize?token=…`.
     pub url: String,
     /// The code the page shows too: the person checks they match, so that
     /// a link someone else sent them signs no one in for that someone.
-    pub user_code: String,
+    /// Servers without one answer none.
+    pub user_code: Option<String>,
     /// Seconds until the request expires.
-    #[serde(default)]
     pub expires_in: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct RequestBody {
+    id: String,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    user_code: Option<String>,
+    #[serde(default)]
+    expires_in: Option<u64>,
 }
 
 /// Where a sign-in stands.
@@ -268,10 +282,29 @@ impl SignIn {
     pub async fn start(&self) -> Result<SignInRequest, ClientError> {
         let url = crate::discovery::join(&self.base, &["authorize", "token"]);
         let res = self.http.post(url).send().await?;
-        Ok(check(res, "sign-in POST /authorize/token")
+        let body: RequestBody = check(res, "sign-in POST /authorize/token")
             .await?
             .json()
-            .await?)
+            .await?;
+        let url = match (body.url, body.token) {
+            (Some(url), _) => url,
+            (None, Some(token)) => {
+                let mut page = crate::discovery::join(&self.base, &["authorize"]);
+                page.query_pairs_mut().append_pair("token", &token);
+                page.to_string()
+            }
+            (None, None) => {
+                return Err(ClientError::Unexpected(
+                    "the sign-in request has neither a url nor a token",
+                ));
+            }
+        };
+        Ok(SignInRequest {
+            id: body.id,
+            url,
+            user_code: body.user_code,
+            expires_in: body.expires_in,
+        })
     }
 
     /// `GET /authorize/token/{id}`, once; the caller chooses the pace.

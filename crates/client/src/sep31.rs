@@ -24,7 +24,13 @@
 //!     }
 //!     other => other?,
 //! };
-//! println!("pay {} with memo {}", created.stellar_account_id, created.stellar_memo);
+//! // The account and memo to pay; an anchor may name them only later, in
+//! // the transaction's `pending_sender` (SEP-31 v2).
+//! let pay_to = match created.pay_to() {
+//!     Some(p) => p,
+//!     None => server.transaction(&created.id).await?.pay_to().expect("named by now"),
+//! };
+//! println!("pay {} with memo {:?}", pay_to.account, pay_to.memo);
 //! # Ok(()) }
 //! ```
 
@@ -78,17 +84,50 @@ pub struct NewTransaction {
     pub refund_memo_type: Option<String>,
 }
 
-/// Where and how to pay (SEP-31 §POST Transactions, 201).
+/// The created transaction (SEP-31 §POST Transactions, 201). Since SEP-31
+/// v2 the account and memo may come later, in `pending_sender`: then
+/// [`Created::pay_to`] is `None` and [`Transaction::pay_to`] tells.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Created {
     /// The transaction.
     pub id: String,
     /// The account to pay.
-    pub stellar_account_id: String,
+    #[serde(default)]
+    pub stellar_account_id: Option<String>,
     /// `id`, `text` or `hash`.
-    pub stellar_memo_type: String,
+    #[serde(default)]
+    pub stellar_memo_type: Option<String>,
     /// The memo to pay with.
-    pub stellar_memo: String,
+    #[serde(default)]
+    pub stellar_memo: Option<String>,
+}
+
+/// Where to send the payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayTo {
+    /// The account.
+    pub account: String,
+    /// The memo: its type (`id`, `text`, `hash`) and value; `None` when the
+    /// anchor named none.
+    pub memo: Option<(String, String)>,
+}
+
+fn pay_to(account: Option<&str>, kind: Option<&str>, memo: Option<&str>) -> Option<PayTo> {
+    Some(PayTo {
+        account: account?.to_owned(),
+        memo: memo.map(|m| (kind.unwrap_or("text").to_owned(), m.to_owned())),
+    })
+}
+
+impl Created {
+    /// Where to pay, when the answer said.
+    pub fn pay_to(&self) -> Option<PayTo> {
+        pay_to(
+            self.stellar_account_id.as_deref(),
+            self.stellar_memo_type.as_deref(),
+            self.stellar_memo.as_deref(),
+        )
+    }
 }
 
 /// A transaction as `GET /transactions/{id}` gives it; the fields a
@@ -108,6 +147,16 @@ pub struct Transaction {
 }
 
 impl Transaction {
+    /// Where to pay, once the anchor has said (`pending_sender`).
+    pub fn pay_to(&self) -> Option<PayTo> {
+        let text = |k: &str| self.raw[k].as_str();
+        pay_to(
+            text("stellar_account_id"),
+            text("stellar_memo_type"),
+            text("stellar_memo"),
+        )
+    }
+
     /// Whether it can change no more.
     pub fn is_final(&self) -> bool {
         FINAL.contains(&self.status.as_str())

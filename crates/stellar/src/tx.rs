@@ -73,7 +73,9 @@ pub fn memo(kind: &str, value: &str) -> Result<Memo, TxError> {
         value: value.to_owned(),
     };
     match kind {
-        "id" => value.parse().map(Memo::Id).map_err(|_| bad()),
+        "id" => crate::IdMemo::parse(value)
+            .map(|m| Memo::Id(m.value()))
+            .map_err(|_| bad()),
         "text" => StringM::try_from(value.as_bytes().to_vec())
             .map(Memo::Text)
             .map_err(|_| bad()),
@@ -105,6 +107,15 @@ pub fn set_signer(key: &PublicKey, weight: u32) -> Operation {
             key: SignerKey::Ed25519(Uint256(*key.as_bytes())),
             weight,
         }),
+        ..empty_set_options()
+    })
+}
+
+/// A Set Options that sets the master key's weight alone (0 takes the
+/// account's own key off).
+pub fn set_master_weight(weight: u32) -> Operation {
+    set_options(SetOptionsOp {
+        master_weight: Some(weight),
         ..empty_set_options()
     })
 }
@@ -143,8 +154,9 @@ fn set_options(op: SetOptionsOp) -> Operation {
 }
 
 /// A transaction of `source` with sequence number `sequence` (the
-/// account's current one plus one), valid from `now` for `valid_for`
-/// seconds, paying the base fee per operation.
+/// account's current one plus one), valid until `valid_for` seconds after
+/// `now` (and from any time before: a clock running ahead of the ledger's
+/// must not make it too early), paying the base fee per operation.
 pub fn transaction(
     source: &PublicKey,
     sequence: i64,
@@ -163,7 +175,7 @@ pub fn transaction(
         seq_num: SequenceNumber(sequence),
         cond: Preconditions::V2(PreconditionsV2 {
             time_bounds: Some(TimeBounds {
-                min_time: TimePoint(now),
+                min_time: TimePoint(0),
                 max_time: TimePoint(now.saturating_add(valid_for)),
             }),
             ledger_bounds: None,
@@ -205,6 +217,7 @@ mod tests {
     fn memos_are_read_as_their_type_says() {
         assert_eq!(memo("id", "42"), Ok(Memo::Id(42)));
         assert!(memo("id", "-1").is_err());
+        assert!(memo("id", "+5").is_err());
         assert!(matches!(memo("text", "hello"), Ok(Memo::Text(_))));
         assert!(memo("text", &"x".repeat(29)).is_err());
         let h = STANDARD.encode([7u8; 32]);

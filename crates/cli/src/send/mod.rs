@@ -14,20 +14,23 @@
 //!    `pending_customer_info_update` from the same sender and receiver.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, ValueEnum};
+use mooring_client::ClientError;
 use mooring_client::horizon::Horizon;
 use mooring_client::sep12::KycServer;
-use mooring_client::sep31::{NewTransaction, PaymentServer, Transaction};
+use mooring_client::sep31::{NewTransaction, PayTo, PaymentServer, Transaction};
 use mooring_client::sep38::{PriceRequest, QuoteServer};
-use mooring_stellar::{Amount, PublicKey, envelope, tx};
+use mooring_client::unix_now;
+use mooring_stellar::xdr::Memo;
+use mooring_stellar::{Amount, Keypair, PublicKey, envelope, tx};
 use serde_json::Value;
 
-use crate::wallet::config::ClientOpts;
+use crate::wallet::config::{ClientConfig, ClientOpts};
 use crate::wallet::kyc::login;
-use crate::wallet::term::{Status, human};
+use crate::wallet::term::{Status, clean, human};
 use crate::wallet::{GaveUp, anchor_url, http_client};
 
 mod party;
@@ -122,17 +125,24 @@ fn asset_of(
     }
 }
 
-/// The first key of `info`'s SEP-12 `types` for `role`.
-fn first_type(asset: &Value, role: &str) -> Option<String> {
-    asset["sep12"][role]["types"]
+/// The SEP-12 type `info` names for `role` when it names one; several
+/// must be chosen between in the party file (`type = …`).
+fn only_type(asset: &Value, role: &str, source: &str) -> Result<Option<String>> {
+    let types: Vec<&String> = asset["sep12"][role]["types"]
         .as_object()
-        .and_then(|t| t.keys().next().cloned())
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+        .map(|t| t.keys().collect())
+        .unwrap_or_default();
+    match types.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some((*one).clone())),
+        many => {
+            let names: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+            bail!(
+                "the anchor knows several {role} types ({}): name one with `type = …` in {source}",
+                names.join(", ")
+            )
+        }
+    }
 }
 
 /// Runs `mooring send`.
@@ -164,16 +174,17 @@ pub async fn run(args: SendArgs) -> Result<()> {
     if !asset.is_object() {
         bail!("{name} does not receive {code} (SEP-31 /info)");
     }
+    let scope = format!("{base}\n{}", key.public_key());
     let mut sender = match args.sender.as_str() {
-        "profile" => Party::from_profile("sender", &cfg.profile)?,
-        file => Party::from_file("sender", Path::new(file))?,
+        "profile" => Party::from_profile("sender", &cfg.profile, &scope)?,
+        file => Party::from_file("sender", Path::new(file), &scope)?,
     };
-    let mut receiver = Party::from_file("receiver", &args.receiver)?;
-    sender.kind = sender.kind.take().or_else(|| first_type(asset, "sender"));
-    receiver.kind = receiver
-        .kind
-        .take()
-        .or_else(|| first_type(asset, "receiver"));
+    let mut receiver = Party::from_file("receiver", &args.receiver, &scope)?;
+    for party in [&mut sender, &mut receiver] {
+        if party.kind.is_none() {
+            party.kind = only_type(asset, party.role, &party.source())?;
+        }
+    }
     let quotes_supported = asset["quotes_supported"].as_bool().unwrap_or(false);
     let quotes_required = asset["quotes_required"].as_bool().unwrap_or(false);
     let funding_method = args
@@ -255,6 +266,9 @@ pub async fn run(args: SendArgs) -> Result<()> {
         (true, None) if quotes_required => {
             bail!("{name} requires a quote: give --destination-asset (e.g. iso4217:BRL)")
         }
+        (true, None) => out.line(&format!(
+            "[4/7] no quote: {name} offers quotes, but without --destination-asset there is nothing to quote"
+        )),
         _ => out.line("[4/7] no quote"),
     }
 
@@ -279,20 +293,92 @@ pub async fn run(args: SendArgs) -> Result<()> {
         },
         Ok(c) => c,
     };
+    let id = created.id.clone();
+    // SEP-31 v2: the account and memo may come only with pending_sender.
+    let pay_to = match created.pay_to() {
+        Some(p) => p,
+        None => wait_for_pay_to(&args, &payments, &id, &mut out)
+            .await
+            .with_context(|| format!("SEP-31 transaction {id}"))?,
+    };
+    let memo_text = pay_to
+        .memo
+        .as_ref()
+        .map_or("no memo".into(), |(t, m)| format!("{t} memo {m}"));
     out.line(&format!(
-        "[5/7] transaction {}: pay {} {code} to {} with {} memo {}",
-        created.id,
-        args.amount,
-        created.stellar_account_id,
-        created.stellar_memo_type,
-        created.stellar_memo
+        "[5/7] transaction {id}: pay {} {code} to {} with {memo_text}",
+        args.amount, pay_to.account
     ));
 
-    // 6. The payment.
-    let destination = PublicKey::parse(&created.stellar_account_id)
-        .context("the anchor named an account that is not G…")?;
+    // 6. The payment. From here on every error names the transaction: the
+    // money may be on its way.
+    let paid = pay(&args, &cfg, &key, &pay_to, (&code, &issuer), &mut out)
+        .await
+        .with_context(|| format!("SEP-31 transaction {id} was created"))?;
+    if let Some(hash) = paid {
+        out.line(&format!("[6/7] paid: Stellar transaction {hash}"));
+    }
+
+    // 7. Follow it.
+    follow(
+        &args,
+        &payments,
+        &kyc,
+        &id,
+        [&mut sender, &mut receiver],
+        &mut out,
+    )
+    .await
+    .with_context(|| format!("SEP-31 transaction {id}"))
+}
+
+/// Polls until the anchor names the account and memo to pay.
+async fn wait_for_pay_to(
+    args: &SendArgs,
+    payments: &PaymentServer,
+    id: &str,
+    out: &mut Status,
+) -> Result<PayTo> {
+    let started = Instant::now();
+    loop {
+        let t = payments.transaction(id).await?;
+        if let Some(p) = t.pay_to() {
+            return Ok(p);
+        }
+        if t.is_final() {
+            bail!("it ended {} before naming an account to pay", t.status);
+        }
+        if args
+            .max_wait
+            .is_some_and(|s| started.elapsed() >= Duration::from_secs(s))
+        {
+            return Err(GaveUp(format!(
+                "the anchor has named no account to pay yet (status {})",
+                t.status
+            ))
+            .into());
+        }
+        out.status(&format!(
+            "[5/7] {id}: {}; waiting for the account to pay",
+            t.status
+        ));
+        tokio::time::sleep(Duration::from_secs(args.poll_secs.max(1))).await;
+    }
+}
+
+/// The payment: built, then submitted (its hash) or printed (`None`).
+async fn pay(
+    args: &SendArgs,
+    cfg: &ClientConfig,
+    key: &Keypair,
+    pay_to: &PayTo,
+    (code, issuer): (&str, &PublicKey),
+    out: &mut Status,
+) -> Result<Option<String>> {
+    let destination =
+        PublicKey::parse(&pay_to.account).context("the anchor named an account that is not G…")?;
     let from = args.from.unwrap_or(key.public_key());
-    let horizon = Horizon::new(http.clone(), cfg.horizon.clone());
+    let horizon = Horizon::new(http_client()?, cfg.horizon.clone());
     let account = horizon
         .account(&from)
         .await
@@ -301,33 +387,41 @@ pub async fn run(args: SendArgs) -> Result<()> {
     let sequence = account
         .sequence()
         .context("Horizon's sequence is not a number")?;
-    let memo = tx::memo(&created.stellar_memo_type, &created.stellar_memo)?;
-    let op = tx::payment(&destination, tx::asset(&code, Some(&issuer))?, args.amount);
-    let t = tx::transaction(&from, sequence + 1, memo, vec![op], now(), 600)?;
+    let memo = match &pay_to.memo {
+        Some((kind, value)) => tx::memo(kind, value)?,
+        None => Memo::None,
+    };
+    let op = tx::payment(&destination, tx::asset(code, Some(issuer))?, args.amount);
+    let t = tx::transaction(&from, sequence + 1, memo, vec![op], unix_now(), 600)?;
     if args.print_xdr {
         out.line("[6/7] the payment, unsigned, to sign and submit elsewhere:");
         println!("{}", envelope::encode(&envelope::envelope(t, vec![])));
-    } else {
-        let mut signatures = vec![];
-        envelope::sign(&t, &cfg.network, &key, &mut signatures);
-        let xdr = envelope::encode(&envelope::envelope(t, signatures));
-        let done = horizon
-            .submit(&xdr)
-            .await
-            .context("Horizon refused the payment")?;
-        out.line(&format!("[6/7] paid: Stellar transaction {}", done.hash));
+        return Ok(None);
     }
+    cfg.check_network(&horizon).await?;
+    let hash = hex::encode(envelope::hash(&t, &cfg.network));
+    let mut signatures = vec![];
+    envelope::sign(&t, &cfg.network, key, &mut signatures);
+    let xdr = envelope::encode(&envelope::envelope(t, signatures));
+    match horizon.submit(&xdr).await {
+        Ok(done) => Ok(Some(done.hash)),
+        // A timeout says nothing of the outcome: the payment may land.
+        Err(ClientError::Status { status: 504, .. }) | Err(ClientError::Http(_)) => bail!(
+            "Horizon did not answer in time: Stellar transaction {hash} may still land; check it before paying again"
+        ),
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "Horizon refused the payment (Stellar transaction {hash})"
+        ))),
+    }
+}
 
-    // 7. Follow it.
-    follow(
-        &args,
-        &payments,
-        &kyc,
-        &created.id,
-        [&mut sender, &mut receiver],
-        &mut out,
-    )
-    .await
+/// A failure worth trying again: no answer, a 5xx or a 429.
+fn transient(e: &ClientError) -> bool {
+    match e {
+        ClientError::Http(_) => true,
+        ClientError::Status { status, .. } => *status >= 500 || *status == 429,
+        _ => false,
+    }
 }
 
 /// Polls the transaction until it is final, printing each status it
@@ -346,13 +440,26 @@ async fn follow(
     let mut last = String::new();
     let mut said = [String::new(), String::new()];
     loop {
-        let t: Transaction = payments.transaction(id).await?;
+        let t: Transaction = match payments.transaction(id).await {
+            Ok(t) => t,
+            // The money is on its way: a server or network hiccup is waited
+            // out; a refusal (the transaction is not ours, the token is
+            // refused) is not.
+            Err(e) if transient(&e) => {
+                out.line(&format!(
+                    "could not read the transaction ({e}); trying again"
+                ));
+                tokio::time::sleep(every).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if t.status != last {
             last = t.status.clone();
             let why = t
                 .status_message
                 .as_ref()
-                .map(|m| format!(": {m}"))
+                .map(|m| format!(": {}", clean(m)))
                 .unwrap_or_default();
             out.line(&format!(
                 "status {} (after {}){why}",
@@ -361,7 +468,7 @@ async fn follow(
             ));
             if t.status == "pending_customer_info_update" {
                 if let Some(m) = &t.required_info_message {
-                    out.line(&format!("the anchor asks: {m}"));
+                    out.line(&format!("the anchor asks: {}", clean(m)));
                 }
                 said = [String::new(), String::new()];
             }
@@ -371,7 +478,10 @@ async fn follow(
         if t.status == "pending_customer_info_update" {
             for (party, said) in parties.iter_mut().zip(said.iter_mut()) {
                 let line = match party.reload() {
-                    Ok(()) => party.register(kyc, Some(id)).await?.line,
+                    Ok(()) => match party.register(kyc, Some(id)).await {
+                        Ok(r) => r.line,
+                        Err(e) => format!("{}: {e:#}; trying again", party.role),
+                    },
                     Err(e) => format!("{}: {e:#}", party.role),
                 };
                 if line != *said {

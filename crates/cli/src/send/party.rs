@@ -113,31 +113,39 @@ pub struct Registered {
 }
 
 impl Party {
-    /// A party from a party file.
-    pub fn from_file(role: &'static str, path: &Path) -> Result<Party> {
-        Party::new(role, Source::File(path.to_owned()))
+    /// A party from a party file; `scope` (the receiving anchor and the
+    /// sending account) keys a memo derived from its fields.
+    pub fn from_file(role: &'static str, path: &Path, scope: &str) -> Result<Party> {
+        Party::new(role, Source::File(path.to_owned()), scope)
     }
 
     /// The party the wallet's encrypted profile describes.
-    pub fn from_profile(role: &'static str, path: &Path) -> Result<Party> {
+    pub fn from_profile(role: &'static str, path: &Path, scope: &str) -> Result<Party> {
         if !path.exists() {
             bail!(
                 "no profile at {}: create it with `mooring wallet kyc edit`",
                 path.display()
             );
         }
-        Party::new(role, Source::Profile(path.to_owned(), passphrase(false)?))
+        Party::new(
+            role,
+            Source::Profile(path.to_owned(), passphrase(false)?),
+            scope,
+        )
     }
 
-    fn new(role: &'static str, source: Source) -> Result<Party> {
+    fn new(role: &'static str, source: Source, scope: &str) -> Result<Party> {
         let now = source.read()?;
         Ok(Party {
             role,
             kind: now.kind.clone(),
             // The customer's memo with the anchor when none is given: the
             // same person (the same fields) is the same customer on every
-            // send. Fixed for the run, whatever is edited later.
-            memo: now.memo.unwrap_or_else(|| memo_of(&now.fields)),
+            // send to this anchor from this account, and a different
+            // number at every other (no identifier shared across anchors).
+            // Fixed for the run, whatever is edited later; a party file's
+            // `memo` keeps one customer across edits.
+            memo: now.memo.unwrap_or_else(|| memo_of(scope, &now.fields)),
             source,
             now,
             id: None,
@@ -148,6 +156,8 @@ impl Party {
     /// Reads the source again (the anchor asked for an update); the
     /// customer's type, memo and id stay.
     pub fn reload(&mut self) -> Result<()> {
+        // The profile open now holds its lock: let it go first.
+        self.now.sealed = None;
         self.now = self.source.read()?;
         Ok(())
     }
@@ -264,10 +274,12 @@ impl Party {
     }
 }
 
-/// A memo from the fields: SHA-256 of them, 63 bits.
-fn memo_of(fields: &BTreeMap<String, String>) -> u64 {
+/// A memo from the scope and the fields: SHA-256 of them, 63 bits.
+fn memo_of(scope: &str, fields: &BTreeMap<String, String>) -> u64 {
     let mut h = Sha256::new();
-    h.update(b"mooring-send-party:v1");
+    h.update(b"mooring-send-party:v2");
+    h.update(scope.as_bytes());
+    h.update([0]);
     for (k, v) in fields {
         h.update(k.as_bytes());
         h.update([0]);

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
+use mooring_client::horizon::Horizon;
 use mooring_stellar::{Keypair, Network};
 use reqwest::Url;
 use serde::Deserialize;
@@ -155,6 +156,23 @@ impl ClientConfig {
     /// The wallet's key.
     pub fn key(&self) -> Result<Keypair> {
         super::load_key(self.key_file.as_deref())
+    }
+
+    /// Horizon must serve the network transactions are signed for; else
+    /// every signature would be refused as if it were wrong.
+    pub async fn check_network(&self, horizon: &Horizon) -> Result<()> {
+        let served = horizon
+            .network_passphrase()
+            .await
+            .with_context(|| format!("cannot ask Horizon at {} for its network", self.horizon))?;
+        if served != self.network.passphrase() {
+            bail!(
+                "Horizon at {} serves {served:?}, not {:?}: pick its --network or another --horizon-url",
+                self.horizon,
+                self.network.passphrase()
+            );
+        }
+        Ok(())
     }
 }
 

@@ -84,6 +84,18 @@ pub struct ForgetArgs {
     common: ProfileArgs,
     /// The anchor, as it was pushed to.
     anchor: String,
+    /// The id memo it was pushed with, if any.
+    #[arg(long)]
+    memo: Option<IdMemo>,
+}
+
+/// The profile's name for the customer at `anchor` (and `memo`, for a
+/// user of a shared account): one record each.
+fn record_key(anchor: &str, memo: Option<IdMemo>) -> String {
+    match memo {
+        Some(m) => format!("{anchor} (memo {m})"),
+        None => anchor.to_owned(),
+    }
 }
 
 /// Runs a `kyc` command.
@@ -137,7 +149,7 @@ fn edit(args: EditArgs) -> Result<()> {
         changes.insert(name.to_owned(), value.to_owned());
     }
     if args.set.is_empty() && args.unset.is_empty() && args.document.is_empty() {
-        let edited = in_editor(&profile.fields)?;
+        let edited = in_editor(&store, &profile.fields)?;
         for name in profile.fields.keys() {
             if !edited.contains_key(name) {
                 changes.insert(name.clone(), String::new());
@@ -157,24 +169,32 @@ fn edit(args: EditArgs) -> Result<()> {
         let value = sep9::validate(&f, &value, false).map_err(|e| anyhow::anyhow!("{e}"))?;
         profile.fields.insert(name, value);
     }
+    // Replaced and removed documents are deleted once the profile no
+    // longer names them; new ones are deleted if the edit fails.
+    let mut replaced = Vec::new();
+    let mut added = Vec::new();
     for name in &args.unset {
         profile.fields.remove(name);
-        if let Some(doc) = profile.documents.remove(name) {
-            store.remove_document(&doc);
-        }
+        replaced.extend(profile.documents.remove(name));
     }
-    for pair in &args.document {
-        let (name, file) = split(pair)?;
-        if !field(name)?.is_binary() {
-            bail!("{name} is not a document field: use --set {name}=VALUE");
+    let result = (|| {
+        for pair in &args.document {
+            let (name, file) = split(pair)?;
+            if !field(name)?.is_binary() {
+                bail!("{name} is not a document field: use --set {name}=VALUE");
+            }
+            let kind = content_type(Path::new(file))?;
+            let doc = store.add_document(Path::new(file), kind)?;
+            added.push(doc.clone());
+            replaced.extend(profile.documents.insert(name.to_owned(), doc));
         }
-        let kind = content_type(Path::new(file))?;
-        let doc = store.add_document(Path::new(file), kind)?;
-        if let Some(old) = profile.documents.insert(name.to_owned(), doc) {
-            store.remove_document(&old);
-        }
+        store.save(&profile)
+    })();
+    if let Err(e) = result {
+        added.iter().for_each(|d| store.remove_document(d));
+        return Err(e);
     }
-    store.save(&profile)?;
+    replaced.iter().for_each(|d| store.remove_document(d));
     println!(
         "profile {}: {} fields, {} documents",
         path.display(),
@@ -196,14 +216,18 @@ fn content_type(path: &Path) -> Result<&'static str> {
         .with_context(|| format!("{} is not a JPEG, PNG, PDF, MP4 or WebM", path.display()))
 }
 
-/// The text fields as TOML in $VISUAL or $EDITOR, from a 0600 temporary
-/// file deleted afterwards.
-fn in_editor(fields: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
+/// The text fields as TOML in $VISUAL or $EDITOR, from a 0600 file in a
+/// 0700 folder beside the profile, deleted afterwards with the editor's
+/// swap files.
+fn in_editor(store: &Store, fields: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
     use std::io::Write as _;
     let editor = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
         .context("set $EDITOR, or use --set FIELD=VALUE")?;
-    let mut tmp = tempfile::Builder::new().suffix(".toml").tempfile()?;
+    let dir = store.scratch_dir()?;
+    let mut tmp = tempfile::Builder::new()
+        .suffix(".toml")
+        .tempfile_in(dir.path())?;
     writeln!(
         tmp,
         "# SEP-9 fields, one per line (first_name = \"Ana\"); delete a line to remove it."
@@ -377,10 +401,8 @@ async fn push(args: PushArgs) -> Result<()> {
     let (cfg, store, mut profile) = args.common.open()?;
     let kyc = kyc_server(&cfg, &args.anchor, args.memo).await?;
     let account = cfg.key()?.public_key().to_string();
-    let known = profile
-        .anchors
-        .get(&args.anchor)
-        .filter(|r| r.account == account);
+    let key = record_key(&args.anchor, args.memo);
+    let known = profile.anchors.get(&key).filter(|r| r.account == account);
     let mut who = Who {
         id: known.map(|r| r.id.clone()),
         kind: args.kind.clone(),
@@ -395,7 +417,7 @@ async fn push(args: PushArgs) -> Result<()> {
         }
         other => other?,
     };
-    let name = &args.anchor;
+    let name = &key;
     let mut sent_now = Vec::new();
     let documents = sealed_documents(&store, &profile);
     if let Some((id, sent)) = send_asked(&kyc, &who, &asked, &profile.fields, &documents).await? {
@@ -436,7 +458,7 @@ async fn push(args: PushArgs) -> Result<()> {
             .collect();
         sent.extend(sent_now);
         profile.anchors.insert(
-            args.anchor.clone(),
+            key.clone(),
             AnchorRecord {
                 url: args.anchor.clone(),
                 id,
@@ -490,17 +512,18 @@ async fn status(args: &ProfileArgs) -> Result<()> {
 
 async fn forget(args: ForgetArgs) -> Result<()> {
     let (cfg, store, mut profile) = args.common.open()?;
+    let key = record_key(&args.anchor, args.memo);
     let record = profile
         .anchors
-        .get(&args.anchor)
+        .get(&key)
         .cloned()
-        .with_context(|| format!("the profile was not given to {}", args.anchor))?;
+        .with_context(|| format!("the profile was not given to {key}"))?;
     let memo = record.memo.map(IdMemo::new);
     let kyc = kyc_server(&cfg, &record.url, memo).await?;
     let memo = memo.map(|m| m.to_string());
     kyc.delete(&record.account, memo.as_deref()).await?;
-    profile.anchors.remove(&args.anchor);
+    profile.anchors.remove(&key);
     store.save(&profile)?;
-    println!("{}: erased (customer {})", args.anchor, record.id);
+    println!("{key}: erased (customer {})", record.id);
     Ok(())
 }

@@ -47,10 +47,14 @@ pub async fn run(cmd: WalletCommand) -> Result<()> {
     }
 }
 
-/// The HTTP client of every client command.
+/// The HTTP client of every client command: a server that does not
+/// connect in 10 s or answer in 60 s is an error, not a hang. (Horizon
+/// answers a submission within its own 30 s timeout.)
 pub fn http_client() -> Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .user_agent(concat!("mooring/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(60))
         .build()?)
 }
 

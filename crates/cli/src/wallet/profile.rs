@@ -21,6 +21,7 @@ use anyhow::{Context as _, Result, bail};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use mooring_server::secrets;
 use mooring_server::vault::{CHUNK, DataKey, Place, STREAM_HEADER, TAG, Vault};
 use rand::RngCore as _;
 use secrecy::{ExposeSecret as _, SecretString};
@@ -100,8 +101,12 @@ struct Envelope {
     sealed: String,
 }
 
-/// An open profile: where it is and its key.
+/// An open profile: where it is and its key. While it is open no other
+/// `mooring` process opens it (an exclusive lock on `<profile>.lock`), so
+/// that a `push` that takes seconds and an `edit` made meanwhile do not
+/// overwrite each other.
 pub struct Store {
+    _lock: std::fs::File,
     path: PathBuf,
     kdf: Kdf,
     wrapped: Vec<u8>,
@@ -112,6 +117,9 @@ pub struct Store {
 /// (twice when the profile is new).
 pub fn passphrase(new: bool) -> Result<SecretString> {
     if let Ok(p) = std::env::var("MOORING_WALLET_PASSPHRASE") {
+        if new && p.chars().count() < 8 {
+            bail!("MOORING_WALLET_PASSPHRASE: a passphrase of at least 8 characters, please");
+        }
         return Ok(SecretString::from(p));
     }
     let first = rpassword::prompt_password("profile passphrase: ")
@@ -142,10 +150,34 @@ fn derive(pass: &SecretString, kdf: &Kdf) -> Result<Zeroizing<[u8; 32]>> {
     Ok(key)
 }
 
+/// Takes the profile's lock, waiting for another command to let it go.
+fn lock(path: &Path) -> Result<std::fs::File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    if let Some(dir) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        secrets::create_private_dir(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    if file.try_lock().is_err() {
+        eprintln!("waiting for another mooring command to close the profile…");
+        file.lock()
+            .with_context(|| format!("cannot lock {}", lock_path.display()))?;
+    }
+    Ok(file)
+}
+
 impl Store {
     /// Opens the profile at `path`, or makes an empty one (not yet
     /// written) when there is none.
     pub fn open(path: &Path, pass: &SecretString) -> Result<(Store, Profile)> {
+        let lock = lock(path)?;
         if !path.exists() {
             let mut salt = [0u8; 16];
             rand::thread_rng().fill_bytes(&mut salt);
@@ -160,6 +192,7 @@ impl Store {
             let key = vault.new_data_key();
             let wrapped = vault.wrap(&key, OWNER);
             let store = Store {
+                _lock: lock,
                 path: path.to_owned(),
                 kdf,
                 wrapped,
@@ -185,6 +218,7 @@ impl Store {
             .map_err(|_| anyhow::anyhow!("the profile is damaged"))?;
         let profile = serde_json::from_slice(&plain).context("the profile is damaged")?;
         let store = Store {
+            _lock: lock,
             path: path.to_owned(),
             kdf: env.kdf,
             wrapped,
@@ -228,9 +262,7 @@ impl Store {
         let rest = usize::try_from(length % CHUNK as u64)?;
         input.read_exact(&mut chunk[..rest])?;
         out.extend_from_slice(&sealer.seal_last(&chunk[..rest]));
-        let dir = self.documents_dir();
-        std::fs::create_dir_all(&dir)?;
-        write_private(&dir.join(&file), &out)?;
+        write_private(&self.documents_dir().join(&file), &out)?;
         let name = source
             .file_name()
             .map_or_else(|| "document".into(), |n| n.to_string_lossy().into_owned());
@@ -277,25 +309,31 @@ impl Store {
         Ok(chunks)
     }
 
+    /// A folder only the owner can enter, beside the profile, for a
+    /// plaintext copy being edited (and the editor's swap files); removed
+    /// with everything in it when dropped.
+    pub fn scratch_dir(&self) -> Result<tempfile::TempDir> {
+        let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty());
+        Ok(tempfile::Builder::new()
+            .prefix(".edit-")
+            .tempdir_in(dir.unwrap_or(Path::new(".")))?)
+    }
+
     /// Deletes a document's sealed file.
     pub fn remove_document(&self, doc: &DocumentRef) {
         let _ = std::fs::remove_file(self.documents_dir().join(&doc.file));
     }
 }
 
-/// Writes `bytes` to `path` through a 0600 temporary file in the same
-/// folder, renamed over it.
+/// Writes `bytes` to `path` atomically, readable only by the owner, in a
+/// folder only the owner can enter.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let dir = dir.unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        secrets::create_private_dir(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    secrets::replace_private_file(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]
@@ -321,6 +359,7 @@ mod tests {
             .documents
             .insert("photo_id_front".into(), doc.clone());
         store.save(&profile).unwrap();
+        drop(store);
 
         // Nothing readable at rest.
         for entry in walk(dir.path()) {
@@ -341,8 +380,30 @@ mod tests {
             .unwrap()
             .concat();
         assert_eq!(got, bytes);
+        drop(store);
         let wrong = Store::open(&path, &SecretString::from("wrong horse battery"));
         assert!(wrong.is_err());
+    }
+
+    #[test]
+    fn a_profile_is_opened_by_one_command_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("profile.json");
+        let pass = SecretString::from("correct horse battery");
+        let (store, profile) = Store::open(&path, &pass).unwrap();
+        store.save(&profile).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (p2, pass2) = (path.clone(), pass.clone());
+        let other = std::thread::spawn(move || {
+            let opened = Store::open(&p2, &pass2).map(|_| ());
+            tx.send(opened.is_ok()).unwrap();
+        });
+        let waited = rx.recv_timeout(std::time::Duration::from_millis(500));
+        assert!(waited.is_err(), "opened while another held the profile");
+        drop(store);
+        let opened = rx.recv_timeout(std::time::Duration::from_secs(30));
+        assert_eq!(opened, Ok(true));
+        other.join().unwrap();
     }
 
     fn walk(dir: &Path) -> Vec<PathBuf> {

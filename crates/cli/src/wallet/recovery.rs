@@ -15,22 +15,22 @@
 //!   combines and submits the signatures.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use clap::{Args, Subcommand};
-use mooring_client::ClientError;
 use mooring_client::horizon::Horizon;
 use mooring_client::sep30::{Identity, RecoveryServer, SignIn, SignInState};
+use mooring_client::{ClientError, unix_now};
 use mooring_stellar::horizon::AccountResource;
 use mooring_stellar::xdr::{BytesM, DecoratedSignature, Memo, Signature, SignatureHint};
 use mooring_stellar::{Keypair, PublicKey, envelope, tx};
 use reqwest::Url;
 
 use super::config::{ClientConfig, ClientOpts};
-use super::term::{Status, human};
+use super::term::{Status, clean, human};
 use super::{anchor_url, http_client};
 
 /// How long a built transaction stays valid, in seconds.
@@ -92,6 +92,11 @@ pub struct RecoverArgs {
     /// Where a generated key's S… seed is written (a new 0600 file).
     #[arg(long, value_name = "FILE")]
     new_key_file: Option<PathBuf>,
+    /// A key to take off the account in the same transaction: the lost
+    /// device's (the account's own key sets the master weight to 0).
+    /// Repeatable.
+    #[arg(long, value_name = "G…")]
+    remove_key: Vec<PublicKey>,
     /// Seconds between checks whether the person has signed in.
     #[arg(long, default_value_t = 2, value_name = "SECS")]
     poll_secs: u64,
@@ -125,12 +130,6 @@ fn auth_method(given: &str) -> Result<(&'static str, String)> {
     Ok((kind, value.to_owned()))
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// The account as Horizon has it; it must exist.
 async fn ledger_account(cfg: &ClientConfig, account: &PublicKey) -> Result<AccountResource> {
     Horizon::new(http_client()?, cfg.horizon.clone())
@@ -140,13 +139,35 @@ async fn ledger_account(cfg: &ClientConfig, account: &PublicKey) -> Result<Accou
         .with_context(|| format!("{account} does not exist on the ledger"))
 }
 
+/// The servers named, each once; at least two, since one server alone
+/// must never be able to recover an account (SEP-30 §Abstract).
+fn distinct_servers(given: &[String]) -> Result<Vec<String>> {
+    let mut seen = Vec::new();
+    let mut names = Vec::new();
+    for name in given {
+        let url = anchor_url(name)?;
+        if !seen.contains(&url) {
+            seen.push(url);
+            names.push(name.clone());
+        }
+    }
+    if names.len() < 2 {
+        bail!(
+            "--servers needs at least two different recovery servers: with one, that server alone could take the account"
+        );
+    }
+    Ok(names)
+}
+
 /// Submits `xdr` to Horizon, or prints it.
 async fn deliver(cfg: &ClientConfig, output: &Output, xdr: &str) -> Result<()> {
     if output.print_xdr {
         println!("{xdr}");
         return Ok(());
     }
-    let done = Horizon::new(http_client()?, cfg.horizon.clone())
+    let horizon = Horizon::new(http_client()?, cfg.horizon.clone());
+    cfg.check_network(&horizon).await?;
+    let done = horizon
         .submit(xdr)
         .await
         .context("Horizon refused the transaction")?;
@@ -166,11 +187,12 @@ async fn enroll(args: EnrollArgs) -> Result<()> {
         .collect::<Result<_>>()?;
     let pairs: Vec<(&str, &str)> = methods.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let identities = [Identity::owner(&pairs)];
+    let servers = distinct_servers(&args.servers)?;
     let ledger = ledger_account(&cfg, &account).await?;
 
     let http = http_client()?;
-    let mut server_keys = Vec::new();
-    for name in &args.servers {
+    let mut server_keys: Vec<PublicKey> = Vec::new();
+    for name in &servers {
         let base = anchor_url(name)?;
         let token = super::kyc::login(&http, &base, &key, None)
             .await
@@ -190,15 +212,23 @@ async fn enroll(args: EnrollArgs) -> Result<()> {
             .with_context(|| format!("{name} answered no signing key"))?;
         let signer = PublicKey::parse(&signer.key)
             .with_context(|| format!("{name} answered a signing key that is not G…"))?;
+        if server_keys.contains(&signer) {
+            bail!(
+                "{name} signs with {signer}, as another of the servers does: they are one server, and one server alone must not recover the account"
+            );
+        }
         println!("{name}: registered; it signs with {signer}");
         server_keys.push(signer);
     }
 
+    // Every other signer (of any kind: pre-auth, hash-x, signed payload
+    // too) would see its power change with the new thresholds.
     let others: Vec<String> = ledger
-        .ed25519_signers()
+        .signers
         .iter()
-        .filter(|(k, w)| *w > 0 && *k != account && !server_keys.contains(k))
-        .map(|(k, _)| k.to_string())
+        .filter(|s| s.weight > 0 && s.key != address)
+        .filter(|s| !server_keys.iter().any(|k| k.to_string() == s.key))
+        .map(|s| s.key.clone())
         .collect();
     if !others.is_empty() {
         bail!(
@@ -212,7 +242,14 @@ async fn enroll(args: EnrollArgs) -> Result<()> {
     let sequence = ledger
         .sequence()
         .context("Horizon's sequence is not a number")?;
-    let t = tx::transaction(&account, sequence + 1, Memo::None, ops, now(), VALID_FOR)?;
+    let t = tx::transaction(
+        &account,
+        sequence + 1,
+        Memo::None,
+        ops,
+        unix_now(),
+        VALID_FOR,
+    )?;
     let mut signatures = vec![];
     envelope::sign(&t, &cfg.network, &key, &mut signatures);
     let xdr = envelope::encode(&envelope::envelope(t, signatures));
@@ -231,10 +268,14 @@ async fn sign_in(http: &reqwest::Client, name: &str, base: Url, every: Duration)
         .await
         .with_context(|| format!("{name} offers no sign-in"))?;
     let mut out = Status::new();
-    out.line(&format!(
-        "{name}: open {} in a browser and sign in; it must show the code {}",
-        request.url, request.user_code
-    ));
+    let url = clean(&request.url);
+    out.line(&match &request.user_code {
+        Some(code) => format!(
+            "{name}: open {url} in a browser and sign in; it must show the code {}",
+            clean(code)
+        ),
+        None => format!("{name}: open {url} in a browser and sign in"),
+    });
     let started = Instant::now();
     let expires = request.expires_in.map(|s| started + Duration::from_secs(s));
     loop {
@@ -257,17 +298,32 @@ async fn sign_in(http: &reqwest::Client, name: &str, base: Url, every: Duration)
     }
 }
 
-/// The new device's key: given, or generated and written to a new file.
-fn new_key(args: &RecoverArgs) -> Result<PublicKey> {
+/// The new device's key: given, or generated (kept in memory until the
+/// transaction is ready; see [`keep`]).
+fn new_key(args: &RecoverArgs) -> Result<(PublicKey, Option<Keypair>)> {
     if args.new_key != "generate" {
-        return PublicKey::parse(&args.new_key)
-            .with_context(|| "--new-key takes a G… key or `generate`");
+        let key = PublicKey::parse(&args.new_key)
+            .with_context(|| "--new-key takes a G… key or `generate`")?;
+        return Ok((key, None));
     }
     let path = args
         .new_key_file
         .as_ref()
         .context("--new-key generate needs --new-key-file to keep the new secret in")?;
+    if path.exists() {
+        bail!("{} exists: name a new file for the new key", path.display());
+    }
     let key = Keypair::random();
+    Ok((key.public_key(), Some(key)))
+}
+
+/// Writes a generated key's seed to --new-key-file (a new 0600 file)
+/// before the transaction that makes it a signer is submitted: once that
+/// lands the seed is the way into the account.
+fn keep(args: &RecoverArgs, generated: Option<&Keypair>) -> Result<()> {
+    let (Some(key), Some(path)) = (generated, args.new_key_file.as_ref()) else {
+        return Ok(());
+    };
     mooring_server::secrets::write_private_file(path, key.secret_seed().as_bytes())
         .with_context(|| format!("cannot create {} (it must not exist)", path.display()))?;
     println!(
@@ -275,7 +331,7 @@ fn new_key(args: &RecoverArgs) -> Result<PublicKey> {
         key.public_key(),
         path.display()
     );
-    Ok(key.public_key())
+    Ok(())
 }
 
 async fn recover(args: RecoverArgs) -> Result<()> {
@@ -283,10 +339,24 @@ async fn recover(args: RecoverArgs) -> Result<()> {
     let http = http_client()?;
     let address = args.account.to_string();
     let every = Duration::from_secs(args.poll_secs.max(1));
-    let new_key = new_key(&args)?;
+    let names = distinct_servers(&args.servers)?;
+    let (new_key, generated) = new_key(&args)?;
+    let ledger = ledger_account(&cfg, &args.account).await?;
+    let on_ledger = ledger.ed25519_signers();
+    let weight_of = |k: &PublicKey| {
+        on_ledger
+            .iter()
+            .find(|(s, _)| s == k)
+            .map_or(0, |(_, w)| *w)
+    };
+    let high = ledger.thresholds.high_threshold.max(1);
+    if args.remove_key.contains(&new_key) {
+        bail!("--remove-key names the new key");
+    }
 
     let mut servers = Vec::new();
-    for name in &args.servers {
+    let mut total = 0;
+    for name in &names {
         let base = anchor_url(name)?;
         let token = sign_in(&http, name, base.clone(), every).await?;
         let server = RecoveryServer::new(http.clone(), base, token);
@@ -294,27 +364,49 @@ async fn recover(args: RecoverArgs) -> Result<()> {
             .account(&address)
             .await
             .with_context(|| format!("{name} does not know {address} for this identity"))?;
+        // The key it signs with must be one the account has: after a key
+        // rotation the newest may not be a signer yet (SEP-30 §Sign).
         let signer = found
             .signers
-            .first()
-            .with_context(|| format!("{name} has no signing key for the account"))?;
-        let signer = PublicKey::parse(&signer.key)
-            .with_context(|| format!("{name} answered a signing key that is not G…"))?;
+            .iter()
+            .filter_map(|s| PublicKey::parse(&s.key).ok())
+            .find(|k| weight_of(k) > 0)
+            .with_context(|| {
+                format!("none of {name}'s keys for the account is among its signers on the ledger")
+            })?;
+        total += weight_of(&signer);
         servers.push((name, server, signer));
     }
+    if total < high {
+        bail!(
+            "the servers' keys weigh {total} together on the account, less than its high threshold {high}: they cannot recover it"
+        );
+    }
+    if args
+        .remove_key
+        .iter()
+        .any(|k| servers.iter().any(|(_, _, s)| s == k))
+    {
+        bail!("--remove-key names a recovery server's key");
+    }
 
-    let ledger = ledger_account(&cfg, &args.account).await?;
-    let weight = ledger.thresholds.high_threshold.max(1);
+    let weight = high;
     let sequence = ledger
         .sequence()
         .context("Horizon's sequence is not a number")?;
-    let ops = vec![tx::set_signer(&new_key, weight)];
+    let mut ops = vec![tx::set_signer(&new_key, weight)];
+    for k in &args.remove_key {
+        ops.push(match *k == args.account {
+            true => tx::set_master_weight(0),
+            false => tx::set_signer(k, 0),
+        });
+    }
     let t = tx::transaction(
         &args.account,
         sequence + 1,
         Memo::None,
         ops,
-        now(),
+        unix_now(),
         VALID_FOR,
     )?;
     let hash = envelope::hash(&t, &cfg.network);
@@ -346,6 +438,10 @@ async fn recover(args: RecoverArgs) -> Result<()> {
         println!("{name}: signed with {signer}");
     }
     let xdr = envelope::encode(&envelope::envelope(t, signatures));
+    keep(&args, generated.as_ref())?;
     println!("the new key {new_key} gets weight {weight}, the account's high threshold");
+    for k in &args.remove_key {
+        println!("{k} is taken off the account");
+    }
     deliver(&cfg, &args.output, &xdr).await
 }

@@ -52,6 +52,14 @@ impl Status {
     }
 }
 
+/// Text a server chose, safe to print: control characters (terminal
+/// escapes among them) become `?`.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 /// A duration in its largest units: `4s`, `1m02s`, `3h02m`.
 pub fn human(d: Duration) -> String {
     let s = d.as_secs() + u64::from(d.subsec_millis() >= 500);
@@ -100,6 +108,11 @@ mod tests {
         assert_eq!(utc(UNIX_EPOCH), "1970-01-01 00:00:00 UTC");
         let t = UNIX_EPOCH + Duration::from_secs(1_709_210_096);
         assert_eq!(utc(t), "2024-02-29 12:34:56 UTC");
+    }
+
+    #[test]
+    fn server_text_loses_its_control_characters() {
+        assert_eq!(clean("ok\x1b[2J\nnext"), "ok?[2J?next");
     }
 
     #[test]

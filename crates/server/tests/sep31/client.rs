@@ -62,8 +62,9 @@ async fn the_client_library_sends_at_a_firm_quote(engine: Engine) {
     t.quote_id = Some(quote.id.clone());
     t.destination_asset = Some(BRL.into());
     let created = payments.create(&t).await.expect("201");
-    assert_eq!(created.stellar_account_id, a.dist);
-    assert_eq!(created.stellar_memo_type, "id");
+    let pay_to = created.pay_to().expect("Mooring names the account at once");
+    assert_eq!(pay_to.account, a.dist);
+    assert_eq!(pay_to.memo.as_ref().map(|m| m.0.as_str()), Some("id"));
     let got = payments.transaction(&created.id).await.expect("GET");
     assert_eq!(got.status, "pending_sender");
     assert!(!got.is_final());
