@@ -15,6 +15,7 @@
 
 use mooring_stellar::PublicKey;
 use mooring_stellar::horizon::{AccountResource, Problem, Root, Submitted};
+use serde::Deserialize as _;
 use url::Url;
 
 use crate::ClientError;
@@ -52,12 +53,7 @@ impl Horizon {
             // exist; a 404 from anything else is an error.
             Err(ClientError::Status {
                 status: 404, body, ..
-            }) if body["type"]
-                .as_str()
-                .is_some_and(|t| t.ends_with("/not_found")) =>
-            {
-                Ok(None)
-            }
+            }) if Problem::deserialize(&body).is_ok_and(|p| p.is_not_found()) => Ok(None),
             Err(e) => Err(e),
         }
     }

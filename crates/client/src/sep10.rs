@@ -83,10 +83,7 @@ impl WebAuth {
             .network_passphrase
             .clone()
             .ok_or_else(|| ClientError::StellarToml("no NETWORK_PASSPHRASE".into()))?;
-        let home = match base.port() {
-            Some(p) => format!("{}:{p}", base.host_str().unwrap_or_default()),
-            None => base.host_str().unwrap_or_default().to_owned(),
-        };
+        let home = crate::host_of(base);
         WebAuth::new(http, endpoint, key, Network::new(passphrase), home)
     }
 
