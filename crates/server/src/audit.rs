@@ -60,3 +60,36 @@ pub async fn list(
     .fetch_all(e)
     .await?))
 }
+
+/// Entries for staff, newest first, before entry `before` (0: from the
+/// newest), `limit` at most (1 to 500): by `actor`, `subject` and `action`
+/// (a prefix: `customer.` is every customer decision), each when given.
+pub async fn search(
+    c: impl Into<Conn<'_>>,
+    actor: &str,
+    subject: &str,
+    action: &str,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, DbError> {
+    let mut prefix = String::with_capacity(action.len() + 1);
+    for c in action.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            prefix.push('!');
+        }
+        prefix.push(c);
+    }
+    prefix.push('%');
+    Ok(with_conn!(c.into(), e => sqlx::query_as(
+        "SELECT id, at, actor, action, customer_id, detail FROM audit_log \
+         WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR customer_id = $2) AND action LIKE $3 ESCAPE '!' \
+         AND ($4 = 0 OR id < $4) ORDER BY id DESC LIMIT $5",
+    )
+    .bind(actor)
+    .bind(subject)
+    .bind(prefix)
+    .bind(before)
+    .bind(limit.clamp(1, 500))
+    .fetch_all(e)
+    .await?))
+}

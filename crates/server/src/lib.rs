@@ -26,6 +26,7 @@ pub mod audit;
 pub mod blobs;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod error;
 pub mod horizon;

@@ -17,6 +17,7 @@ use crate::config::parse_ip_range;
 use crate::config::{
     CallbackConfig, Config, MailSenderKind, Sep12Config, SmsSenderKind, ThresholdSetting,
 };
+use crate::console::{Console, ConsoleParts};
 use crate::customers::{CALLBACKS, CodeSender, Customers, CustomersParts, LogSender, NotifySender};
 use crate::db::{Db, redact_url};
 use crate::horizon::{Horizon, Ledger};
@@ -403,10 +404,22 @@ impl Server {
                 .collect(),
             AdminToken::new(&secrets.admin_token),
         );
+        let recovery = Arc::new(recovery);
+        let console = Arc::new(Console::new(ConsoleParts {
+            app: state.clone(),
+            customers: customers.clone(),
+            payments: sep31_enabled.then(|| payments.clone()),
+            recovery: recovery.clone(),
+            limits: kyc_limits.clone(),
+            attest: attest.clone(),
+            session_secs: config.admin.console_session_secs,
+            secure_cookies: config.admin.console_secure_cookies,
+        }));
         let services = Services {
             web_auth: Arc::new(web_auth),
             customers,
-            recovery: Arc::new(recovery),
+            recovery,
+            console,
             deliverer,
             limits,
             kyc_limits,

@@ -23,6 +23,7 @@ use crate::attest::Attest;
 use crate::auth::WebAuth;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::console::Console;
 use crate::customers::{CodeSender, Customers};
 use crate::db::{Db, DbError, redact_url};
 use crate::horizon::Ledger;
@@ -67,6 +68,7 @@ pub(crate) struct Services {
     web_auth: Arc<WebAuth>,
     customers: Arc<Customers>,
     recovery: Arc<Recovery>,
+    console: Arc<Console>,
     deliverer: Deliverer,
     limits: RateLimits,
     kyc_limits: Arc<Limits>,

@@ -17,7 +17,9 @@ use super::Services;
 use crate::error;
 use crate::http::{body_limit, require_admin};
 use crate::state::AppState;
-use crate::{attest, auth, customers, discovery, limits, payments, quotes, recovery, telemetry};
+use crate::{
+    attest, auth, console, customers, discovery, limits, payments, quotes, recovery, telemetry,
+};
 
 /// A request's span: method, route template and request id — never the
 /// URI, whose path and query carry ids, addresses and tokens.
@@ -110,6 +112,8 @@ pub fn admin(state: &AppState, services: &Services) -> Router {
             state.clone(),
             require_admin,
         ))
+        // The console's pages stand on its session cookie instead.
+        .merge(console::router().with_state(state.with(services.console.clone())))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(

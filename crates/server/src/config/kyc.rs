@@ -223,6 +223,11 @@ pub struct AdminConfig {
     pub enabled: bool,
     /// Its address; keep it off the public network.
     pub bind: SocketAddr,
+    /// How long a console sign-in lasts, in seconds.
+    pub console_session_secs: i64,
+    /// Mark the console's cookie `Secure`: set when staff reach the admin
+    /// listener over HTTPS (a TLS proxy in front of it).
+    pub console_secure_cookies: bool,
 }
 
 impl Default for AdminConfig {
@@ -230,6 +235,8 @@ impl Default for AdminConfig {
         AdminConfig {
             enabled: true,
             bind: ([127, 0, 0, 1], 8001).into(),
+            console_session_secs: 1800,
+            console_secure_cookies: false,
         }
     }
 }

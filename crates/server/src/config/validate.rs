@@ -40,6 +40,12 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        if !(60..=86_400).contains(&self.admin.console_session_secs) {
+            return Err(invalid(
+                "admin.console_session_secs",
+                "must be 60 to 86400 (a console sign-in is short-lived)",
+            ));
+        }
         self.validate_sep10()?;
         self.validate_kyc()?;
         self.validate_limits()?;

@@ -24,7 +24,7 @@ impl AdminToken {
         AdminToken(Sha256::digest(token.expose_secret().as_bytes()).into())
     }
 
-    fn matches(&self, presented: &str) -> bool {
+    pub(crate) fn matches(&self, presented: &str) -> bool {
         let h: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         h.ct_eq(&self.0).into()
     }

@@ -19,3 +19,5 @@ pub use feed::Feed;
 pub use observer::{Observer, Outcome, Payment};
 pub use routes::router;
 pub use service::{PAYMENTS, PaymentError, Payments, PaymentsParts};
+pub use staff::{Refund, Update};
+pub use status::{ALL as STATUSES, Status};

@@ -488,6 +488,26 @@ impl Recovery {
         })
     }
 
+    /// Registered accounts for staff, by address after `after`: each
+    /// with its identities' roles and its signing keys (newest first), no
+    /// identity values.
+    pub async fn staff_list(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<(store::StaffRow, Vec<String>, Vec<String>)>, RecoveryError> {
+        let rows = store::staff_list(self.db.reader(), after, limit).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let roles = store::roles(self.db.reader(), &r.address).await?;
+            let keys = store::signers(self.db.reader(), &r.address).await?;
+            let roles = roles.into_iter().map(|(_, role)| role).collect();
+            let keys = keys.into_iter().map(|k| k.public_key).collect();
+            out.push((r, roles, keys));
+        }
+        Ok(out)
+    }
+
     /// Signing key rotation (§Signing Key Rotation): a new key, listed
     /// first; the old ones stay until the owner removes them.
     pub async fn add_signer(

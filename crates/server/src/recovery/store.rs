@@ -84,6 +84,40 @@ pub async fn signers(c: impl Into<Conn<'_>>, address: &str) -> Result<Vec<Signer
     .await?))
 }
 
+/// A registered account as staff see it: no identity values (they are
+/// stored only hashed anyway), only counts.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StaffRow {
+    /// The account.
+    pub address: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    /// How many ways of proving an identity it has.
+    pub auth_methods: i64,
+    /// How many signing keys the server holds for it.
+    pub signers: i64,
+}
+
+/// Accounts by address after `after`, `limit` at most, for staff.
+pub async fn staff_list(
+    c: impl Into<Conn<'_>>,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<StaffRow>, DbError> {
+    Ok(with_conn!(c.into(), e => sqlx::query_as(
+        "SELECT a.address, a.created_at, a.updated_at, \
+         (SELECT COUNT(*) FROM recovery_auth_methods m WHERE m.address = a.address) AS auth_methods, \
+         (SELECT COUNT(*) FROM recovery_signers s WHERE s.address = a.address) AS signers \
+         FROM recovery_accounts a WHERE a.address > $1 ORDER BY a.address LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit.clamp(1, 500))
+    .fetch_all(e)
+    .await?))
+}
+
 /// Accounts after `after` (by address) that `own` is, or that one of
 /// `lookups` proves an identity of.
 pub async fn accessible(
