@@ -231,6 +231,7 @@ async fn serve(config: Config) -> Result<()> {
         println!(
             "  admin API     http://{a}/admin (token in the keys file or secrets.admin_token)"
         );
+        println!("  console       http://{a}/admin/ (sign in with the same token)");
     }
     println!("  signing key   {}", server.signing_key());
     println!("  network       {network}");
