@@ -69,8 +69,13 @@ async fn account(State(console): State<With<Console>>, session: Session, q: Quer
         Err(e) => return page::failure(e.into()),
     };
     let rules = v["rules"].as_array().cloned().unwrap_or_default();
+    // Only the account's own rules fill the form: saved unchanged, the
+    // configured ones must not become its own.
     let own: Vec<&Value> = rules.iter().map(|r| &r["rule"]).collect();
-    let own_json = serde_json::to_string_pretty(&own).unwrap_or_default();
+    let own_json = match v["own_rules"] == true {
+        true => serde_json::to_string_pretty(&own).unwrap_or_default(),
+        false => String::new(),
+    };
     let body = html! {
         (form)
         @if let Some(d) = q.0.get("done") { p.card role="status" { (d) } }
@@ -97,7 +102,7 @@ async fn account(State(console): State<With<Console>>, session: Session, q: Quer
             (csrf(&session))
             input type="hidden" name="account" value=(t.address());
             input type="hidden" name="memo" value=(t.memo_value());
-            p.note { "A JSON list of rules (as [limits] rules in mooring.toml) replacing the configured ones; empty to go back to them." }
+            p.note { "A JSON list of rules (as [limits] rules in mooring.toml) replacing the configured ones (listed above); empty to go back to them." }
             textarea name="rules" rows="8" cols="80" aria-label="rules" { (own_json) }
             br;
             button type="submit" { "Save rules" }

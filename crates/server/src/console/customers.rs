@@ -45,19 +45,14 @@ async fn list(State(console): State<With<Console>>, session: Session, q: Query) 
     let status = q.0.get("status").filter(|s| !s.is_empty());
     let kind = q.0.get("type").filter(|s| !s.is_empty());
     let after = q.0.get("after").filter(|s| !s.is_empty());
-    let all = match console
+    let (shown, next) = match console
         .customers
-        .list(&session.actor, status, after, PAGE)
+        .list(&session.actor, status, kind, after, PAGE)
         .await
     {
         Ok(l) => l,
         Err(e) => return page::failure(e.into()),
     };
-    let next = (all.len() as i64 == PAGE).then(|| all.last().map(|c| c.id.clone()));
-    let shown: Vec<_> = all
-        .iter()
-        .filter(|c| kind.is_none_or(|k| c.r#type.as_deref() == Some(k)))
-        .collect();
     let body = html! {
         form.filters method="get" action="/admin/console/customers" {
             label { "Status"
@@ -89,7 +84,7 @@ async fn list(State(console): State<With<Console>>, session: Session, q: Query) 
                 }
             }
         }
-        @if let Some(Some(last)) = next {
+        @if let Some(last) = next {
             p.pager { a href={ "/admin/console/customers?status=" (status.unwrap_or("")) "&type=" (kind.unwrap_or("")) "&after=" (last) } { "Next page →" } }
         }
     };

@@ -33,16 +33,28 @@ fn limit(q: &Query) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::bad_request("limit must be a number"))
 }
 
-/// `GET /admin/customers?status=&after=&limit=`: no personal data.
+/// `GET /admin/customers?status=&type=&after=&limit=`: no personal data;
+/// `next` is the `after` of the next page (absent at the end; a filtered
+/// page may be short with a `next` to go on from).
 async fn list(
     State(customers): State<With<Customers>>,
     Actor(actor): Actor,
     q: Query,
 ) -> Result<Response, ApiError> {
-    let list = customers
-        .list(&actor, q.0.get("status"), q.0.get("after"), limit(&q)?)
+    let (list, next) = customers
+        .list(
+            &actor,
+            q.0.get("status"),
+            q.0.get("type"),
+            q.0.get("after"),
+            limit(&q)?,
+        )
         .await?;
-    Ok(Json(serde_json::json!({ "customers": list })).into_response())
+    let mut body = serde_json::json!({ "customers": list });
+    if let Some(n) = next {
+        body["next"] = n.into();
+    }
+    Ok(Json(body).into_response())
 }
 
 /// `GET /admin/customers/{id}`: decrypted; audited.

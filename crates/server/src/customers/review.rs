@@ -19,6 +19,9 @@ use crate::with_pool;
 /// Longest reason staff may give with a decision.
 const MAX_REASON: usize = 1000;
 
+/// Batches of rows one list call reads at most to fill a filtered page.
+pub const SCAN_BATCHES: usize = 20;
+
 /// A customer in a list: no personal data.
 #[derive(Debug, Serialize)]
 pub struct Summary {
@@ -122,48 +125,49 @@ impl Customers {
         row.ok_or_else(|| CustomerError::NotFound("customer not found".into()))
     }
 
-    /// Customers updated most recently first, `limit` at most, after the
-    /// cursor `after` (an id from the previous page).
+    /// Customers by id after the cursor `after`, `limit` at most, of
+    /// `status` and `kind` when given; and the cursor of the next page,
+    /// `None` at the end. Status is computed, not stored, so rows are read
+    /// in batches until the page is full (at most [`SCAN_BATCHES`] batches
+    /// a call: a page may come back short with a cursor to go on from).
     pub async fn list(
         &self,
         actor: &str,
         status: Option<&str>,
+        kind: Option<&str>,
         after: Option<&str>,
         limit: i64,
-    ) -> Result<Vec<Summary>, CustomerError> {
-        let rows: Vec<CustomerRow> = with_pool!(self.db(), pool => sqlx::query_as(
-            "SELECT id, account, memo, memo_type, data_key, last_type, callback_url, updated_at, version FROM customers \
-             WHERE ($1 = '' OR id > $1) ORDER BY id LIMIT $2",
-        )
-        .bind(after.unwrap_or(""))
-        .bind(limit.clamp(1, 500))
-        .fetch_all(pool)
-        .await
-        .map_err(crate::db::DbError::from)?);
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let kind = r
-                .last_type
-                .clone()
-                .unwrap_or_else(|| self.cfg().default_type.clone());
-            let Some(req) = self.cfg().types.get(&kind) else {
-                continue;
-            };
-            let fields = store::fields(self.db(), &r.id).await?;
-            let decision = store::decision(self.db(), &r.id, &kind).await?;
-            let v = view::compute(Some(&r.id), &fields, decision.as_ref(), req);
-            if status.is_some_and(|s| s != v.status) {
-                continue;
+    ) -> Result<(Vec<Summary>, Option<String>), CustomerError> {
+        let limit = limit.clamp(1, 500);
+        let mut out = Vec::new();
+        let mut cursor = after.unwrap_or("").to_owned();
+        let mut next = None;
+        'scan: for _ in 0..SCAN_BATCHES {
+            let rows: Vec<CustomerRow> = with_pool!(self.db(), pool => sqlx::query_as(
+                "SELECT id, account, memo, memo_type, data_key, last_type, callback_url, updated_at, version FROM customers \
+                 WHERE ($1 = '' OR id > $1) ORDER BY id LIMIT $2",
+            )
+            .bind(&cursor)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(crate::db::DbError::from)?);
+            let full = rows.len() as i64 == limit;
+            for r in rows {
+                cursor = r.id.clone();
+                if let Some(s) = self.summary(r, status, kind).await? {
+                    out.push(s);
+                }
+                if out.len() as i64 == limit {
+                    next = Some(cursor.clone());
+                    break 'scan;
+                }
             }
-            out.push(Summary {
-                id: r.id,
-                account: r.account,
-                memo: r.memo,
-                memo_type: r.memo_type,
-                r#type: r.last_type,
-                status: v.status,
-                updated_at: r.updated_at,
-            });
+            if !full {
+                next = None;
+                break;
+            }
+            next = Some(cursor.clone());
         }
         audit::record(
             self.db(),
@@ -174,7 +178,42 @@ impl Customers {
             self.now(),
         )
         .await?;
-        Ok(out)
+        Ok((out, next))
+    }
+
+    /// A customer's summary, if it is of `status` and `kind` (when given)
+    /// and its type is configured.
+    async fn summary(
+        &self,
+        r: CustomerRow,
+        status: Option<&str>,
+        kind: Option<&str>,
+    ) -> Result<Option<Summary>, CustomerError> {
+        let of = r
+            .last_type
+            .clone()
+            .unwrap_or_else(|| self.cfg().default_type.clone());
+        if kind.is_some_and(|k| k != of) {
+            return Ok(None);
+        }
+        let Some(req) = self.cfg().types.get(&of) else {
+            return Ok(None);
+        };
+        let fields = store::fields(self.db(), &r.id).await?;
+        let decision = store::decision(self.db(), &r.id, &of).await?;
+        let v = view::compute(Some(&r.id), &fields, decision.as_ref(), req);
+        if status.is_some_and(|s| s != v.status) {
+            return Ok(None);
+        }
+        Ok(Some(Summary {
+            id: r.id,
+            account: r.account,
+            memo: r.memo,
+            memo_type: r.memo_type,
+            r#type: r.last_type,
+            status: v.status,
+            updated_at: r.updated_at,
+        }))
     }
 
     /// One customer, decrypted. An audited read of personal data.
