@@ -137,7 +137,14 @@ async fn show(
     };
     let t = &got["transaction"];
     let status = Status::parse(text(t, "status"));
-    let moves = status.map_or(&[][..], Status::staff_may_move_to);
+    // Paid in part and still pending_sender: settled only by a refund
+    // (docs/payments.md §Status machine), never moved.
+    let part_paid = status == Some(Status::PendingSender) && !t["amount_received"].is_null();
+    let moves = match part_paid {
+        true => &[][..],
+        false => status.map_or(&[][..], Status::staff_may_move_to),
+    };
+    let refundable = part_paid || status.is_some_and(Status::refundable);
     let history = t["history"].as_array().cloned().unwrap_or_default();
     let shown = [
         "status",
@@ -174,11 +181,11 @@ async fn show(
             tr { th { "receiver" } td { a href={ "/admin/console/customers/" (text(t, "receiver_id")) } { (text(t, "receiver_id")) } " (" (text(t, "receiver_type")) ")" } }
         } }
         h2 { "Next steps" }
-        @if moves.is_empty() && !status.is_some_and(Status::refundable) {
+        @if moves.is_empty() && !refundable {
             p.note { "None: " (text(t, "status")) " is final, or only the payment observer moves it from here." }
         }
         @for to in moves { (move_form(&session, &id, *to)) }
-        @if status.is_some_and(Status::refundable) {
+        @if refundable {
             form.card method="post" action={ "/admin/console/transactions/" (id) "/refund" } {
                 (csrf(&session))
                 label { "Refund's Stellar transaction hash" input type="text" name="stellar_transaction_id" required; }
