@@ -153,24 +153,32 @@ impl Anchors {
         got
     }
 
-    /// Pays the distribution account without a memo and waits until the
-    /// observer reports it: from then on it runs and its cursor is pinned,
-    /// so that creating a transaction needs no Horizon payments read.
+    /// Pays the distribution account without a memo until the observer
+    /// reports a payment: from then on it runs and its cursor is pinned,
+    /// so that creating a transaction needs no Horizon payments read. (A
+    /// payment made before the observer first reads Horizon is behind its
+    /// starting cursor and never reported, so one is made every 3 s.)
     pub async fn prime(&self) {
-        let from = Keypair::random().public_key().to_string();
-        let op = self
-            .srv
-            .horizon
-            .pay(&self.dist, &from, Some(("USDC", ISSUER)), "1", None);
         let until = Instant::now() + DEADLINE;
         loop {
-            let seen = self.admin_get("/admin/payments?limit=500").await;
-            let seen = seen["payments"].as_array().cloned().unwrap_or_default();
-            if seen.iter().any(|p| p["id"] == op.as_str()) {
-                return;
+            let from = Keypair::random().public_key().to_string();
+            let op = self
+                .srv
+                .horizon
+                .pay(&self.dist, &from, Some(("USDC", ISSUER)), "1", None);
+            let again = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < again {
+                let seen = self.admin_get("/admin/payments?limit=500").await;
+                let seen = seen["payments"].as_array().cloned().unwrap_or_default();
+                if seen.iter().any(|p| p["id"] == op.as_str()) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            assert!(Instant::now() < until, "the observer never saw {op}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert!(
+                Instant::now() < until,
+                "the observer never reported a payment"
+            );
         }
     }
 
