@@ -7,7 +7,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use maud::html;
 use serde_json::Value;
@@ -42,8 +42,7 @@ fn back(t: &Target, done: &str) -> Response {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     q.append_pair("account", &t.address());
     q.append_pair("memo", &t.memo_value());
-    q.append_pair("done", done);
-    page::secure(Redirect::to(&format!("/admin/console/accounts?{}", q.finish())).into_response())
+    page::done(&format!("/admin/console/accounts?{}", q.finish()), done)
 }
 
 /// `GET /admin/console/accounts?account=&memo=`.
@@ -206,10 +205,7 @@ async fn add_signer(
 ) -> Response {
     let address = form.text("address").to_owned();
     match console.recovery.add_signer(&session.actor, &address).await {
-        Ok(_) => page::secure(
-            Redirect::to("/admin/console/recovery?done=A+new+signing+key+was+added.")
-                .into_response(),
-        ),
+        Ok(_) => page::done("/admin/console/recovery", "A new signing key was added."),
         Err(e) => page::failure(e.into()),
     }
 }

@@ -8,12 +8,12 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use maud::{Markup, html};
+use maud::html;
 
 use super::Console;
-use super::page::{self, csrf, time};
+use super::page::{self, badge, csrf, time};
 use super::session::{Posted, Session};
 use crate::customers::Decision;
 use crate::customers::view::field_status;
@@ -34,10 +34,6 @@ pub(super) fn router() -> Router<With<Console>> {
         )
         .route("/admin/console/customers/{id}/files/{file_id}", get(file))
         .route("/admin/console/customers/{id}/decide", post(decide))
-}
-
-fn status_badge(status: &str) -> Markup {
-    html! { span class={ "status " (status) } { (status) } }
 }
 
 /// `GET /admin/console/customers?status=&type=&after=`.
@@ -77,7 +73,7 @@ async fn list(State(console): State<With<Console>>, session: Session, q: Query) 
                             td.mono { a href={ "/admin/console/customers/" (c.id) } { (c.id) } }
                             td.mono { (c.account) @if !c.memo.is_empty() { " (memo " (c.memo) ")" } }
                             td { (c.r#type.as_deref().unwrap_or("—")) }
-                            td { (status_badge(c.status)) }
+                            td { (badge(c.status)) }
                             td { (time(c.updated_at)) }
                         }
                     }
@@ -123,7 +119,7 @@ async fn show(
                 @for (kind, view) in &detail.statuses {
                     tr {
                         td { (kind) }
-                        td { (status_badge(view.status)) @if let Some(m) = &view.message { " " span.note { (m) } } }
+                        td { (badge(view.status)) @if let Some(m) = &view.message { " " span.note { (m) } } }
                         td {
                             form.inline method="post" action={ "/admin/console/customers/" (detail.id) "/decide" } {
                                 (csrf(&session))
@@ -159,7 +155,7 @@ async fn show(
                                 a href={ "/admin/console/customers/" (detail.id) "/files/" (file) "?download=1" } { "Download" }
                             }
                         }
-                        td { (status_badge(&f.status)) @if let Some(e) = &f.error { " " span.error { (e) } } }
+                        td { (badge(&f.status)) @if let Some(e) = &f.error { " " span.error { (e) } } }
                         td {
                             form.inline method="post" action={ "/admin/console/customers/" (detail.id) "/decide" } {
                                 (csrf(&session))
@@ -285,14 +281,7 @@ async fn decide(
         .decide(&session.actor, &id, kind, decision, reason)
         .await
     {
-        Ok(_) => {
-            let mut to = url::form_urlencoded::Serializer::new(String::new());
-            to.append_pair("done", &what);
-            page::secure(
-                Redirect::to(&format!("/admin/console/customers/{id}?{}", to.finish()))
-                    .into_response(),
-            )
-        }
+        Ok(_) => page::done(&format!("/admin/console/customers/{id}"), &what),
         Err(e) => page::failure(e.into()),
     }
 }

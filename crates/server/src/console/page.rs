@@ -101,6 +101,19 @@ pub fn layout(session: Option<&Session>, title: &str, body: Markup) -> Markup {
     }
 }
 
+/// A status as a badge, coloured by what it means.
+pub fn badge(status: &str) -> Markup {
+    html! { span class={ "status " (status) } { (status) } }
+}
+
+/// After a form: back to `path` (a console page), saying what was done.
+pub fn done(path: &str, what: &str) -> Response {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("done", what);
+    let sep = if path.contains('?') { '&' } else { '?' };
+    secure(axum::response::Redirect::to(&format!("{path}{sep}{}", q.finish())).into_response())
+}
+
 /// The hidden CSRF field every form carries.
 pub fn csrf(session: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(session.csrf); }

@@ -5,13 +5,13 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde_json::Value;
 
 use super::Console;
-use super::page::{self, csrf, time};
+use super::page::{self, badge, csrf, time};
 use super::session::{Posted, Session};
 use crate::error::ApiError;
 use crate::http::Query;
@@ -31,10 +31,6 @@ pub(super) fn router() -> Router<With<Console>> {
 
 fn text<'a>(v: &'a Value, k: &str) -> &'a str {
     v[k].as_str().unwrap_or("")
-}
-
-fn badge(status: &str) -> Markup {
-    html! { span class={ "status " (status) } { (status) } }
 }
 
 /// The page saying SEP-31 is off.
@@ -209,11 +205,7 @@ async fn show(
 }
 
 fn back(id: &str, done: &str) -> Response {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("done", done);
-    page::secure(
-        Redirect::to(&format!("/admin/console/transactions/{id}?{}", q.finish())).into_response(),
-    )
+    page::done(&format!("/admin/console/transactions/{id}"), done)
 }
 
 fn optional(form: &crate::http::Pairs, k: &str) -> Option<String> {
