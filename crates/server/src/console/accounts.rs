@@ -61,11 +61,11 @@ async fn account(State(console): State<With<Console>>, session: Session, q: Quer
     }
     let t = match target_of(account, memo) {
         Ok(t) => t,
-        Err(e) => return page::failure(e),
+        Err(e) => return page::failed(&session, e),
     };
     let v: Value = match console.limits.account(&t).await {
         Ok(v) => v,
-        Err(e) => return page::failure(e.into()),
+        Err(e) => return page::failed(&session, e.into()),
     };
     let rules = v["rules"].as_array().cloned().unwrap_or_default();
     // Only the account's own rules fill the form: saved unchanged, the
@@ -122,7 +122,7 @@ async fn account(State(console): State<With<Console>>, session: Session, q: Quer
 async fn rules(State(console): State<With<Console>>, Posted { session, form }: Posted) -> Response {
     let t = match target_of(form.text("account"), form.text("memo")) {
         Ok(t) => t,
-        Err(e) => return page::failure(e),
+        Err(e) => return page::failed(&session, e),
     };
     let text = form.text("rules").trim();
     let rules: Option<Vec<Rule>> = match text {
@@ -130,15 +130,18 @@ async fn rules(State(console): State<With<Console>>, Posted { session, form }: P
         _ => match serde_json::from_str(text) {
             Ok(r) => Some(r),
             Err(_) => {
-                return page::failure(ApiError::bad_request(
-                    "rules must be a JSON list of rules: [{\"op\", \"asset\", \"threshold\", …}]",
-                ));
+                return page::failed(
+                    &session,
+                    ApiError::bad_request(
+                        "rules must be a JSON list of rules: [{\"op\", \"asset\", \"threshold\", …}]",
+                    ),
+                );
             }
         },
     };
     match console.limits.set_rules(&session.actor, &t, rules).await {
         Ok(generation) => back(&t, &format!("Rules saved; rule_gen is now {generation}.")),
-        Err(e) => page::failure(e.into()),
+        Err(e) => page::failed(&session, e.into()),
     }
 }
 
@@ -149,7 +152,7 @@ async fn revoke(
 ) -> Response {
     let t = match target_of(form.text("account"), form.text("memo")) {
         Ok(t) => t,
-        Err(e) => return page::failure(e),
+        Err(e) => return page::failed(&session, e),
     };
     match console.attest.revoke(&session.actor, &t).await {
         Ok(true) => back(
@@ -157,7 +160,7 @@ async fn revoke(
             "The inheritance has ended; the copied attributes are deleted.",
         ),
         Ok(false) => back(&t, "The account inherited nothing."),
-        Err(e) => page::failure(e.into()),
+        Err(e) => page::failed(&session, e.into()),
     }
 }
 
@@ -166,7 +169,7 @@ async fn recovery(State(console): State<With<Console>>, session: Session, q: Que
     const PAGE: i64 = 50;
     let rows = match console.recovery.staff_list(q.0.text("after"), PAGE).await {
         Ok(r) => r,
-        Err(e) => return page::failure(e.into()),
+        Err(e) => return page::failed(&session, e.into()),
     };
     let next = (rows.len() as i64 == PAGE).then(|| rows.last().map(|r| r.0.address.clone()));
     let body = html! {
@@ -192,7 +195,7 @@ async fn recovery(State(console): State<With<Console>>, session: Session, q: Que
             } }
         }
         @if let Some(Some(last)) = next {
-            p.pager { a href={ "/admin/console/recovery?after=" (last) } { "Next page →" } }
+            p.pager { a href=(page::link("/admin/console/recovery", &[("after", &last)])) { "Next page →" } }
         }
     };
     page::page(&session, "Recovery accounts", body)
@@ -206,7 +209,7 @@ async fn add_signer(
     let address = form.text("address").to_owned();
     match console.recovery.add_signer(&session.actor, &address).await {
         Ok(_) => page::done("/admin/console/recovery", "A new signing key was added."),
-        Err(e) => page::failure(e.into()),
+        Err(e) => page::failed(&session, e.into()),
     }
 }
 
@@ -226,7 +229,7 @@ async fn audit_log(State(console): State<With<Console>>, session: Session, q: Qu
     .await
     {
         Ok(e) => e,
-        Err(e) => return page::failure(ApiError::internal(e)),
+        Err(e) => return page::failed(&session, ApiError::internal(e)),
     };
     let next = (entries.len() as i64 == PAGE).then(|| entries.last().map(|e| e.id));
     let body = html! {
@@ -249,7 +252,7 @@ async fn audit_log(State(console): State<With<Console>>, session: Session, q: Qu
             } }
         }
         @if let Some(Some(last)) = next {
-            p.pager { a href={ "/admin/console/audit?actor=" (actor) "&customer=" (customer) "&action=" (action) "&before=" (last) } { "Older →" } }
+            p.pager { a href=(page::link("/admin/console/audit", &[("actor", actor), ("customer", customer), ("action", action), ("before", &last.to_string())])) { "Older →" } }
         }
     };
     page::page(&session, "Audit log", body)

@@ -47,7 +47,7 @@ async fn list(State(console): State<With<Console>>, session: Session, q: Query) 
         .await
     {
         Ok(l) => l,
-        Err(e) => return page::failure(e.into()),
+        Err(e) => return page::failed(&session, e.into()),
     };
     let body = html! {
         form.filters method="get" action="/admin/console/customers" {
@@ -81,7 +81,7 @@ async fn list(State(console): State<With<Console>>, session: Session, q: Query) 
             }
         }
         @if let Some(last) = next {
-            p.pager { a href={ "/admin/console/customers?status=" (status.unwrap_or("")) "&type=" (kind.unwrap_or("")) "&after=" (last) } { "Next page →" } }
+            p.pager { a href=(page::link("/admin/console/customers", &[("status", status.unwrap_or("")), ("type", kind.unwrap_or("")), ("after", &last)])) { "Next page →" } }
         }
     };
     page::page(&session, "Customers", body)
@@ -96,7 +96,7 @@ async fn show(
 ) -> Response {
     let detail = match console.customers.detail(&session.actor, &id).await {
         Ok(d) => d,
-        Err(e) => return page::failure(e.into()),
+        Err(e) => return page::failed(&session, e.into()),
     };
     let done = q.0.get("done");
     let statuses = [
@@ -218,7 +218,7 @@ async fn file(
         .await
     {
         Ok(d) => d,
-        Err(e) => return page::failure(e.into()),
+        Err(e) => return page::failed(&session, e.into()),
     };
     let mut res = bytes.into_response();
     let h = res.headers_mut();
@@ -260,7 +260,10 @@ async fn decide(
                 .map(|(_, v)| v.to_owned())
                 .collect();
             if fields.is_empty() {
-                return page::failure(ApiError::bad_request("choose the fields to ask for again"));
+                return page::failed(
+                    &session,
+                    ApiError::bad_request("choose the fields to ask for again"),
+                );
             }
             Decision::RequestInfo(fields)
         }
@@ -268,7 +271,7 @@ async fn decide(
             form.text("field").to_owned(),
             form.text("status").to_owned(),
         ),
-        _ => return page::failure(ApiError::bad_request("unknown decision")),
+        _ => return page::failed(&session, ApiError::bad_request("unknown decision")),
     };
     let what = match &decision {
         Decision::Accept => "Accepted.".to_owned(),
@@ -282,6 +285,6 @@ async fn decide(
         .await
     {
         Ok(_) => page::done(&format!("/admin/console/customers/{id}"), &what),
-        Err(e) => page::failure(e.into()),
+        Err(e) => page::failed(&session, e.into()),
     }
 }

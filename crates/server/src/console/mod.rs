@@ -97,6 +97,7 @@ pub fn router() -> Router<With<Console>> {
         .route("/admin/console.css", get(css))
         .merge(customers::router())
         .merge(accounts::router())
+        .route_layer(axum::middleware::from_fn(session::same_origin))
         .merge(transactions::router())
 }
 
@@ -144,8 +145,13 @@ fn sign_in_page(status: StatusCode, error: Option<&str>) -> Response {
     )
 }
 
-/// `POST /admin/login` (`name`, `token`): a session for `admin:<name>`.
-async fn login(State(console): State<With<Console>>, Form(form): Form) -> Response {
+/// `POST /admin/login` (`name`, `token`): a session for `admin:<name>`;
+/// a session the browser still had ends.
+async fn login(
+    State(console): State<With<Console>>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form,
+) -> Response {
     let name = form.text("name").trim();
     if !session::valid_name(name) {
         return sign_in_page(
@@ -156,13 +162,14 @@ async fn login(State(console): State<With<Console>>, Form(form): Form) -> Respon
     let actor = format!("admin:{name}");
     let now = console.now();
     if !console.app.admin_token().matches(form.text("token")) {
-        // Recorded without the token, so that guessing shows in the log.
+        // Recorded without the token, so that guessing shows in the log;
+        // under the console, not the name given, which proves nothing.
         let _ = audit::record(
             console.app.db(),
-            &actor,
+            "console",
             "console.sign_in_refused",
             None,
-            None,
+            Some(&format!("as {actor}")),
             now,
         )
         .await;
@@ -172,6 +179,9 @@ async fn login(State(console): State<With<Console>>, Form(form): Form) -> Respon
         );
     }
     let opened = async {
+        if let Some(old) = session::cookie(&headers) {
+            console.close_session(&old).await?;
+        }
         let cookie = console.open_session(&actor).await?;
         audit::record(console.app.db(), &actor, "console.sign_in", None, None, now).await?;
         Ok::<_, crate::db::DbError>(cookie)

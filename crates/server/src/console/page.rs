@@ -29,9 +29,12 @@ pub fn secure(mut res: Response) -> Response {
         header::X_FRAME_OPTIONS,
         HeaderValue::from_static("SAMEORIGIN"),
     );
+    // Nothing leaves for another origin; same-origin forms keep their
+    // `Origin`, which the console checks (`no-referrer` would make it
+    // `null`).
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
@@ -106,6 +109,15 @@ pub fn badge(status: &str) -> Markup {
     html! { span class={ "status " (status) } { (status) } }
 }
 
+/// `path` with the query `pairs`, encoded.
+pub fn link(path: &str, pairs: &[(&str, &str)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        q.append_pair(k, v);
+    }
+    format!("{path}?{}", q.finish())
+}
+
 /// After a form: back to `path` (a console page), saying what was done.
 pub fn done(path: &str, what: &str) -> Response {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
@@ -121,10 +133,15 @@ pub fn csrf(session: &Session) -> Markup {
 
 /// A page saying why a request was refused.
 pub fn refusal(status: StatusCode, message: &str) -> Response {
+    refusal_for(None, status, message)
+}
+
+/// [`refusal`], keeping the signed-in person's header and navigation.
+pub fn refusal_for(session: Option<&Session>, status: StatusCode, message: &str) -> Response {
     html_response(
         status,
         layout(
-            None,
+            session,
             status.canonical_reason().unwrap_or("Refused"),
             html! {
                 p.error role="alert" { (message) }
@@ -138,6 +155,11 @@ pub fn refusal(status: StatusCode, message: &str) -> Response {
 /// generic; the detail is logged by [`ApiError::internal`]).
 pub fn failure(e: ApiError) -> Response {
     refusal(e.status(), e.message())
+}
+
+/// [`failure`] for a signed-in person.
+pub fn failed(session: &Session, e: ApiError) -> Response {
+    refusal_for(Some(session), e.status(), e.message())
 }
 
 /// A Unix time as `YYYY-MM-DD HH:MM:SS UTC`.

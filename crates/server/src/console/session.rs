@@ -6,7 +6,8 @@
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -129,6 +130,33 @@ pub fn cookie(headers: &HeaderMap) -> Option<String> {
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == COOKIE)
         .map(|(_, v)| v.to_owned())
+}
+
+/// A route layer of the console: a form posted from another site (its
+/// `Sec-Fetch-Site` not `same-origin`, or an `Origin` other than this
+/// listener's) is refused before anything is read — the sign-in form too,
+/// which has no session to carry a CSRF token.
+pub async fn same_origin(req: Request, next: Next) -> Response {
+    if req.method() == Method::POST {
+        let h = req.headers();
+        let text = |k: header::HeaderName| h.get(k).and_then(|v| v.to_str().ok());
+        let site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let foreign_site = site.is_some_and(|s| s != "same-origin" && s != "none");
+        let foreign_origin = match (text(header::ORIGIN), text(header::HOST)) {
+            (Some(origin), Some(host)) => {
+                origin != format!("http://{host}") && origin != format!("https://{host}")
+            }
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if foreign_site || foreign_origin {
+            return page::refusal(
+                axum::http::StatusCode::FORBIDDEN,
+                "this form was sent from another site",
+            );
+        }
+    }
+    next.run(req).await
 }
 
 /// Not signed in: pages send the browser to the sign-in page.

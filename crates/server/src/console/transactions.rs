@@ -51,7 +51,7 @@ async fn list(State(console): State<With<Console>>, session: Session, q: Query) 
     let after = q.0.get("after").filter(|s| !s.is_empty());
     let got = match payments.list(status, None, after, PAGE).await {
         Ok(v) => v,
-        Err(e) => return page::failure(e.into()),
+        Err(e) => return page::failed(&session, e.into()),
     };
     let rows = got["transactions"].as_array().cloned().unwrap_or_default();
     let next = (rows.len() as i64 == PAGE).then(|| rows.last().map(|t| text(t, "id").to_owned()));
@@ -86,7 +86,7 @@ async fn list(State(console): State<With<Console>>, session: Session, q: Query) 
             }
         }
         @if let Some(Some(last)) = next {
-            p.pager { a href={ "/admin/console/transactions?status=" (status.unwrap_or("")) "&after=" (last) } { "Next page →" } }
+            p.pager { a href=(page::link("/admin/console/transactions", &[("status", status.unwrap_or("")), ("after", &last)])) { "Next page →" } }
         }
     };
     page::page(&session, "Transactions", body)
@@ -129,7 +129,7 @@ async fn show(
     };
     let got = match payments.show(&id).await {
         Ok(v) => v,
-        Err(e) => return page::failure(e.into()),
+        Err(e) => return page::failed(&session, e.into()),
     };
     let t = &got["transaction"];
     let status = Status::parse(text(t, "status"));
@@ -241,7 +241,7 @@ async fn update(
     let to = u.status.clone();
     match payments.update(&session.actor, &id, u).await {
         Ok(_) => back(&id, &format!("Moved to {to}.")),
-        Err(e) => page::failure(ApiError::from(e)),
+        Err(e) => page::failed(&session, ApiError::from(e)),
     }
 }
 
@@ -262,6 +262,6 @@ async fn refund(
     };
     match payments.refund(&session.actor, &id, r).await {
         Ok(_) => back(&id, "Refund recorded."),
-        Err(e) => page::failure(ApiError::from(e)),
+        Err(e) => page::failed(&session, ApiError::from(e)),
     }
 }

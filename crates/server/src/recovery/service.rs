@@ -531,8 +531,8 @@ impl Recovery {
             &mut tx,
             actor,
             "recovery.add_signer",
-            None,
-            Some(&format!("{address} {key}")),
+            Some(address),
+            Some(&key),
             self.now(),
         )
         .await?;

@@ -93,7 +93,7 @@ pub fn assert_secure(headers: &HeaderMap, what: &str) {
     };
     assert_eq!(h("content-security-policy"), CSP, "{what}: the CSP");
     assert_eq!(h("x-frame-options"), "SAMEORIGIN", "{what}");
-    assert_eq!(h("referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(h("referrer-policy"), "same-origin", "{what}");
     assert_eq!(h("cache-control"), "no-store", "{what}");
     assert_eq!(h("x-content-type-options"), "nosniff", "{what}");
 }

@@ -44,9 +44,14 @@ async fn the_admin_token_and_a_name_open_a_session(engine: Engine) {
         "the guess is not shown"
     );
     assert_eq!(
-        audited(&srv, "admin:ana", "console.sign_in_refused", None).await,
+        audited(&srv, "console", "console.sign_in_refused", None).await,
         1,
-        "a refused sign-in is audited under the name given"
+        "a refused sign-in is audited under the console (the name given proves nothing)"
+    );
+    assert_eq!(
+        audited(&srv, "admin:ana", "console.sign_in_refused", None).await,
+        0,
+        "nothing is recorded under the name a stranger typed"
     );
     let log = crate::audit(&srv).await;
     assert!(
@@ -55,6 +60,33 @@ async fn the_admin_token_and_a_name_open_a_session(engine: Engine) {
             .contains("not-the-admin-token"),
         "the guessed token is not recorded: {log:?}"
     );
+
+    // A form posted from another site is refused before it is read.
+    let res = srv
+        .http
+        .post(format!(
+            "{}/admin/login",
+            srv.admin.as_str().trim_end_matches('/')
+        ))
+        .header("origin", "https://evil.example")
+        .form(&[("name", "ana"), ("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "a sign-in from another origin");
+    assert!(set_cookies(res.headers()).is_empty());
+    let res = srv
+        .http
+        .post(format!(
+            "{}/admin/login",
+            srv.admin.as_str().trim_end_matches('/')
+        ))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("name", "ana"), ("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "a sign-in from another site");
 
     // Names: 1 to 64 letters, digits or @._- (before the token is looked at).
     for bad in ["", "   ", "ana lee", "ana<b>", "ana:x", &"a".repeat(65)] {
