@@ -28,7 +28,8 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 cfg = json.loads(sys.argv[1])
 admin = cfg["admin"].rstrip("/")
@@ -44,6 +45,19 @@ def step(name):
 def check(cond, what):
     if not cond:
         raise AssertionError(f"{what} (page {driver.current_url}):\n{driver.page_source[:3000]}")
+
+
+def until(cond, what):
+    """Waits (20 s at most) for `cond(driver)`: a click's page may still be
+    loading when the next line runs."""
+    try:
+        WebDriverWait(driver, 20, poll_frequency=0.1).until(lambda d: cond(d))
+    except TimeoutException:
+        check(False, what)
+
+
+def until_text(text, what):
+    until(lambda d: text in d.page_source, what)
 
 
 def sep12(customer_id):
@@ -93,17 +107,18 @@ try:
     driver.find_element(By.NAME, "name").send_keys(cfg["name"])
     driver.find_element(By.NAME, "token").send_keys(cfg["token"])
     driver.find_element(By.CSS_SELECTOR, "form[action='/admin/login'] button").click()
-    check(driver.current_url.endswith("/admin/console/customers"), "signed in, at the customers")
+    until(lambda d: d.current_url.endswith("/admin/console/customers"), "signed in, at the customers")
     check(f"admin:{cfg['name']}" in driver.page_source, "the page says who is signed in")
     step("customers")
 
     # Find the customer who uploaded fields and a document, and open it.
     driver.find_element(By.LINK_TEXT, cfg["customer"]).click()
-    check(cfg["value"] in driver.page_source, "the customer's fields, decrypted")
+    until_text(cfg["value"], "the customer's fields, decrypted")
     step("customer")
 
     # View the document inline.
     driver.find_element(By.LINK_TEXT, "View document").click()
+    until(lambda d: d.find_elements(By.CSS_SELECTOR, ".doc iframe"), "the document page")
     frame = driver.find_element(By.CSS_SELECTOR, ".doc iframe")
     driver.switch_to.frame(frame)
     img = driver.find_element(By.TAG_NAME, "img")
@@ -111,13 +126,14 @@ try:
     driver.switch_to.default_content()
     step("document")
     driver.back()
+    until_text("Set status", "back at the customer")
 
     # Reject one field with a reason: the customer's SEP-12 status changes.
     row = driver.find_element(By.XPATH, f"//tr[td[1][normalize-space()='{cfg['field']}']]")
     Select(row.find_element(By.NAME, "status")).select_by_value("REJECTED")
     row.find_element(By.NAME, "reason").send_keys("the scan is unreadable")
     row.find_element(By.CSS_SELECTOR, "button").click()
-    check("is now REJECTED" in driver.page_source, "the rejection is confirmed")
+    until_text("is now REJECTED", "the rejection is confirmed")
     step("field-rejected")
     seen = sep12(cfg["customer"])
     check(seen["status"] == "NEEDS_INFO", f"SEP-12 says NEEDS_INFO: {seen}")
@@ -131,7 +147,7 @@ try:
         f"//tr[td[1][normalize-space()='{cfg['kind']}']]//form[.//input[@name='decision' and @value='accept']]",
     )
     accept.find_element(By.CSS_SELECTOR, "button").click()
-    check("Accepted." in driver.page_source, "the acceptance is confirmed")
+    until_text("Accepted.", "the acceptance is confirmed")
     step("customer-accepted")
     seen = sep12(cfg["customer"])
     check(seen["status"] == "ACCEPTED", f"SEP-12 says ACCEPTED: {seen}")
@@ -140,12 +156,13 @@ try:
     driver.get(admin + "/admin/console/transactions")
     step("transactions")
     driver.find_element(By.LINK_TEXT, cfg["transaction"]).click()
+    until_text("Next steps", "the transaction's page")
     moves = sorted(b.text for b in driver.find_elements(By.XPATH, "//button[starts-with(., 'Move to ')]"))
     check(moves == ["Move to completed", "Move to error", "Move to pending_customer_info_update",
                     "Move to pending_external"], f"only the allowed moves: {moves}")
     step("transaction")
     driver.find_element(By.XPATH, "//button[.='Move to completed']").click()
-    check("Moved to completed." in driver.page_source, "the move is confirmed")
+    until_text("Moved to completed.", "the move is confirmed")
     check("None: completed is final" in driver.page_source, "no moves from completed")
     step("transaction-completed")
 
@@ -186,7 +203,7 @@ try:
 
     # Sign out.
     driver.find_element(By.CSS_SELECTOR, "form.signout button").click()
-    check(driver.current_url.endswith("/admin/"), "signed out")
+    until(lambda d: d.current_url.endswith("/admin/") and "Sign in" in d.page_source, "signed out")
     status, headers, _ = raw("GET", "/admin/console/customers", cookie=cookie)
     check(status == 303, f"the old session is over ({status})")
 
