@@ -19,11 +19,11 @@ use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::oidc::{self, OidcProvider, Person};
+use common::oidc::{OidcProvider, Person};
 use common::recovery::get_account;
+use common::signin::TwoServers;
 use common::smtp::SmtpServer;
 use common::{Engine, HorizonStub, StubAccount, TestServer, signin};
-use mooring_server::config::OidcConfig;
 use mooring_stellar::xdr::{OperationBody, SignerKey};
 use mooring_stellar::{Keypair, PublicKey, envelope};
 use serde_json::{Value, json};
@@ -45,27 +45,13 @@ struct World {
 
 impl World {
     async fn start(engine: Engine) -> World {
-        let horizon = HorizonStub::start().await;
-        let smtp = SmtpServer::start().await;
-        let provider = OidcProvider::start().await;
-        let (h1, h2) = (horizon.url.clone(), horizon.url.clone());
-        let smtp_url = smtp.url.clone();
-        let a = TestServer::start_with(engine, move |c| {
-            c.stellar.horizon_url = Some(h1);
-            c.sep30.email.sender = "smtp".into();
-            c.sep30.email.smtp_url = Some(smtp_url.into());
-        })
-        .await;
-        let issuer = provider.issuer.clone();
-        let b = TestServer::start_with(engine, move |c| {
-            c.stellar.horizon_url = Some(h2);
-            c.sep30.email.enabled = false;
-            c.sep30.oidc.push(OidcConfig {
-                label: Some("ID".into()),
-                ..oidc::config("id", &issuer)
-            });
-        })
-        .await;
+        let TwoServers {
+            horizon,
+            smtp,
+            provider,
+            email: a,
+            oidc: b,
+        } = TwoServers::start(engine).await;
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("wallet.toml"),

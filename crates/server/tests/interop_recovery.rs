@@ -12,11 +12,10 @@ mod common;
 use std::process::Command;
 
 use common::interop::node_dir;
-use common::oidc::{self, OidcProvider, Person};
+use common::oidc::Person;
 use common::recovery::get_account;
-use common::smtp::SmtpServer;
-use common::{Engine, HorizonStub, TestServer, signin};
-use mooring_server::config::OidcConfig;
+use common::signin::TwoServers;
+use common::{Engine, TestServer, signin};
 use mooring_stellar::{Keypair, PublicKey, envelope};
 use serde_json::{Value, json};
 
@@ -42,29 +41,15 @@ async fn wallet_sdk_recovers_with_two_servers(engine: Engine) {
     .unwrap();
 
     // The ledger: the account exists, its master key its only signer.
-    let horizon = HorizonStub::start().await;
+    let TwoServers {
+        horizon,
+        smtp,
+        provider,
+        email: email_server,
+        oidc: oidc_server,
+    } = TwoServers::start(engine).await;
     let account = Keypair::random();
     horizon.set_master_key_only(&account.public_key());
-    let smtp = SmtpServer::start().await;
-    let provider = OidcProvider::start().await;
-    let (h1, h2) = (horizon.url.clone(), horizon.url.clone());
-    let smtp_url = smtp.url.clone();
-    let email_server = TestServer::start_with(engine, move |c| {
-        c.stellar.horizon_url = Some(h1);
-        c.sep30.email.sender = "smtp".into();
-        c.sep30.email.smtp_url = Some(smtp_url.into());
-    })
-    .await;
-    let issuer = provider.issuer.clone();
-    let oidc_server = TestServer::start_with(engine, move |c| {
-        c.stellar.horizon_url = Some(h2);
-        c.sep30.email.enabled = false;
-        c.sep30.oidc.push(OidcConfig {
-            label: Some("ID".into()),
-            ..oidc::config("id", &issuer)
-        });
-    })
-    .await;
 
     // The person signs in with each server's provider.
     let email = "owner@example.com";

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::oidc::{self, OidcProvider};
 use super::smtp::{Mail, SmtpServer, code_in};
-use super::{Engine, TestServer};
+use super::{Engine, HorizonStub, TestServer};
 
 /// A server offering every way of signing in: email codes through `smtp`
 /// (at most 3 an hour for an identity), SMS codes, email and password, and
@@ -32,6 +32,51 @@ pub async fn start(
         }
     })
     .await
+}
+
+/// Two recovery servers with different identity providers, as in the
+/// sequence diagrams of ../seeds/003, sharing one Horizon stand-in: one
+/// signs people in with codes mailed through `smtp`, the other only
+/// through the OpenID Connect provider `id` of `provider`.
+pub struct TwoServers {
+    pub horizon: HorizonStub,
+    pub smtp: SmtpServer,
+    pub provider: OidcProvider,
+    pub email: TestServer,
+    pub oidc: TestServer,
+}
+
+impl TwoServers {
+    pub async fn start(engine: Engine) -> TwoServers {
+        let horizon = HorizonStub::start().await;
+        let smtp = SmtpServer::start().await;
+        let provider = OidcProvider::start().await;
+        let (h1, h2) = (horizon.url.clone(), horizon.url.clone());
+        let smtp_url = smtp.url.clone();
+        let email = TestServer::start_with(engine, move |c| {
+            c.stellar.horizon_url = Some(h1);
+            c.sep30.email.sender = "smtp".into();
+            c.sep30.email.smtp_url = Some(smtp_url.into());
+        })
+        .await;
+        let issuer = provider.issuer.clone();
+        let oidc = TestServer::start_with(engine, move |c| {
+            c.stellar.horizon_url = Some(h2);
+            c.sep30.email.enabled = false;
+            c.sep30.oidc.push(OidcConfig {
+                label: Some("ID".into()),
+                ..oidc::config("id", &issuer)
+            });
+        })
+        .await;
+        TwoServers {
+            horizon,
+            smtp,
+            provider,
+            email,
+            oidc,
+        }
+    }
 }
 
 /// A browser that does not follow redirects, for a test to follow them.
