@@ -1,16 +1,17 @@
 //! SEP-1: the `stellar.toml` this server publishes, generated once at start
 //! from the configuration.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use mooring_stellar::PublicKey;
 use toml::{Table, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::openapi::ErrorBody;
 use crate::state::{AppState, With};
 
 /// The SEP-1 version the generated file follows.
@@ -18,14 +19,19 @@ pub const SEP1_VERSION: &str = "2.7.0";
 
 /// `/.well-known/stellar.toml`, the JWKS and `/health`; the state holds
 /// the rendered stellar.toml.
-pub fn router() -> Router<With<String>> {
-    Router::new()
-        .route("/.well-known/stellar.toml", get(stellar_toml_file))
-        .route("/.well-known/jwks.json", get(jwks))
-        .route("/health", get(health))
+pub fn router() -> OpenApiRouter<With<String>> {
+    OpenApiRouter::new()
+        .routes(routes!(stellar_toml_file))
+        .routes(routes!(jwks))
+        .routes(routes!(health))
 }
 
 /// SEP-1: `GET /.well-known/stellar.toml`.
+#[utoipa::path(
+    get, path = "/.well-known/stellar.toml", tag = "SEP-1", operation_id = "sep1_stellar_toml",
+    summary = "The anchor's stellar.toml (SEP-1)",
+    responses((status = 200, description = "The file, TOML.", content_type = "text/plain", body = String)),
+)]
 async fn stellar_toml_file(State(toml): State<With<String>>) -> Response {
     (
         [(
@@ -38,6 +44,11 @@ async fn stellar_toml_file(State(toml): State<With<String>>) -> Response {
 }
 
 /// The public key(s) session JWTs are signed with, as a JWKS.
+#[utoipa::path(
+    get, path = "/.well-known/jwks.json", tag = "SEP-1", operation_id = "jwks",
+    summary = "The keys session tokens are signed with (RFC 7517 JWK Set)",
+    responses((status = 200, description = "A JWK Set.", content_type = "application/json", body = Jwks)),
+)]
 async fn jwks(State(state): State<AppState>) -> Response {
     (
         [(
@@ -50,6 +61,14 @@ async fn jwks(State(state): State<AppState>) -> Response {
 }
 
 /// Liveness and readiness: 200 when the database answers.
+#[utoipa::path(
+    get, path = "/health", tag = "SEP-1", operation_id = "health",
+    summary = "Liveness and readiness",
+    responses(
+        (status = 200, description = "The server and its database answer.", body = Health),
+        (status = 503, description = "The database does not answer.", body = ErrorBody),
+    ),
+)]
 async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
     state
         .db()
@@ -64,6 +83,22 @@ async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
         r#"{"status":"ok"}"#,
     )
         .into_response())
+}
+
+/// `GET /health`'s body.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // described, written as a literal
+struct Health {
+    /// Always `ok`.
+    #[schema(pattern = "^ok$")]
+    status: String,
+}
+
+/// A JWK Set (RFC 7517 §5).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // described, rendered by [`crate::jwt`]
+struct Jwks {
+    keys: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Renders stellar.toml: the fields Mooring serves (SEP-1 §General

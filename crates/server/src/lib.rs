@@ -35,6 +35,7 @@ pub mod jwt;
 pub mod kyc;
 pub mod net;
 pub mod notify;
+pub mod openapi;
 pub mod outbox;
 pub mod partners;
 pub mod rate_limit;

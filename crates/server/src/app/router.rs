@@ -12,10 +12,13 @@ use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::Services;
 use crate::error;
 use crate::http::{body_limit, require_admin};
+use crate::openapi::{self, Api};
 use crate::state::AppState;
 use crate::{
     attest, auth, console, customers, discovery, limits, payments, quotes, recovery, telemetry,
@@ -37,9 +40,13 @@ fn span(req: &Request) -> tracing::Span {
 }
 
 /// The public router: every endpoint, with CORS, request ids, tracing,
-/// metrics, a body limit and panic recovery.
+/// metrics, a body limit and panic recovery; and `/openapi.json`, which
+/// describes what is mounted.
 pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> Router {
-    let mut app = Router::new()
+    let doc = openapi::Slot::default();
+    let mut app = OpenApiRouter::new()
+        .routes(routes!(openapi::public))
+        .with_state(doc.clone())
         .merge(discovery::router().with_state(state.with(services.stellar_toml.clone())))
         .merge(auth::router().with_state(state.with(services.web_auth.clone())));
     if services.sep12_enabled {
@@ -64,6 +71,8 @@ pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> R
     if services.sep31_enabled {
         app = app.merge(payments::router().with_state(state.with(services.payments.clone())));
     }
+    let (app, description) = app.split_for_parts();
+    openapi::fill(&doc, &openapi::finish(description, Api::Public));
     // SEP-1 and SEP-10 §Cross-Origin Headers: `Access-Control-Allow-Origin: *`
     // on every response, errors included, and preflight answered.
     let cors = CorsLayer::new()
@@ -99,12 +108,14 @@ pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> R
 /// The admin router: each capability's admin routes, every one behind the
 /// admin token.
 pub fn admin(state: &AppState, services: &Services) -> Router {
-    let mut app = Router::new();
+    let mut app = OpenApiRouter::new();
     if services.sep31_enabled {
         app =
             app.merge(payments::admin::router().with_state(state.with(services.payments.clone())));
     }
-    app.merge(customers::admin::router().with_state(state.with(services.customers.clone())))
+    let doc = openapi::Slot::default();
+    let (app, description) = app
+        .merge(customers::admin::router().with_state(state.with(services.customers.clone())))
         .merge(recovery::admin::router().with_state(state.with(services.recovery.clone())))
         .merge(limits::admin::router().with_state(state.with(services.kyc_limits.clone())))
         .merge(attest::admin::router().with_state(state.with(services.attest.clone())))
@@ -112,6 +123,15 @@ pub fn admin(state: &AppState, services: &Services) -> Router {
             state.clone(),
             require_admin,
         ))
+        // Like the code it describes, the description is no secret.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(openapi::admin))
+                .with_state(doc.clone()),
+        )
+        .split_for_parts();
+    openapi::fill(&doc, &openapi::finish(description, Api::Admin));
+    app
         // The console's pages stand on its session cookie instead.
         .merge(console::router().with_state(state.with(services.console.clone())))
         .fallback(error::not_found)

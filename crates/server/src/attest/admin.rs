@@ -13,8 +13,10 @@ use crate::kyc::Target;
 use crate::state::With;
 
 /// The admin routes.
-pub fn router() -> Router<With<Attest>> {
-    Router::new().route("/admin/attestations/{target}", delete(revoke))
+pub fn router() -> utoipa_axum::router::OpenApiRouter<With<Attest>> {
+    utoipa_axum::router::OpenApiRouter::from(
+        Router::new().route("/admin/attestations/{target}", delete(revoke)),
+    )
 }
 
 /// `DELETE /admin/attestations/{target}?memo=`: the target no longer

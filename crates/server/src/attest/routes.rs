@@ -19,10 +19,12 @@ use crate::state::With;
 const MAX_BODY: usize = 4096;
 
 /// The public route.
-pub fn router() -> Router<With<Attest>> {
-    Router::new()
-        .route("/kyc-attest/{target}", post(attest))
-        .layer(body_limit(MAX_BODY))
+pub fn router() -> utoipa_axum::router::OpenApiRouter<With<Attest>> {
+    utoipa_axum::router::OpenApiRouter::from(
+        Router::new()
+            .route("/kyc-attest/{target}", post(attest))
+            .layer(body_limit(MAX_BODY)),
+    )
 }
 
 /// DD45's `KYCAttestationRequest`, with the expiry Mooring adds.

@@ -84,7 +84,8 @@ pub struct ChallengeParams {
 }
 
 /// `GET /auth` response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = sep10::ChallengeResponse)]
 pub struct ChallengeResponse {
     /// The challenge, base64 XDR, signed by the server.
     pub transaction: String,
@@ -93,7 +94,8 @@ pub struct ChallengeResponse {
 }
 
 /// `POST /auth` response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = sep10::TokenResponse)]
 pub struct TokenResponse {
     /// The session JWT.
     pub token: String,

@@ -15,16 +15,18 @@ use crate::http::{Actor, Query, RawBody};
 use crate::state::With;
 
 /// The SEP-12 admin routes.
-pub fn router() -> Router<With<Customers>> {
-    Router::new()
-        .route("/admin/customers", get(list))
-        .route("/admin/customers/{id}", get(show))
-        .route("/admin/customers/{id}/files/{file_id}", get(document))
-        .route("/admin/customers/{id}/accept", post(accept))
-        .route("/admin/customers/{id}/reject", post(reject))
-        .route("/admin/customers/{id}/request-info", post(request_info))
-        .route("/admin/customers/{id}/fields/{name}", post(field))
-        .route("/admin/audit", get(audit))
+pub fn router() -> utoipa_axum::router::OpenApiRouter<With<Customers>> {
+    utoipa_axum::router::OpenApiRouter::from(
+        Router::new()
+            .route("/admin/customers", get(list))
+            .route("/admin/customers/{id}", get(show))
+            .route("/admin/customers/{id}/files/{file_id}", get(document))
+            .route("/admin/customers/{id}/accept", post(accept))
+            .route("/admin/customers/{id}/reject", post(reject))
+            .route("/admin/customers/{id}/request-info", post(request_info))
+            .route("/admin/customers/{id}/fields/{name}", post(field))
+            .route("/admin/audit", get(audit)),
+    )
 }
 
 fn limit(q: &Query) -> Result<i64, ApiError> {

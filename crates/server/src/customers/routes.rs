@@ -74,23 +74,25 @@ impl PartBudget {
 }
 
 /// The SEP-12 routes; `max_request` bounds uploads.
-pub fn router(max_request: usize) -> Router<With<Customers>> {
-    Router::new()
-        .route(
-            "/customer",
-            get(get_customer)
-                .put(put_customer)
-                .layer(body_limit(max_request)),
-        )
-        .route("/customer/verification", put(put_verification))
-        .route("/customer/callback", put(put_callback))
-        .route("/customer/{account}", delete(delete_customer))
-        .route(
-            "/customer/files",
-            post(post_file)
-                .get(get_files)
-                .layer(body_limit(max_request)),
-        )
+pub fn router(max_request: usize) -> utoipa_axum::router::OpenApiRouter<With<Customers>> {
+    utoipa_axum::router::OpenApiRouter::from(
+        Router::new()
+            .route(
+                "/customer",
+                get(get_customer)
+                    .put(put_customer)
+                    .layer(body_limit(max_request)),
+            )
+            .route("/customer/verification", put(put_verification))
+            .route("/customer/callback", put(put_callback))
+            .route("/customer/{account}", delete(delete_customer))
+            .route(
+                "/customer/files",
+                post(post_file)
+                    .get(get_files)
+                    .layer(body_limit(max_request)),
+            ),
+    )
 }
 
 /// SEP-12 §Customer GET.

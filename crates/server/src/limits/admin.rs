@@ -17,14 +17,16 @@ use crate::http::{Actor, Query, RawBody};
 use crate::state::With;
 
 /// The admin routes.
-pub fn router() -> Router<With<Limits>> {
-    Router::new()
-        .route("/operations/check", post(check))
-        .route("/admin/limits/{account}", get(show))
-        .route(
-            "/admin/limits/{account}/rules",
-            axum::routing::put(set).delete(clear),
-        )
+pub fn router() -> utoipa_axum::router::OpenApiRouter<With<Limits>> {
+    utoipa_axum::router::OpenApiRouter::from(
+        Router::new()
+            .route("/operations/check", post(check))
+            .route("/admin/limits/{account}", get(show))
+            .route(
+                "/admin/limits/{account}/rules",
+                axum::routing::put(set).delete(clear),
+            ),
+    )
 }
 
 /// `POST /operations/check` with the admin token; `record` allowed.

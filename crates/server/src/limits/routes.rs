@@ -24,12 +24,14 @@ use crate::state::With;
 const MAX_BODY: usize = 4096;
 
 /// The public routes.
-pub fn router() -> Router<With<Limits>> {
-    Router::new()
-        .route("/limits", get(defaults))
-        .route("/operations/check", post(check_wallet))
-        .route("/kyc-check/{account}", get(kyc_check))
-        .layer(body_limit(MAX_BODY))
+pub fn router() -> utoipa_axum::router::OpenApiRouter<With<Limits>> {
+    utoipa_axum::router::OpenApiRouter::from(
+        Router::new()
+            .route("/limits", get(defaults))
+            .route("/operations/check", post(check_wallet))
+            .route("/kyc-check/{account}", get(kyc_check))
+            .layer(body_limit(MAX_BODY)),
+    )
 }
 
 /// `POST /operations/check`'s body.

@@ -15,13 +15,15 @@ use crate::http::{Actor, Query, RawBody};
 use crate::state::With;
 
 /// The admin routes.
-pub fn router() -> Router<With<Payments>> {
-    Router::new()
-        .route("/admin/transactions", get(list))
-        .route("/admin/transactions/{id}", get(show))
-        .route("/admin/transactions/{id}/status", post(update))
-        .route("/admin/transactions/{id}/refund", post(refund))
-        .route("/admin/payments", get(payments))
+pub fn router() -> utoipa_axum::router::OpenApiRouter<With<Payments>> {
+    utoipa_axum::router::OpenApiRouter::from(
+        Router::new()
+            .route("/admin/transactions", get(list))
+            .route("/admin/transactions/{id}", get(show))
+            .route("/admin/transactions/{id}/status", post(update))
+            .route("/admin/transactions/{id}/refund", post(refund))
+            .route("/admin/payments", get(payments)),
+    )
 }
 
 fn body<T: DeserializeOwned>(raw: &[u8], shape: &str) -> Result<T, ApiError> {

@@ -19,13 +19,15 @@ use crate::state::With;
 const MAX_BODY: usize = 4096;
 
 /// The public routes.
-pub fn router() -> Router<With<Payments>> {
-    Router::new()
-        .route("/sep31/info", get(info))
-        .route("/sep31/transactions", post(create))
-        .route("/sep31/transactions/{id}", get(transaction).patch(patch))
-        .route("/sep31/transactions/{id}/callback", put(callback))
-        .layer(body_limit(MAX_BODY))
+pub fn router() -> utoipa_axum::router::OpenApiRouter<With<Payments>> {
+    utoipa_axum::router::OpenApiRouter::from(
+        Router::new()
+            .route("/sep31/info", get(info))
+            .route("/sep31/transactions", post(create))
+            .route("/sep31/transactions/{id}", get(transaction).patch(patch))
+            .route("/sep31/transactions/{id}/callback", put(callback))
+            .layer(body_limit(MAX_BODY)),
+    )
 }
 
 /// `GET /info`.

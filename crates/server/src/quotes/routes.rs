@@ -22,14 +22,16 @@ use crate::state::With;
 const MAX_BODY: usize = 4096;
 
 /// The public routes.
-pub fn router() -> Router<With<Quotes>> {
-    Router::new()
-        .route("/sep38/info", get(info))
-        .route("/sep38/prices", get(prices))
-        .route("/sep38/price", get(price))
-        .route("/sep38/quote", post(create))
-        .route("/sep38/quote/{id}", get(quote))
-        .layer(body_limit(MAX_BODY))
+pub fn router() -> utoipa_axum::router::OpenApiRouter<With<Quotes>> {
+    utoipa_axum::router::OpenApiRouter::from(
+        Router::new()
+            .route("/sep38/info", get(info))
+            .route("/sep38/prices", get(prices))
+            .route("/sep38/price", get(price))
+            .route("/sep38/quote", post(create))
+            .route("/sep38/quote/{id}", get(quote))
+            .layer(body_limit(MAX_BODY)),
+    )
 }
 
 /// The caller where SEP-38 makes authentication optional: nobody, or a

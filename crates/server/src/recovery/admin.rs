@@ -13,11 +13,11 @@ use crate::http::Actor;
 use crate::state::With;
 
 /// The SEP-30 admin routes.
-pub fn router() -> Router<With<Recovery>> {
-    Router::new().route(
+pub fn router() -> utoipa_axum::router::OpenApiRouter<With<Recovery>> {
+    utoipa_axum::router::OpenApiRouter::from(Router::new().route(
         "/admin/recovery/accounts/{address}/signers",
         post(add_signer),
-    )
+    ))
 }
 
 /// `POST /admin/recovery/accounts/{address}/signers`: a new signing key for

@@ -23,6 +23,6 @@ pub use service::{
 };
 
 /// The SEP-30 routes and the sign-in that gives its `External` tokens.
-pub fn router() -> axum::Router<crate::state::With<Recovery>> {
+pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::state::With<Recovery>> {
     routes::router().merge(authorize::routes::router())
 }

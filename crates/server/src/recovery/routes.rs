@@ -17,20 +17,22 @@ use crate::state::With;
 const MAX_BODY: usize = 64 * 1024;
 
 /// The SEP-30 routes.
-pub fn router() -> Router<With<Recovery>> {
-    Router::new()
-        .route("/accounts", get(list))
-        .route(
-            "/accounts/{address}",
-            post(register).put(update).get(show).delete(remove),
-        )
-        .route("/accounts/{address}/sign/{signer}", post(sign))
-        .route(
-            "/accounts/{address}/signers/{signer}",
-            delete(remove_signer),
-        )
-        .route("/sponsor/new", post(sponsor_new))
-        .layer(body_limit(MAX_BODY))
+pub fn router() -> utoipa_axum::router::OpenApiRouter<With<Recovery>> {
+    utoipa_axum::router::OpenApiRouter::from(
+        Router::new()
+            .route("/accounts", get(list))
+            .route(
+                "/accounts/{address}",
+                post(register).put(update).get(show).delete(remove),
+            )
+            .route("/accounts/{address}/sign/{signer}", post(sign))
+            .route(
+                "/accounts/{address}/signers/{signer}",
+                delete(remove_signer),
+            )
+            .route("/sponsor/new", post(sponsor_new))
+            .layer(body_limit(MAX_BODY)),
+    )
 }
 
 /// A SEP-30 body: JSON (§Content Type), at most [`MAX_BODY`] bytes.

@@ -13,29 +13,31 @@ use crate::recovery::Recovery;
 use crate::state::With;
 
 /// The sign-in routes.
-pub fn router() -> Router<With<Recovery>> {
-    Router::new()
-        .route("/authorize/token", post(create))
-        .route("/authorize/token/{id}", get(poll))
-        .route("/authorize", get(sign_in_page))
-        .route("/authorize/code", post(send_code))
-        .route("/authorize/code/verify", post(verify_code))
-        .route("/authorize/password", post(password_sign_in))
-        .route("/authorize/totp", post(totp_sign_in))
-        .route(
-            "/authorize/totp/setup",
-            get(totp_setup_page).post(totp_setup),
-        )
-        .route("/authorize/totp/confirm", post(totp_confirm))
-        .route("/authorize/signup", get(sign_up_page).post(sign_up))
-        .route("/authorize/confirm", get(confirm_page).post(confirm))
-        .route("/authorize/reset", get(reset_page).post(reset))
-        .route(
-            "/authorize/reset/new",
-            get(new_password_page).post(new_password),
-        )
-        .route("/authorize/oidc/callback", get(oidc_callback))
-        .route("/authorize/oidc/{provider}", get(oidc_start))
+pub fn router() -> utoipa_axum::router::OpenApiRouter<With<Recovery>> {
+    utoipa_axum::router::OpenApiRouter::from(
+        Router::new()
+            .route("/authorize/token", post(create))
+            .route("/authorize/token/{id}", get(poll))
+            .route("/authorize", get(sign_in_page))
+            .route("/authorize/code", post(send_code))
+            .route("/authorize/code/verify", post(verify_code))
+            .route("/authorize/password", post(password_sign_in))
+            .route("/authorize/totp", post(totp_sign_in))
+            .route(
+                "/authorize/totp/setup",
+                get(totp_setup_page).post(totp_setup),
+            )
+            .route("/authorize/totp/confirm", post(totp_confirm))
+            .route("/authorize/signup", get(sign_up_page).post(sign_up))
+            .route("/authorize/confirm", get(confirm_page).post(confirm))
+            .route("/authorize/reset", get(reset_page).post(reset))
+            .route(
+                "/authorize/reset/new",
+                get(new_password_page).post(new_password),
+            )
+            .route("/authorize/oidc/callback", get(oidc_callback))
+            .route("/authorize/oidc/{provider}", get(oidc_start)),
+    )
 }
 
 /// An HTML page with headers that keep the token in it to this page: not

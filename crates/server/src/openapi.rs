@@ -1,0 +1,249 @@
+//! The OpenAPI 3.1 descriptions of the public and the admin API, generated
+//! from the routes themselves: every capability's router is a
+//! [`utoipa_axum::router::OpenApiRouter`] whose handlers carry
+//! `#[utoipa::path]`, so a route cannot be served without being described
+//! (and the description lists only what is mounted). Served as
+//! `/openapi.json` and `/admin/openapi.json`.
+//!
+//! What each handler's attribute lists is what its own code answers. The
+//! answers every route can give whatever it does — 500 (a bug, a panic),
+//! 503 (the database is away), 413 (a body over the listener's limit) — are
+//! added here by [`finish`], once.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Serialize;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::tag::{Tag, TagBuilder};
+use utoipa::openapi::{ContentBuilder, InfoBuilder, OpenApi, RefOr, ResponseBuilder};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::error::ApiError;
+
+/// The security scheme of public endpoints: a SEP-10 session token.
+pub const SEP10: &str = "sep10";
+/// The security scheme of admin endpoints: the admin token.
+pub const ADMIN: &str = "admin_token";
+
+/// Every error body: `{"error": "<text>"}`, the shape every SEP uses. Some
+/// errors carry more fields beside `error` (the 451 of `/operations/check`,
+/// the 403/404/409 of `/kyc-check`, SEP-31's `customer_info_needed`); those
+/// are described where they are answered.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    /// What went wrong, safe to show to a person.
+    pub error: String,
+}
+
+/// Which of the two documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// The public listener: the SEPs, `/kyc-check`, `/kyc-attest`,
+    /// `/operations/check` and the SEP-30 sign-in.
+    Public,
+    /// The admin listener's HTTP API (not the console's pages).
+    Admin,
+}
+
+/// The document's title, description, tags and security schemes, and the
+/// responses every operation can give, around the paths the routers
+/// described.
+pub fn finish(mut doc: OpenApi, api: Api) -> OpenApi {
+    let (title, description) = match api {
+        Api::Public => (
+            "Mooring public API",
+            "The Stellar anchor endpoints Mooring serves: SEP-1, SEP-10, SEP-12, SEP-30 \
+             (with its sign-in), SEP-38, SEP-31, and the KYC limits of `/operations/check`, \
+             `/kyc-check` and `/kyc-attest`. Each endpoint follows its SEP; the SEP's text \
+             is the authority. Every error body is a JSON object with an `error` string.",
+        ),
+        Api::Admin => (
+            "Mooring admin API",
+            "The anchor's own API on the admin listener: customers' KYC review, SEP-31 \
+             transactions, SEP-30 accounts, KYC limits and attestations, and the audit log. \
+             Every endpoint needs the admin token as a bearer token.",
+        ),
+    };
+    doc.info = InfoBuilder::new()
+        .title(title)
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(description))
+        .license(Some(
+            utoipa::openapi::LicenseBuilder::new()
+                .name("Apache-2.0")
+                .identifier(Some("Apache-2.0"))
+                .build(),
+        ))
+        .build();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components
+        .schemas
+        .insert("Error".into(), ErrorBody::schema());
+    let (name, scheme) = match api {
+        Api::Public => (
+            SEP10,
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "A SEP-10 session token from `POST /auth` (SEP-10 §Token). SEP-12 and \
+                     SEP-30 also take it as a `jwt` query parameter.",
+                ))
+                .build(),
+        ),
+        Api::Admin => (
+            ADMIN,
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("The admin token from the server's configuration."))
+                .build(),
+        ),
+    };
+    components
+        .security_schemes
+        .insert(name.into(), RefOr::T(SecurityScheme::Http(scheme)));
+    doc.tags = Some(tags(api));
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            everywhere(op);
+        }
+    }
+    doc
+}
+
+/// The answers any operation can give.
+fn everywhere(op: &mut Operation) {
+    let error = |text: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(text)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                            "Error",
+                        ))))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    let responses = &mut op.responses.responses;
+    if op.request_body.is_some() {
+        responses
+            .entry("413".into())
+            .or_insert_with(|| error("The body is over a size limit."));
+    }
+    responses
+        .entry("500".into())
+        .or_insert_with(|| error("A fault on the server; nothing about it is in the body."));
+    responses.entry("503".into()).or_insert_with(|| {
+        error("A dependency (the database, Horizon, a sign-in provider) is unavailable; try again.")
+    });
+}
+
+fn tags(api: Api) -> Vec<Tag> {
+    let tag = |name: &str, text: &str| TagBuilder::new().name(name).description(Some(text)).build();
+    match api {
+        Api::Public => vec![
+            tag(
+                "SEP-1",
+                "stellar.toml, and the server's health and session-token keys",
+            ),
+            tag("SEP-10", "Stellar Web Authentication"),
+            tag("SEP-12", "KYC API"),
+            tag(
+                "SEP-30",
+                "Account recovery: multi-party recovery of Stellar accounts",
+            ),
+            tag(
+                "SEP-30 sign-in",
+                "How a person proves who they are to the recovery server (email or phone \
+                 codes, password, TOTP, OpenID Connect) to get a SEP-30 token",
+            ),
+            tag("SEP-38", "Anchor RFQ API"),
+            tag("SEP-31", "Cross-border payments API"),
+            tag(
+                "KYC limits",
+                "Limits gated on KYC (after GNU Taler): `/operations/check`, `/kyc-check`",
+            ),
+            tag(
+                "KYC attestation",
+                "KYC inheritance by attestation (after GNU Taler DD45)",
+            ),
+            tag("OpenAPI", "This description"),
+        ],
+        Api::Admin => vec![
+            tag(
+                "Customers",
+                "SEP-12 customers: review, documents, audit log",
+            ),
+            tag(
+                "Transactions",
+                "SEP-31 transactions and the payments observed",
+            ),
+            tag("Recovery", "SEP-30 accounts"),
+            tag("KYC limits", "Limits, account rules and attestations"),
+            tag("OpenAPI", "This description"),
+        ],
+    }
+}
+
+/// Where a router's own document is put once the router is built (the
+/// document describes the route that serves it, so it is rendered after).
+pub type Slot = Arc<OnceLock<Bytes>>;
+
+/// Renders `doc` into `slot`.
+pub fn fill(slot: &Slot, doc: &OpenApi) {
+    let json = doc.to_json().expect("an OpenAPI document serializes");
+    let _ = slot.set(Bytes::from(json));
+}
+
+/// The public API's description.
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "OpenAPI", operation_id = "openapi",
+    responses((status = 200, description = "This document: OpenAPI 3.1, as JSON.",
+               content_type = "application/json", body = Object)),
+)]
+pub async fn public(State(slot): State<Slot>) -> Response {
+    answer(&slot)
+}
+
+/// The admin API's description.
+#[utoipa::path(
+    get, path = "/admin/openapi.json", tag = "OpenAPI", operation_id = "admin_openapi",
+    responses((status = 200, description = "This document: OpenAPI 3.1, as JSON.",
+               content_type = "application/json", body = Object)),
+)]
+pub async fn admin(State(slot): State<Slot>) -> Response {
+    answer(&slot)
+}
+
+fn answer(slot: &Slot) -> Response {
+    match slot.get() {
+        Some(json) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            json.clone(),
+        )
+            .into_response(),
+        None => ApiError::unavailable("the API description is not ready").into_response(),
+    }
+}
