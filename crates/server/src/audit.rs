@@ -7,7 +7,8 @@ use crate::db::{Conn, DbError};
 use crate::with_conn;
 
 /// One audit log entry.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = admin::AuditEntry)]
 pub struct AuditEntry {
     /// Sequence number.
     pub id: i64,
@@ -17,9 +18,11 @@ pub struct AuditEntry {
     pub actor: String,
     /// What.
     pub action: String,
-    /// Which customer (or account).
+    /// Which customer (or account, or transaction), if any.
+    #[schema(required = true)]
     pub customer_id: Option<String>,
-    /// Details (never personal data).
+    /// Details (never personal data), if any.
+    #[schema(required = true)]
     pub detail: Option<String>,
 }
 

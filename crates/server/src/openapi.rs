@@ -6,9 +6,9 @@
 //! `/openapi.json` and `/admin/openapi.json`.
 //!
 //! What each handler's attribute lists is what its own code answers. The
-//! answers every route can give whatever it does — 500 (a bug, a panic),
-//! 503 (the database is away), 413 (a body over the listener's limit) — are
-//! added here by [`finish`], once.
+//! answers every route can give whatever it does — 400 (a NUL in the path
+//! or query), 500 (a bug, a panic), 503 (the database is away), 413 (a body
+//! over the listener's limit) — are added here by [`finish`], once.
 
 use std::sync::{Arc, OnceLock};
 
@@ -27,6 +27,12 @@ use crate::error::ApiError;
 
 /// The security scheme of public endpoints: a SEP-10 session token.
 pub const SEP10: &str = "sep10";
+/// The security scheme of `GET /auth`'s optional request header: the client
+/// application's own JWT (SEP-10 §Challenge §Request Header), not a session.
+pub const CLIENT_APP: &str = "client_app";
+/// The security scheme of SEP-30's other credential: the token of the
+/// sign-in at `/authorize` (SEP-30 §Authentication, external).
+pub const SEP30_SIGNIN: &str = "sep30_signin";
 /// The security scheme of admin endpoints: the admin token.
 pub const ADMIN: &str = "admin_token";
 
@@ -61,7 +67,8 @@ pub fn finish(mut doc: OpenApi, api: Api) -> OpenApi {
             "The Stellar anchor endpoints Mooring serves: SEP-1, SEP-10, SEP-12, SEP-30 \
              (with its sign-in), SEP-38, SEP-31, and the KYC limits of `/operations/check`, \
              `/kyc-check` and `/kyc-attest`. Each endpoint follows its SEP; the SEP's text \
-             is the authority. Every error body is a JSON object with an `error` string.",
+             is the authority. Every error body is a JSON object with an `error` string. \
+             An optional query parameter sent empty (`?memo=`) is the same as one not sent.",
         ),
         Api::Admin => (
             "Mooring admin API",
@@ -92,8 +99,8 @@ pub fn finish(mut doc: OpenApi, api: Api) -> OpenApi {
                 .scheme(HttpAuthScheme::Bearer)
                 .bearer_format("JWT")
                 .description(Some(
-                    "A SEP-10 session token from `POST /auth` (SEP-10 §Token). SEP-12 and \
-                     SEP-30 also take it as a `jwt` query parameter.",
+                    "A SEP-10 session token from `POST /auth` (SEP-10 §Token). The SEP-12 \
+                     and KYC-limit endpoints also take it as a `jwt` query parameter.",
                 ))
                 .build(),
         ),
@@ -108,7 +115,39 @@ pub fn finish(mut doc: OpenApi, api: Api) -> OpenApi {
     components
         .security_schemes
         .insert(name.into(), RefOr::T(SecurityScheme::Http(scheme)));
+    if api == Api::Public {
+        components.security_schemes.insert(
+            SEP30_SIGNIN.into(),
+            RefOr::T(SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A SEP-30 token for an email address or phone number, from the sign-in \
+                         at `/authorize` (`GET /authorize/token/{id}` once authorized): SEP-30 \
+                         §Authentication's external authentication.",
+                    ))
+                    .build(),
+            )),
+        );
+        components.security_schemes.insert(
+            CLIENT_APP.into(),
+            RefOr::T(SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "SEP-10 §Challenge §Request Header: a JWT (EdDSA) signed by the client \
+                         domain's SIGNING_KEY, or by the account's key when no client domain is \
+                         named, whose claims repeat the request. Required on `GET /auth` only \
+                         when the server's `sep10.challenge_auth` says so.",
+                    ))
+                    .build(),
+            )),
+        );
+    }
     doc.tags = Some(tags(api));
+    let mut ids = std::collections::HashSet::new();
     for item in doc.paths.paths.values_mut() {
         for op in [
             &mut item.get,
@@ -120,6 +159,10 @@ pub fn finish(mut doc: OpenApi, api: Api) -> OpenApi {
         .into_iter()
         .flatten()
         {
+            // OpenAPI 3.1 §4.8.10.1: operationId is unique in the document;
+            // each `#[utoipa::path]` names its own.
+            let id = op.operation_id.clone().unwrap_or_default();
+            assert!(ids.insert(id.clone()), "operation id {id:?} is used twice");
             everywhere(op);
         }
     }
@@ -144,6 +187,10 @@ fn everywhere(op: &mut Operation) {
         )
     };
     let responses = &mut op.responses.responses;
+    // crate::http::refuse_nul, before any route.
+    responses
+        .entry("400".into())
+        .or_insert_with(|| error("The path or query holds a NUL character (`%00`)."));
     if op.request_body.is_some() {
         responses
             .entry("413".into())
@@ -210,8 +257,35 @@ pub type Slot = Arc<OnceLock<Bytes>>;
 
 /// Renders `doc` into `slot`.
 pub fn fill(slot: &Slot, doc: &OpenApi) {
-    let json = doc.to_json().expect("an OpenAPI document serializes");
-    let _ = slot.set(Bytes::from(json));
+    let mut json = serde_json::to_value(doc).expect("an OpenAPI document serializes");
+    allow_empty_queries(&mut json);
+    let _ = slot.set(Bytes::from(json.to_string()));
+}
+
+/// Marks every optional query parameter `allowEmptyValue` (OpenAPI 3.1
+/// §4.8.12.2), which utoipa does not model: the edge reads `?status=` as no
+/// `status` at all ([`crate::http::Pairs::get`]), as an HTML form's empty
+/// field means.
+fn allow_empty_queries(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    let operations = paths
+        .values_mut()
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut());
+    for op in operations {
+        let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) else {
+            continue;
+        };
+        for param in params.iter_mut().filter_map(|p| p.as_object_mut()) {
+            let optional_query = param.get("in").and_then(|v| v.as_str()) == Some("query")
+                && param.get("required").and_then(|v| v.as_bool()) != Some(true);
+            if optional_query {
+                param.insert("allowEmptyValue".into(), true.into());
+            }
+        }
+    }
 }
 
 /// The public API's description.
@@ -245,5 +319,47 @@ fn answer(slot: &Slot) -> Response {
         )
             .into_response(),
         None => ApiError::unavailable("the API description is not ready").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Routes get into the API only through `routes!` and its
+    /// `#[utoipa::path]`: a plain `.route(` in a capability would serve
+    /// what neither document describes. The exceptions: the console (HTML
+    /// pages, not an API) and the metrics listener in `app`.
+    #[test]
+    fn every_api_route_is_described() {
+        fn walk(dir: &Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if path.is_dir() {
+                    if name != "console" && name != "app" {
+                        walk(&path, found);
+                    }
+                } else if name.ends_with(".rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    // Spelt apart, so that this file does not find itself.
+                    let needle = concat!(".rou", "te(");
+                    for (n, line) in text.lines().enumerate() {
+                        if line.contains(needle) && !line.trim_start().starts_with("//") {
+                            found.push(format!("{}:{}", path.display(), n + 1));
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        assert!(
+            found.is_empty(),
+            "routes added without a description: {found:?}"
+        );
     }
 }

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 
 use super::Services;
 use crate::error;
-use crate::http::{body_limit, require_admin};
+use crate::http::{body_limit, refuse_nul, require_admin};
 use crate::openapi::{self, Api};
 use crate::state::AppState;
 use crate::{
@@ -101,6 +101,7 @@ pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> R
                 .layer(axum::middleware::from_fn(telemetry::track_metrics))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(cors)
+                .layer(axum::middleware::from_fn(refuse_nul))
                 .layer(body_limit(max_body_bytes)),
         )
 }
@@ -144,6 +145,7 @@ pub fn admin(state: &AppState, services: &Services) -> Router {
                         .make_span_with(span)
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
+                .layer(axum::middleware::from_fn(refuse_nul))
                 .layer(body_limit(64 * 1024)),
         )
 }

@@ -33,16 +33,19 @@ pub struct Attestation {
 }
 
 /// The 200 answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = attest::Attested)]
 pub struct Attested {
-    /// The target.
+    /// The target (`G…`), which now inherits the attester's KYC.
     pub target: String,
-    /// The attester.
+    /// The attester (`G…`).
     pub attester: String,
     /// Always `inherited`.
+    #[schema(pattern = "^inherited$")]
     pub state: &'static str,
-    /// The birthday set.
+    /// The birthday set, as sent.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub birthday: Option<String>,
 }
 

@@ -26,14 +26,16 @@ pub fn router() -> OpenApiRouter<With<WebAuth>> {
     get, path = "/auth", tag = "SEP-10", operation_id = "sep10_challenge",
     summary = "A challenge transaction to sign (SEP-10 §Challenge)",
     params(
-        ("account" = String, Query, description = "The client account, `G…` or `M…` (SEP-23)."),
-        ("memo" = Option<String>, Query, description = "An id memo: a customer of a shared `G…` account."),
+        ("account" = String, Query, description = "The client account, `G…` or `M…` (SEP-23).",
+         pattern = "^(G[A-Z2-7]{55}|M[A-Z2-7]{68})$"),
+        ("memo" = Option<String>, Query, description = "An id memo (a 64-bit unsigned integer): a customer of a shared `G…` account.",
+         pattern = "^[0-9]{1,20}$"),
         ("home_domain" = Option<String>, Query, description = "One of the server's home domains; default the first."),
         ("client_domain" = Option<String>, Query, description = "The wallet's domain, whose stellar.toml SIGNING_KEY must also sign."),
     ),
-    // SEP-10 §Challenge: a client application's token, when the server
-    // requires one.
-    security((), ("sep10" = [])),
+    // SEP-10 §Challenge §Request Header: the client application's JWT,
+    // when the server requires one.
+    security((), ("client_app" = [])),
     responses(
         (status = 200, description = "The challenge, signed by the server.", body = ChallengeResponse),
         (status = 400, description = "A parameter is missing or invalid, or the client domain's stellar.toml could not be used.", body = ErrorBody),

@@ -2,31 +2,76 @@
 //! listener behind the admin token ([`crate::http::require_admin`]). Every
 //! decision and every read of personal data is audited.
 
-use axum::extract::{Path, State};
+use axum::Json;
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::review::{Detail, Summary};
+use super::view::CustomerView;
 use super::{Customers, Decision};
+use crate::audit::AuditEntry;
 use crate::error::ApiError;
-use crate::http::{Actor, Query, RawBody};
+use crate::http::{Actor, Path, Query, RawBody};
+use crate::openapi::ErrorBody;
 use crate::state::With;
 
 /// The SEP-12 admin routes.
-pub fn router() -> utoipa_axum::router::OpenApiRouter<With<Customers>> {
-    utoipa_axum::router::OpenApiRouter::from(
-        Router::new()
-            .route("/admin/customers", get(list))
-            .route("/admin/customers/{id}", get(show))
-            .route("/admin/customers/{id}/files/{file_id}", get(document))
-            .route("/admin/customers/{id}/accept", post(accept))
-            .route("/admin/customers/{id}/reject", post(reject))
-            .route("/admin/customers/{id}/request-info", post(request_info))
-            .route("/admin/customers/{id}/fields/{name}", post(field))
-            .route("/admin/audit", get(audit)),
-    )
+pub fn router() -> OpenApiRouter<With<Customers>> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(document))
+        .routes(routes!(accept))
+        .routes(routes!(reject))
+        .routes(routes!(request_info))
+        .routes(routes!(field))
+        .routes(routes!(audit))
+}
+
+/// `GET /admin/customers`' body.
+#[derive(Serialize, ToSchema)]
+#[schema(as = admin::CustomerList)]
+struct CustomerList {
+    /// The page, by id.
+    customers: Vec<Summary>,
+    /// The `after` of the next page; absent at the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    next: Option<String>,
+}
+
+/// `GET /admin/audit`'s body.
+#[derive(Serialize, ToSchema)]
+#[schema(as = admin::AuditLog)]
+struct AuditLog {
+    /// Newest first.
+    entries: Vec<AuditEntry>,
+}
+
+/// A path segment naming a stored row, or 404 `missing`: one with a NUL
+/// names none (and PostgreSQL's text cannot hold it, so it is never sent
+/// there, where it would fail as a 500).
+fn named<'a>(s: &'a str, missing: &'static str) -> Result<&'a str, ApiError> {
+    if s.contains('\0') {
+        Err(ApiError::not_found(missing))
+    } else {
+        Ok(s)
+    }
+}
+
+/// A query or body text read into SQL: 400 with a NUL, as [`named`].
+fn text<'a>(s: Option<&'a str>, name: &str) -> Result<Option<&'a str>, ApiError> {
+    match s {
+        Some(t) if t.contains('\0') => Err(ApiError::bad_request(format!(
+            "{name} must not contain NUL characters"
+        ))),
+        s => Ok(s),
+    }
 }
 
 fn limit(q: &Query) -> Result<i64, ApiError> {
@@ -38,6 +83,23 @@ fn limit(q: &Query) -> Result<i64, ApiError> {
 /// `GET /admin/customers?status=&type=&after=&limit=`: no personal data;
 /// `next` is the `after` of the next page (absent at the end; a filtered
 /// page may be short with a `next` to go on from).
+#[utoipa::path(
+    get, path = "/admin/customers", tag = "Customers", operation_id = "admin_customers_list",
+    summary = "SEP-12 customers by id, without personal data (docs/kyc.md)",
+    params(
+        ("status" = Option<String>, Query, description = "Only with this status for their latest type: `ACCEPTED`, `PROCESSING`, `NEEDS_INFO` or `REJECTED` (another value matches none)."),
+        ("type" = Option<String>, Query, description = "Only whose latest type is this."),
+        ("after" = Option<String>, Query, description = "The page after this customer id: the `next` of the page before."),
+        ("limit" = Option<i64>, Query, description = "At most this many, 1 to 500 (others are brought into that range); default 100."),
+        ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),
+    ),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The page; a filtered page may be short with a `next` to go on from. Audited.", body = CustomerList),
+        (status = 400, description = "`limit` is not a number, `after` holds a NUL, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
+        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
+    ),
+)]
 async fn list(
     State(customers): State<With<Customers>>,
     Actor(actor): Actor,
@@ -48,44 +110,88 @@ async fn list(
             &actor,
             q.0.get("status"),
             q.0.get("type"),
-            q.0.get("after"),
+            text(q.0.get("after"), "after")?,
             limit(&q)?,
         )
         .await?;
-    let mut body = serde_json::json!({ "customers": list });
-    if let Some(n) = next {
-        body["next"] = n.into();
-    }
-    Ok(Json(body).into_response())
+    Ok(Json(CustomerList {
+        customers: list,
+        next,
+    })
+    .into_response())
 }
 
 /// `GET /admin/customers/{id}`: decrypted; audited.
+#[utoipa::path(
+    get, path = "/admin/customers/{id}", tag = "Customers", operation_id = "admin_customer_get",
+    summary = "A SEP-12 customer in full, decrypted; an audited read (docs/kyc.md)",
+    params(("id" = String, Path, description = "The customer's SEP-12 `id`."), ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The customer: fields, statuses for each type, inherited attributes.", body = Detail),
+        (status = 400, description = "The `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
+        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
+        (status = 404, description = "No customer has this id.", body = ErrorBody),
+    ),
+)]
 async fn show(
     State(s): State<With<Customers>>,
     Actor(actor): Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(s.detail(&actor, &id).await?).into_response())
+    let id = named(&id, "customer not found")?;
+    Ok(Json(s.detail(&actor, id).await?).into_response())
 }
 
 /// `GET /admin/customers/{id}/files/{file_id}`: the document; audited.
+#[utoipa::path(
+    get, path = "/admin/customers/{id}/files/{file_id}", tag = "Customers", operation_id = "admin_customer_file",
+    summary = "A customer's document, decrypted; an audited read (docs/kyc.md)",
+    params(
+        ("id" = String, Path, description = "The customer's SEP-12 `id`."),
+        ("file_id" = String, Path, description = "The file's id, a field's `file_id`."),
+        ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),
+    ),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The document's bytes, in the format it was uploaded in.", content(
+            ("image/jpeg"),
+            ("image/png"),
+            ("application/pdf"),
+            ("video/mp4"),
+            ("video/webm"),
+        )),
+        (status = 400, description = "The `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
+        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
+        (status = 404, description = "No customer has this id, or it has no file with this id.", body = ErrorBody),
+    ),
+)]
 async fn document(
     State(s): State<With<Customers>>,
     Actor(actor): Actor,
     Path((id, file_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let (content_type, bytes) = s.document(&actor, &id, &file_id).await?;
+    let id = named(&id, "customer not found")?;
+    let file_id = named(&file_id, "file not found")?;
+    let (content_type, bytes) = s.document(&actor, id, file_id).await?;
     Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
-/// Body of the decision endpoints.
-#[derive(Debug, Default, Deserialize)]
+/// Body of the decision endpoints; each reads the fields it needs, an
+/// empty body is `{}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(as = admin::Decision)]
 #[serde(deny_unknown_fields)]
 struct DecisionBody {
+    /// The SEP-12 type decided on; default the customer's latest.
     #[serde(rename = "type")]
     kind: Option<String>,
+    /// Why, for the customer (at most 1000 bytes); required to reject.
     reason: Option<String>,
+    /// `request-info`: the SEP-9 fields to ask for again (provided ones).
     fields: Option<Vec<String>>,
+    /// `fields/{name}`: the field's new status: `ACCEPTED`, `PROCESSING`,
+    /// `REJECTED` or `VERIFICATION_REQUIRED`.
     status: Option<String>,
 }
 
@@ -105,13 +211,30 @@ async fn decide(
     b: DecisionBody,
     d: Decision,
 ) -> Result<Response, ApiError> {
-    let view = s
-        .decide(actor, id, b.kind.as_deref(), d, b.reason.as_deref())
-        .await?;
+    let id = named(id, "customer not found")?;
+    if let Decision::Field(name, _) = &d {
+        named(name, "the customer has no such field")?;
+    }
+    let reason = text(b.reason.as_deref(), "reason")?;
+    let view = s.decide(actor, id, b.kind.as_deref(), d, reason).await?;
     Ok((StatusCode::OK, Json(view)).into_response())
 }
 
 /// `POST /admin/customers/{id}/accept` `{"type"?, "reason"?}`.
+#[utoipa::path(
+    post, path = "/admin/customers/{id}/accept", tag = "Customers", operation_id = "admin_customer_accept",
+    summary = "Accept a customer for a type: every provided field ACCEPTED (SEP-12 §Customer Statuses)",
+    params(("id" = String, Path, description = "The customer's SEP-12 `id`."), ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),),
+    request_body(content = Option<DecisionBody>, content_type = "application/json",
+                 description = "Read as JSON whatever its `Content-Type`; may be empty."),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Decided and audited; the customer's status for the type now (its callback fires if it changed).", body = CustomerView),
+        (status = 400, description = "The body is not the JSON shown, the type is not configured, the reason is over 1000 bytes or holds a NUL, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
+        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
+        (status = 404, description = "No customer has this id.", body = ErrorBody),
+    ),
+)]
 async fn accept(
     State(s): State<With<Customers>>,
     Actor(a): Actor,
@@ -122,6 +245,20 @@ async fn accept(
 }
 
 /// `POST /admin/customers/{id}/reject` `{"type"?, "reason"}`.
+#[utoipa::path(
+    post, path = "/admin/customers/{id}/reject", tag = "Customers", operation_id = "admin_customer_reject",
+    summary = "Reject a customer for a type, for good (SEP-12 §Customer Statuses, REJECTED)",
+    params(("id" = String, Path, description = "The customer's SEP-12 `id`."), ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),),
+    request_body(content = Option<DecisionBody>, content_type = "application/json",
+                 description = "Read as JSON whatever its `Content-Type`; may be empty."),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Decided and audited; the customer's status for the type now (its callback fires if it changed).", body = CustomerView),
+        (status = 400, description = "The body is not the JSON shown, the type is not configured, the reason is over 1000 bytes or holds a NUL, or no reason is given (SEP-12: REJECTED needs a message), or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
+        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
+        (status = 404, description = "No customer has this id.", body = ErrorBody),
+    ),
+)]
 async fn reject(
     State(s): State<With<Customers>>,
     Actor(a): Actor,
@@ -132,6 +269,20 @@ async fn reject(
 }
 
 /// `POST /admin/customers/{id}/request-info` `{"fields": [...], "reason"?}`.
+#[utoipa::path(
+    post, path = "/admin/customers/{id}/request-info", tag = "Customers", operation_id = "admin_customer_request_info",
+    summary = "Ask a customer for fields again: they become REJECTED with the reason (SEP-12 §Provided Field Statuses)",
+    params(("id" = String, Path, description = "The customer's SEP-12 `id`."), ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),),
+    request_body(content = Option<DecisionBody>, content_type = "application/json",
+                 description = "Read as JSON whatever its `Content-Type`; may be empty."),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Decided and audited; the customer's status for the type now (its callback fires if it changed).", body = CustomerView),
+        (status = 400, description = "The body is not the JSON shown, the type is not configured, the reason is over 1000 bytes or holds a NUL, `fields` is empty, or names a field that is not SEP-9 or not provided, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
+        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
+        (status = 404, description = "No customer has this id.", body = ErrorBody),
+    ),
+)]
 async fn request_info(
     State(s): State<With<Customers>>,
     Actor(a): Actor,
@@ -144,6 +295,24 @@ async fn request_info(
 }
 
 /// `POST /admin/customers/{id}/fields/{name}` `{"status", "reason"?}`.
+#[utoipa::path(
+    post, path = "/admin/customers/{id}/fields/{name}", tag = "Customers", operation_id = "admin_customer_field_status",
+    summary = "Set one provided field's status (SEP-12 §Provided Field Statuses)",
+    params(
+        ("id" = String, Path, description = "The customer's SEP-12 `id`."),
+        ("name" = String, Path, description = "The SEP-9 field."),
+        ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),
+    ),
+    request_body(content = Option<DecisionBody>, content_type = "application/json",
+                 description = "Read as JSON whatever its `Content-Type`; may be empty."),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Decided and audited; the customer's status for the type now (its callback fires if it changed).", body = CustomerView),
+        (status = 400, description = "The body is not the JSON shown, the type is not configured, the reason is over 1000 bytes or holds a NUL, `status` is missing or not a field status, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
+        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
+        (status = 404, description = "No customer has this id, or it has not provided this field.", body = ErrorBody),
+    ),
+)]
 async fn field(
     State(s): State<With<Customers>>,
     Actor(a): Actor,
@@ -159,13 +328,28 @@ async fn field(
 }
 
 /// `GET /admin/audit?customer_id=&limit=`.
+#[utoipa::path(
+    get, path = "/admin/audit", tag = "Customers", operation_id = "admin_audit",
+    summary = "The audit log, newest first",
+    params(
+        ("customer_id" = Option<String>, Query, description = "Only entries about this customer (or account, or transaction)."),
+        ("limit" = Option<i64>, Query, description = "At most this many, 1 to 1000 (others are brought into that range); default 100."),
+        ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),
+    ),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The entries.", body = AuditLog),
+        (status = 400, description = "`limit` is not a number, `customer_id` holds a NUL, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
+        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
+    ),
+)]
 async fn audit(
     State(customers): State<With<Customers>>,
     Actor(_): Actor,
     q: Query,
 ) -> Result<Response, ApiError> {
     let entries = customers
-        .audit_log(q.0.get("customer_id"), limit(&q)?)
+        .audit_log(text(q.0.get("customer_id"), "customer_id")?, limit(&q)?)
         .await?;
-    Ok(Json(serde_json::json!({ "entries": entries })).into_response())
+    Ok(Json(AuditLog { entries }).into_response())
 }

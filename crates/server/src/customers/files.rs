@@ -11,19 +11,48 @@ use crate::http::Principal;
 use crate::sep9::{Field, Kind};
 
 /// A file as SEP-12 describes it (§POST Response).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = sep12::File)]
 pub struct FileView {
-    /// `file_<uuid>`.
+    /// `file_<uuid>`: the value of a `<field>_file_id` in `PUT /customer`.
     pub file_id: String,
     /// Its media type, as recognised from its bytes.
+    #[schema(value_type = FileContentType)]
     pub content_type: String,
     /// Size in bytes.
+    #[schema(minimum = 0)]
     pub size: i64,
-    /// When it is discarded if no `PUT /customer` references it (UTC ISO 8601).
+    /// When it is discarded if no `PUT /customer` references it (UTC ISO
+    /// 8601); absent once it belongs to a customer.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
     pub expires_at: Option<String>,
-    /// The customer it belongs to, if any.
+    /// The customer it belongs to; `null` while none does.
+    #[schema(required = true)]
     pub customer_id: Option<String>,
+}
+
+/// The media types a document is stored as, recognised from its first
+/// bytes (`sep9::FileFormat`).
+#[derive(utoipa::ToSchema)]
+#[schema(as = sep12::FileContentType)]
+#[allow(dead_code)] // described; the values are written as strings
+pub enum FileContentType {
+    /// JPEG.
+    #[schema(rename = "image/jpeg")]
+    Jpeg,
+    /// PNG.
+    #[schema(rename = "image/png")]
+    Png,
+    /// PDF.
+    #[schema(rename = "application/pdf")]
+    Pdf,
+    /// MP4 or QuickTime.
+    #[schema(rename = "video/mp4")]
+    Mp4,
+    /// WebM.
+    #[schema(rename = "video/webm")]
+    Webm,
 }
 
 /// `POST /customer/files` accepts any document a SEP-9 binary field may hold.

@@ -203,6 +203,278 @@ pub fn label(key: &str) -> String {
     }
 }
 
+// ------------------------------------------------------------- OpenAPI
+//
+// The bodies of the SEP-12 requests, as the OpenAPI description gives
+// them: generated from the SEP-9 table (`crate::sep9`) and the parameters
+// above, so that they list exactly the keys `PutBody::add` takes. A key
+// that is neither is refused (400), hence `additionalProperties: false`.
+// Values are described as loosely as the server reads them (a JSON number
+// or boolean is taken as its text) and as strictly as it checks them.
+
+/// The parameters [`Params::take`] reads, with what they are for.
+const PARAMS: &[(&str, &str)] = &[
+    (
+        "id",
+        "The customer's id, from an earlier `PUT /customer` (§Customer GET: ID vs. Account & Memo).",
+    ),
+    (
+        "account",
+        "(deprecated) The customer's `G…` or `M…` account; must be the token's own.",
+    ),
+    (
+        "memo",
+        "The memo of a customer of a shared account; must be the token's memo when the token has one. \
+         An id memo is a decimal 64-bit integer; with `memo_type` `text` at most 28 bytes, `hash` 32 bytes in base64.",
+    ),
+    (
+        "memo_type",
+        "(deprecated) `id`, `text` or `hash`; ignored when the token carries a memo.",
+    ),
+    (
+        "type",
+        "The customer type (§Type Specification): one of the server's configured types; the default type when absent.",
+    ),
+    (
+        "transaction_id",
+        "The transaction the customer's information is for.",
+    ),
+    (
+        "lang",
+        "ISO 639-1 language of the descriptions; read by `GET /customer` only (answers are in English).",
+    ),
+    ("url", "The callback URL (`PUT /customer/callback` only)."),
+];
+
+/// The SEP-9 fields a verification code can be sent for
+/// (`sep12.verification.fields` allows only these).
+const VERIFIABLE: &[&str] = &["mobile_number", "email_address"];
+
+/// Which request a body schema is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// `PUT /customer` as JSON or a form: text fields, `_file_id`s, codes.
+    Put,
+    /// `PUT /customer` as multipart: the same, and documents as parts.
+    PutMultipart,
+    /// `PUT /customer/verification`.
+    Verification,
+    /// `PUT /customer/callback`.
+    Callback,
+    /// `DELETE /customer/{account}`'s optional body.
+    Delete,
+}
+
+mod schema {
+    use utoipa::openapi::schema::{
+        AdditionalProperties, KnownFormat, Object, ObjectBuilder, SchemaFormat, SchemaType, Type,
+    };
+    use utoipa::openapi::{RefOr, Schema};
+
+    use super::{Body, PARAMS, VERIFIABLE};
+    use crate::sep9::{self, Kind, MAX_MULTILINE, MAX_TEXT};
+
+    fn types(t: &[Type]) -> SchemaType {
+        SchemaType::Array(t.to_vec())
+    }
+
+    /// A common parameter: text of at most 256 bytes (2048 for `url`);
+    /// in JSON also a number, a boolean or `null` (empty: absent).
+    fn param(name: &str, description: &str) -> Object {
+        let b = ObjectBuilder::new()
+            .schema_type(types(&[
+                Type::String,
+                Type::Number,
+                Type::Boolean,
+                Type::Null,
+            ]))
+            .description(Some(description));
+        if name == "url" {
+            b.max_length(Some(2048))
+                .format(Some(SchemaFormat::Custom("uri".into())))
+                .build()
+        } else {
+            b.max_length(Some(super::MAX_PARAM)).build()
+        }
+    }
+
+    /// A SEP-9 text field's value, checked as [`sep9::validate`] does.
+    fn text_field(f: &sep9::Field) -> Object {
+        let text = |max: usize| {
+            ObjectBuilder::new()
+                .schema_type(types(&[Type::String, Type::Number, Type::Boolean]))
+                .min_length(Some(1))
+                .max_length(Some(max))
+        };
+        let string = || ObjectBuilder::new().schema_type(Type::String);
+        let b = match f.kind {
+            Kind::Text => text(MAX_TEXT),
+            Kind::MultiLine => text(MAX_MULTILINE),
+            // E.164 unless `mobile_number_format` says otherwise (a hash,
+            // SEP-9), so not constrained here.
+            Kind::Phone => text(MAX_TEXT),
+            Kind::Date => string().format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
+            Kind::YearMonth => string().pattern(Some("^[0-9]{2}-(0[1-9]|1[0-2])$")),
+            Kind::Integer => ObjectBuilder::new()
+                .schema_type(types(&[Type::String, Type::Integer]))
+                .pattern(Some("^[0-9]{1,18}$"))
+                .minimum(Some(0))
+                .maximum(Some(999_999_999_999_999_999_i64)),
+            Kind::Occupation => ObjectBuilder::new()
+                .schema_type(types(&[Type::String, Type::Integer]))
+                .pattern(Some("^[0-9]{1,4}$"))
+                .minimum(Some(0))
+                .maximum(Some(9999)),
+            Kind::Country3 => string().pattern(Some("^[A-Z]{3}$")),
+            Kind::Country2 => string().pattern(Some("^[A-Z]{2}$")),
+            Kind::Language => string().pattern(Some("^[a-z]{2}$")),
+            Kind::Email => string()
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+                .max_length(Some(254)),
+            Kind::Choice(c) => string().enum_values(Some(c.iter().copied())),
+            Kind::Binary(_) => unreachable!("binary fields are not text"),
+        };
+        b.description(Some(format!("SEP-9: {}.", f.description)))
+            .build()
+    }
+
+    /// A document, as a multipart part.
+    fn document(f: &sep9::Field) -> Object {
+        let formats = match f.kind {
+            Kind::Binary(sep9::Accept::Image) => "JPEG or PNG",
+            Kind::Binary(sep9::Accept::Document) => "JPEG, PNG or PDF",
+            _ => "JPEG, PNG, MP4 or WebM",
+        };
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .description(Some(format!(
+                "SEP-9: {}. {formats}, recognised by its first bytes.",
+                f.description
+            )))
+            .build()
+    }
+
+    fn plain(description: String) -> Object {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(description))
+            .build()
+    }
+
+    /// The schema of `body`.
+    pub(super) fn of(body: Body) -> RefOr<Schema> {
+        let mut b = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        // Every body takes every parameter (each request reads those it
+        // needs; the others are accepted and ignored).
+        for (name, description) in PARAMS {
+            b = b.property(*name, param(name, description));
+        }
+        b = match body {
+            Body::Verification => b.required("id").description(Some(
+                "The customer's `id` and at least one `<field>_verification` code. SEP-9 fields \
+                 are also read (and checked), but not stored.",
+            )),
+            Body::Callback => b.required("url").description(Some(
+                "The callback URL and who the customer is. SEP-9 fields are also read (and \
+                 checked), but not stored.",
+            )),
+            Body::Delete => b.description(Some(
+                "`memo` and `memo_type`, as an alternative to the query string (which wins). \
+                 Other parameters and SEP-9 fields are read (and checked), but not used.",
+            )),
+            Body::Put | Body::PutMultipart => b.description(Some(
+                "The identity parameters and the customer's SEP-9 fields (§Customer PUT). A \
+                 field has one value: a key sent twice is refused. Documents are multipart \
+                 parts, or `<field>_file_id` references to `POST /customer/files` uploads.",
+            )),
+        };
+        if matches!(body, Body::Put | Body::PutMultipart | Body::Verification) {
+            for name in VERIFIABLE {
+                b = b.property(
+                    format!("{name}_verification"),
+                    plain(format!(
+                        "The code sent to the customer's `{name}` (§Verification); a wrong one refuses the whole request."
+                    )),
+                );
+            }
+        }
+        if matches!(body, Body::Put | Body::PutMultipart) {
+            for f in sep9::all_names().filter_map(sep9::lookup) {
+                if f.is_binary() {
+                    if body == Body::PutMultipart {
+                        b = b.property(f.name, document(&f));
+                    }
+                    b = b.property(
+                        format!("{}_file_id", f.name),
+                        plain(format!(
+                            "The `file_id` of a document for `{}` uploaded with `POST /customer/files` by this account (§Customer Files).",
+                            f.name
+                        )),
+                    );
+                } else {
+                    b = b.property(f.name, text_field(&f));
+                }
+            }
+        }
+        RefOr::T(Schema::Object(b.build()))
+    }
+}
+
+macro_rules! body_schema {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $body:expr) => {
+        $(#[$doc])*
+        pub struct $ty;
+
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+                schema::of($body)
+            }
+        }
+
+        impl utoipa::ToSchema for $ty {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed($name)
+            }
+        }
+    };
+}
+
+body_schema!(
+    /// `PUT /customer` as JSON or a form: the identity parameters, the
+    /// SEP-9 text fields, `<field>_file_id`s and verification codes.
+    PutCustomerBody,
+    "sep12.PutCustomer",
+    Body::Put
+);
+body_schema!(
+    /// `PUT /customer` as multipart: as [`PutCustomerBody`], and the SEP-9
+    /// binary fields as documents.
+    PutCustomerMultipart,
+    "sep12.PutCustomerMultipart",
+    Body::PutMultipart
+);
+body_schema!(
+    /// `PUT /customer/verification`.
+    VerificationBody,
+    "sep12.PutVerification",
+    Body::Verification
+);
+body_schema!(
+    /// `PUT /customer/callback`.
+    CallbackBody,
+    "sep12.PutCallback",
+    Body::Callback
+);
+body_schema!(
+    /// `DELETE /customer/{account}`'s body.
+    DeleteBody,
+    "sep12.DeleteCustomer",
+    Body::Delete
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,8 @@ const MAX_REASON: usize = 1000;
 pub const SCAN_BATCHES: usize = 20;
 
 /// A customer in a list: no personal data.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = admin::CustomerSummary)]
 pub struct Summary {
     /// Id.
     pub id: String,
@@ -31,56 +32,71 @@ pub struct Summary {
     pub account: String,
     /// Memo, if any.
     #[serde(skip_serializing_if = "String::is_empty")]
+    #[schema(required = false)]
     pub memo: String,
-    /// Memo type, if any.
+    /// Memo type (`id`, `text` or `hash`), if any.
     #[serde(skip_serializing_if = "String::is_empty")]
+    #[schema(required = false)]
     pub memo_type: String,
-    /// The type of its latest PUT.
+    /// The type of its latest PUT (`null`: the default type's).
+    #[schema(required = true)]
     pub r#type: Option<String>,
     /// Its status for that type.
+    #[schema(value_type = view::CustomerStatus)]
     pub status: &'static str,
     /// Unix seconds.
     pub updated_at: i64,
 }
 
 /// One field, decrypted, for review.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = admin::CustomerField)]
 pub struct FieldDetail {
     /// The value (text fields).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub value: Option<String>,
-    /// The file (binary fields).
+    /// The file (binary fields), for `GET /admin/customers/{id}/files/{file_id}`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub file_id: Option<String>,
     /// Review status.
+    #[schema(value_type = view::FieldStatus)]
     pub status: String,
     /// Why rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub error: Option<String>,
 }
 
 /// A customer in full, for review.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = admin::Customer)]
 pub struct Detail {
     /// Id.
     pub id: String,
     /// The `G…` account.
     pub account: String,
-    /// Memo and its type.
+    /// Memo and its type (`id`, `text` or `hash`), or `null`.
+    #[schema(value_type = Option<Vec<String>>, required = true, min_items = 2, max_items = 2)]
     pub memo: Option<(String, String)>,
-    /// The status for each configured type.
+    /// The status for each configured type, as SEP-12 `GET /customer`
+    /// answers it.
     pub statuses: BTreeMap<String, CustomerView>,
     /// Every field, decrypted.
     pub fields: BTreeMap<String, FieldDetail>,
-    /// Where status changes are posted.
+    /// Where status changes are posted, if set.
+    #[schema(required = true)]
     pub callback_url: Option<String>,
     /// What it inherited by attestation (DD45), if anything.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub inherited: Option<Inherited>,
 }
 
 /// Attributes inherited from an attester, decrypted for review.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = admin::Inherited)]
 pub struct Inherited {
     /// The attester's customer id.
     pub attester_id: String,

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::store::{DecisionRow, FieldRow};
 use crate::config::TypeConfig;
@@ -28,51 +29,114 @@ pub mod field_status {
 }
 
 /// A field still needed (§Fields).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(as = sep12::Field)]
 pub struct FieldView {
-    /// `string`, `binary`, `number` or `date`.
+    /// The data type of the field's value: `string`, `binary`, `number` or `date`.
     #[serde(rename = "type")]
+    #[schema(value_type = FieldType)]
     pub kind: &'static str,
-    /// What to provide.
+    /// What to provide (the SEP-9 field's description).
     pub description: &'static str,
-    /// Allowed values.
+    /// The values allowed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Vec<String>, required = false)]
     pub choices: Option<&'static [&'static str]>,
-    /// Not needed to proceed.
+    /// `true` when the field is not needed to proceed; absent otherwise
+    /// (SEP-12: "Defaults to false").
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub optional: Option<bool>,
 }
 
-/// A field received (§Provided Fields).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// A field received (§Provided Fields): described as in `fields`, with
+/// its review.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(as = sep12::ProvidedField)]
 pub struct ProvidedFieldView {
-    /// As [`FieldView`].
+    /// The field, as in `fields`.
     #[serde(flatten)]
     pub field: FieldView,
-    /// Its review status.
+    /// Its review status (§Provided Field Statuses).
+    #[schema(value_type = FieldStatus)]
     pub status: String,
     /// Why it was rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub error: Option<String>,
 }
 
 /// The `GET /customer` answer (also the callback body).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(as = sep12::Customer)]
 pub struct CustomerView {
-    /// The customer's id, once created.
+    /// The customer's id, once created (absent for a customer not
+    /// registered yet).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub id: Option<String>,
-    /// ACCEPTED, PROCESSING, NEEDS_INFO or REJECTED.
+    /// The customer's status for the `type` asked (§Customer Statuses).
+    #[schema(value_type = CustomerStatus)]
     pub status: &'static str,
-    /// Fields still needed.
+    /// The SEP-9 fields still needed, by name (§Fields): always present
+    /// for `NEEDS_INFO`; otherwise the optional ones left, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub fields: Option<BTreeMap<String, FieldView>>,
-    /// Fields received.
+    /// The SEP-9 fields received that the type asks for, by name, with
+    /// their review (§Provided Fields).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub provided_fields: Option<BTreeMap<String, ProvidedFieldView>>,
-    /// For people.
+    /// For people: the anchor's message; always present for `REJECTED`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub message: Option<String>,
+}
+
+/// A customer's status (SEP-12 §Customer Statuses).
+#[derive(ToSchema)]
+#[schema(as = sep12::CustomerStatus, rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(dead_code)] // described; the values are written as strings
+pub enum CustomerStatus {
+    /// Every required field is accepted.
+    Accepted,
+    /// Everything is in, some of it still under review.
+    Processing,
+    /// A required field is missing or was rejected, or awaits its code.
+    NeedsInfo,
+    /// Rejected for this type, for good.
+    Rejected,
+}
+
+/// A field's data type (SEP-12 §Fields).
+#[derive(ToSchema)]
+#[schema(as = sep12::FieldType, rename_all = "lowercase")]
+#[allow(dead_code)] // described; the values are written as strings
+pub enum FieldType {
+    /// Text.
+    String,
+    /// A document, sent as a multipart part or as `<field>_file_id`.
+    Binary,
+    /// A number.
+    Number,
+    /// An ISO 8601 date, `YYYY-MM-DD`.
+    Date,
+}
+
+/// A provided field's status (SEP-12 §Provided Field Statuses).
+#[derive(ToSchema)]
+#[schema(as = sep12::FieldStatus, rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(dead_code)] // described; the values are written as strings
+pub enum FieldStatus {
+    /// Validated.
+    Accepted,
+    /// Being validated.
+    Processing,
+    /// Did not pass validation.
+    Rejected,
+    /// Awaiting its verification code (§Verification).
+    VerificationRequired,
 }
 
 fn describe(name: &str, optional: bool) -> FieldView {

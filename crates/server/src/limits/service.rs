@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use mooring_stellar::{Amount, PublicKey};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::store;
 use crate::clock::Clock;
@@ -28,35 +29,83 @@ pub const CODE_KEY_UNKNOWN: u32 = 1937;
 
 /// A limit as clients see it (Taler's `AccountLimit`, with the asset and
 /// what counts against it now).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = limits::Limit)]
 pub struct Limit {
     /// The operation.
+    #[schema(value_type = Operation)]
     pub operation_type: Op,
     /// The rule's name.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub rule_name: Option<String>,
-    /// SEP-38 asset.
+    /// SEP-38 asset: `stellar:CODE:ISSUER`, `stellar:native` or `iso4217:XXX`.
     pub asset: String,
-    /// The most allowed (per operation, or in the window).
+    /// The most allowed (per operation, or in the window): a decimal with at
+    /// most 7 places.
+    #[schema(value_type = String, pattern = "^[0-9]+(\\.[0-9]{1,7})?$")]
     pub threshold: Amount,
-    /// The rolling window, or `null`: per operation.
+    /// The rolling window in seconds, or `null`: per operation.
+    #[schema(required = true)]
     pub timeframe_secs: Option<u64>,
     /// Passing KYC lifts it.
     pub soft_limit: bool,
-    /// Counted against the threshold now.
+    /// Counted against the threshold now (in the window; 0 for a limit per
+    /// operation).
+    #[schema(value_type = String, pattern = "^[0-9]+(\\.[0-9]{1,7})?$")]
     pub used: Amount,
-    /// When the oldest operation counted leaves the window.
+    /// When the oldest operation counted leaves the window (unix seconds),
+    /// or `null`: nothing counted.
+    #[schema(required = true)]
     pub resets_at: Option<i64>,
 }
 
-/// An account's KYC status (Taler's `AccountKycStatus`).
-#[derive(Debug, Clone, Serialize)]
-pub struct AccountStatus {
-    /// none, pending, accepted, inherited or rejected.
-    pub state: KycState,
+/// An operation a limit applies to (`config::Op`).
+#[derive(ToSchema)]
+#[schema(as = limits::Operation, rename_all = "lowercase")]
+#[allow(dead_code)] // described; `config::Op` is what is sent
+pub enum Operation {
+    /// SEP-6/24 deposits.
+    Deposit,
+    /// SEP-6/24 withdrawals.
+    Withdraw,
+    /// Payments sent (SEP-31).
+    Send,
+    /// Payments received.
+    Receive,
+    /// Firm quotes (SEP-38).
+    Quote,
+}
+
+/// An account's KYC state (`config::KycState`; docs/kyc.md §KYC state and
+/// rules).
+#[derive(ToSchema)]
+#[schema(as = limits::KycState, rename_all = "lowercase")]
+#[allow(dead_code)] // described; `config::KycState` is what is sent
+pub enum KycStateName {
+    /// No SEP-12 record, or one that needs information.
+    None,
     /// Under review.
+    Pending,
+    /// Accepted.
+    Accepted,
+    /// Attested by an accepted account (DD45).
+    Inherited,
+    /// Rejected.
+    Rejected,
+}
+
+/// An account's KYC status (Taler's `AccountKycStatus`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = limits::AccountKycStatus)]
+pub struct AccountStatus {
+    /// The account's KYC state.
+    #[schema(value_type = KycStateName)]
+    pub state: KycState,
+    /// Under review (state `pending`).
     pub aml_review: bool,
-    /// Bumped by every change of state or rules.
+    /// Bumped by every change of state or rules (for `min_rule`).
+    #[schema(minimum = 0)]
     pub rule_gen: u64,
     /// The SEP-12 server.
     pub kyc_url: String,
@@ -79,16 +128,19 @@ pub enum Status {
 }
 
 /// Why an operation is refused: the body of the 451.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = limits::Denial)]
 pub struct Denial {
-    /// Taler's code.
+    /// Taler's `TALER_EC_EXCHANGE_GENERIC_KYC_REQUIRED`.
+    #[schema(minimum = 1028, maximum = 1028)]
     pub code: u32,
-    /// What to do.
+    /// What to do (also the `error`).
     pub hint: String,
     /// The target to check.
     pub account: String,
     /// Its memo, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub memo: Option<String>,
     /// The key KYC is bound to: the account's own.
     pub account_pub: String,
@@ -98,6 +150,7 @@ pub struct Denial {
     pub soft_limit: bool,
     /// The limit's name, when exposed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub rule_name: Option<String>,
     /// Where to check: `/kyc-check/{account}`.
     pub kyc_check: String,

@@ -9,6 +9,7 @@ mod feed;
 mod observer;
 mod request;
 mod routes;
+mod schema;
 mod service;
 mod staff;
 mod status;

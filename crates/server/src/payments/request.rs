@@ -67,6 +67,18 @@ fn text(v: Option<String>) -> Option<String> {
 
 /// Checks the body against `[sep31]` (docs/payments.md, step 1).
 pub fn check(cfg: &Sep31Config, b: CreateBody) -> Result<Create<'_>, PaymentError> {
+    // Looked up or stored as text, which PostgreSQL refuses with a NUL in
+    // it: SEP-31 §Error, a 400, not a fault.
+    for (name, v) in [
+        ("quote_id", &b.quote_id),
+        ("sender_id", &b.sender_id),
+        ("receiver_id", &b.receiver_id),
+        ("refund_memo", &b.refund_memo),
+    ] {
+        if v.as_deref().is_some_and(|v| v.contains('\0')) {
+            return Err(invalid(format!("{name} must not contain NUL characters")));
+        }
+    }
     let amount = match &b.amount {
         Some(Value::String(s)) => amounts::parse(s),
         Some(Value::Number(n)) => amounts::parse(&n.to_string()),

@@ -58,7 +58,20 @@ fn short(m: Option<String>, what: &str) -> Result<Option<String>, PaymentError> 
         Some(m) if m.chars().count() > MAX_MESSAGE => Err(invalid(format!(
             "{what} is longer than {MAX_MESSAGE} characters"
         ))),
+        // Stored as text, which PostgreSQL refuses with a NUL in it.
+        Some(m) if m.contains('\0') => {
+            Err(invalid(format!("{what} must not contain NUL characters")))
+        }
         m => Ok(m.filter(|m| !m.is_empty())),
+    }
+}
+
+/// 404 for an id that is not a UUID: no transaction has one (they are
+/// made with UUIDs), and one with a NUL would fail in PostgreSQL as a 500.
+fn known(id: &str) -> Result<(), PaymentError> {
+    match uuid::Uuid::parse_str(id) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(PaymentError::NotFound),
     }
 }
 
@@ -110,6 +123,7 @@ impl Payments {
     }
 
     async fn current(&self, tx: &mut Tx, id: &str) -> Result<(TxRow, Status), PaymentError> {
+        known(id)?;
         let row = store::get(&mut *tx, id)
             .await?
             .ok_or(PaymentError::NotFound)?;
@@ -133,8 +147,12 @@ impl Payments {
                 ALL.map(Status::as_str).join(", ")
             )));
         }
+        if partner.is_some_and(|p| p.contains('\0')) {
+            return Err(invalid("partner must not contain NUL characters"));
+        }
         let cursor = match after {
             Some(id) => {
+                known(id).map_err(|_| invalid("after names no transaction"))?;
                 let t = store::get(self.db.reader(), id)
                     .await?
                     .ok_or_else(|| invalid("after names no transaction"))?;
@@ -156,6 +174,7 @@ impl Payments {
 
     /// One transaction for staff, with its history from the audit log.
     pub async fn show(&self, id: &str) -> Result<Value, PaymentError> {
+        known(id)?;
         let t = store::get(self.db.reader(), id)
             .await?
             .ok_or(PaymentError::NotFound)?;
@@ -181,6 +200,7 @@ impl Payments {
             .map(|a| amounts::parse(&a).map(amounts::text))
             .map(|a| a.ok_or_else(|| invalid("amount_out must be a positive amount")))
             .transpose()?;
+        known(id)?;
         let row = store::get(self.db.reader(), id)
             .await?
             .ok_or(PaymentError::NotFound)?;

@@ -6,6 +6,7 @@ mod math;
 mod price;
 mod request;
 mod routes;
+mod schema;
 mod service;
 mod store;
 

@@ -8,19 +8,37 @@ use serde::Deserialize;
 use super::math::{self, Given, Side};
 use super::service::{QuoteError, invalid};
 use crate::config::{QuoteAsset, Sep38Config};
-/// `GET /price`'s query and `POST /quote`'s body.
-#[derive(Debug, Default, Deserialize)]
+/// `GET /price`'s query and `POST /quote`'s body (SEP-38 §GET Price,
+/// §POST Quote); `null` is taken as absent.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = sep38::QuoteRequest)]
 #[serde(deny_unknown_fields)]
 pub struct PriceRequest {
+    /// What the client gives, a SEP-38 asset of `GET /info`.
+    #[schema(required = true, nullable = false)]
     pub(super) sell_asset: Option<String>,
+    /// What the client receives, a SEP-38 asset of `GET /info`.
+    #[schema(required = true, nullable = false)]
     pub(super) buy_asset: Option<String>,
+    /// The amount given; exactly one of `sell_amount` and `buy_amount`.
     pub(super) sell_amount: Option<String>,
+    /// The amount wanted; exactly one of `sell_amount` and `buy_amount`.
     pub(super) buy_amount: Option<String>,
+    /// One of `sell_asset`'s `sell_delivery_methods`; required when it
+    /// lists more than one.
     pub(super) sell_delivery_method: Option<String>,
+    /// One of `buy_asset`'s `buy_delivery_methods`; required when it lists
+    /// more than one.
     pub(super) buy_delivery_method: Option<String>,
+    /// ISO 3166-1 alpha-2 or ISO 3166-2 code of the user's country, one
+    /// where both assets are delivered.
     pub(super) country_code: Option<String>,
+    /// What the quote is for.
+    #[schema(required = true, nullable = false, value_type = super::schema::Context)]
     pub(super) context: Option<String>,
-    /// `POST /quote` only.
+    /// The earliest `expires_at` wanted, ISO 8601 UTC; 400 when the quote
+    /// cannot last that long.
+    #[schema(format = DateTime)]
     pub(super) expire_after: Option<String>,
 }
 

@@ -223,6 +223,163 @@ pub fn transaction(body: &[u8]) -> Result<String, BadBody> {
     }
 }
 
+/// The request bodies as the OpenAPI description shows them. They are
+/// read by hand above (so that a refusal names the field and never echoes
+/// its value); these types only describe what that reading accepts.
+#[allow(dead_code)] // described, read by [`identities`] and [`transaction`]
+pub(super) mod doc {
+    use serde::Deserialize;
+    use utoipa::ToSchema;
+
+    /// `POST` and `PUT /accounts/{address}` (§Common Request Fields):
+    /// only `identities`; any other field is refused.
+    #[derive(Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    #[schema(as = sep30::AccountRequest, example = json!({
+        "identities": [{
+            "role": "owner",
+            "auth_methods": [
+                {"type": "stellar_address", "value": "GDRXE2BQUC3AZNPVFSCEZ76NJ3WWL25FYFK6RGZGIEKWE4SOOHSUJUJ6"},
+                {"type": "phone_number", "value": "+14155550100"},
+                {"type": "email", "value": "person1@example.com"}
+            ]
+        }]
+    }))]
+    pub struct AccountRequest {
+        /// Who may reach the account: if any one of them authenticates,
+        /// the server signs for it. PUT replaces the identities, it does
+        /// not merge them.
+        #[schema(min_items = 1, max_items = 10)]
+        pub identities: Vec<IdentityRequest>,
+    }
+
+    /// One identity of a request.
+    #[derive(Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    #[schema(as = sep30::IdentityRequest)]
+    pub struct IdentityRequest {
+        /// Its role (e.g. `owner`, `sender`, `receiver`), stored trimmed
+        /// and echoed back; not used by the server. At most 64
+        /// characters, no control characters, not only spaces.
+        #[schema(
+            max_length = 64,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )]
+        pub role: String,
+        /// How to authenticate as this identity (duplicates are merged).
+        #[schema(min_items = 1, max_items = 10)]
+        pub auth_methods: Vec<AuthMethodRequest>,
+    }
+
+    /// An auth method (§Common Authentication Methods): one of the types
+    /// Mooring verifies, with a value in that type's form. Values are
+    /// trimmed; emails compared case-insensitively.
+    #[derive(Deserialize, ToSchema)]
+    #[serde(untagged)]
+    #[schema(as = sep30::AuthMethod)]
+    pub enum AuthMethodRequest {
+        /// A Stellar account, proven by a SEP-10 token.
+        StellarAddress(StellarAddressMethod),
+        /// A phone number, proven by a code sent by SMS.
+        PhoneNumber(PhoneNumberMethod),
+        /// An email address, proven by a code, a password or an OpenID
+        /// Connect provider.
+        Email(EmailMethod),
+    }
+
+    /// `stellar_address`.
+    #[derive(Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    #[schema(as = sep30::StellarAddressType)]
+    pub enum StellarAddressType {
+        /// The only value.
+        StellarAddress,
+    }
+
+    /// `phone_number`.
+    #[derive(Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    #[schema(as = sep30::PhoneNumberType)]
+    pub enum PhoneNumberType {
+        /// The only value.
+        PhoneNumber,
+    }
+
+    /// `email`.
+    #[derive(Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    #[schema(as = sep30::EmailType)]
+    pub enum EmailType {
+        /// The only value.
+        Email,
+    }
+
+    /// A Stellar account as an auth method.
+    #[derive(Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    #[schema(as = sep30::StellarAddressMethod)]
+    pub struct StellarAddressMethod {
+        /// `stellar_address`.
+        #[serde(rename = "type")]
+        pub kind: StellarAddressType,
+        /// A `G…` account address (strkey, valid checksum).
+        #[schema(pattern = r"^\s*G[A-Z2-7]{55}\s*$")]
+        pub value: String,
+    }
+
+    /// A phone number as an auth method.
+    #[derive(Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    #[schema(as = sep30::PhoneNumberMethod)]
+    pub struct PhoneNumberMethod {
+        /// `phone_number`.
+        #[serde(rename = "type")]
+        pub kind: PhoneNumberType,
+        /// E.164 in international notation: `+`, then 7 to 15 digits, the
+        /// first not 0, no spaces (§Common Authentication Methods).
+        #[schema(pattern = r"^\s*\+[1-9][0-9]{6,14}\s*$")]
+        pub value: String,
+    }
+
+    /// An email address as an auth method.
+    #[derive(Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    #[schema(as = sep30::EmailMethod)]
+    pub struct EmailMethod {
+        /// `email`.
+        #[serde(rename = "type")]
+        pub kind: EmailType,
+        /// An email address: a local part of at most 64 characters
+        /// (letters, digits, ``!#$%&'*+-/=?^_`{|}~`` and inner single
+        /// dots), `@`, and a domain of dot-separated labels ending in a
+        /// top-level name of letters; 254 bytes at most.
+        #[schema(pattern = r"^\s*[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+\s*$")]
+        pub value: String,
+    }
+
+    /// `POST /accounts/{address}/sign/{signer}` (§POST
+    /// /accounts/<address>/sign/<signing-address>). Other fields are
+    /// ignored.
+    #[derive(Deserialize, ToSchema)]
+    #[schema(as = sep30::SignRequest)]
+    pub struct SignRequest {
+        /// The transaction to sign, a base64 XDR envelope. Its source and
+        /// every operation's source must be the account (or a configured
+        /// sponsor account).
+        #[schema(min_length = 1)]
+        pub transaction: String,
+    }
+
+    /// `POST /sponsor/new`. Other fields are ignored.
+    #[derive(Deserialize, ToSchema)]
+    #[schema(as = sep30::SponsorRequest)]
+    pub struct SponsorRequest {
+        /// The account to create, `G…`; it must not exist yet.
+        #[schema(pattern = r"^G[A-Z2-7]{55}$")]
+        pub account: String,
+    }
+}
+
 /// A field name fit to quote back: short, printable.
 #[cfg(test)]
 mod tests {

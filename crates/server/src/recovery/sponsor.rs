@@ -57,10 +57,14 @@ pub enum SponsorError {
     Store(AuthorizeError),
 }
 
-/// The answer.
-#[derive(Debug, Clone, Serialize)]
+/// The answer of `POST /sponsor/new`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = sep30::Sponsored)]
 pub struct Sponsored {
-    /// Base64 XDR envelope, signed by the sponsor.
+    /// The transaction, a base64 XDR envelope signed by the sponsor:
+    /// begin sponsoring, create the account with no lumens, end
+    /// sponsoring (CAP-33). Valid for 5 minutes; the new account must sign
+    /// it too before it is submitted.
     pub transaction: String,
     /// The network it is for.
     pub network_passphrase: String,

@@ -9,6 +9,8 @@
 //! single-use, short-lived, limited in attempts, and rate-limited per
 //! identity and per IP address in the database (so across replicas).
 
+mod account_routes;
+mod forms;
 mod oidc;
 pub mod pages;
 mod password;

@@ -1,48 +1,56 @@
 //! HTTP for the sign-in: JSON for the wallet, HTML for the person.
 
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::Json;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{AuthorizeError, SignIn, pages};
+use super::forms::{CodeCheckForm, CodeForm, PasswordForm};
+use super::{AuthorizeError, NewRequest, Poll, SignIn, account_routes, pages};
 use crate::error::ApiError;
-use crate::http::{ClientIp, Form, Pairs, Query};
+use crate::http::{ClientIp, Form, Pairs, Path, Query};
+use crate::openapi::ErrorBody;
 use crate::recovery::Recovery;
 use crate::state::With;
 
-/// The sign-in routes.
-pub fn router() -> utoipa_axum::router::OpenApiRouter<With<Recovery>> {
-    utoipa_axum::router::OpenApiRouter::from(
-        Router::new()
-            .route("/authorize/token", post(create))
-            .route("/authorize/token/{id}", get(poll))
-            .route("/authorize", get(sign_in_page))
-            .route("/authorize/code", post(send_code))
-            .route("/authorize/code/verify", post(verify_code))
-            .route("/authorize/password", post(password_sign_in))
-            .route("/authorize/totp", post(totp_sign_in))
-            .route(
-                "/authorize/totp/setup",
-                get(totp_setup_page).post(totp_setup),
-            )
-            .route("/authorize/totp/confirm", post(totp_confirm))
-            .route("/authorize/signup", get(sign_up_page).post(sign_up))
-            .route("/authorize/confirm", get(confirm_page).post(confirm))
-            .route("/authorize/reset", get(reset_page).post(reset))
-            .route(
-                "/authorize/reset/new",
-                get(new_password_page).post(new_password),
-            )
-            .route("/authorize/oidc/callback", get(oidc_callback))
-            .route("/authorize/oidc/{provider}", get(oidc_start)),
-    )
+/// The sign-in routes. Their forms are posted by the pages themselves;
+/// the body limit is the listener's.
+pub fn router() -> OpenApiRouter<With<Recovery>> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(poll))
+        .routes(routes!(sign_in_page))
+        .routes(routes!(send_code))
+        .routes(routes!(verify_code))
+        .routes(routes!(password_sign_in))
+        .routes(routes!(account_routes::totp_sign_in))
+        .routes(routes!(
+            account_routes::totp_setup_page,
+            account_routes::totp_setup
+        ))
+        .routes(routes!(account_routes::totp_confirm))
+        .routes(routes!(
+            account_routes::sign_up_page,
+            account_routes::sign_up
+        ))
+        .routes(routes!(
+            account_routes::confirm_page,
+            account_routes::confirm
+        ))
+        .routes(routes!(account_routes::reset_page, account_routes::reset))
+        .routes(routes!(
+            account_routes::new_password_page,
+            account_routes::new_password
+        ))
+        .routes(routes!(oidc_callback))
+        .routes(routes!(oidc_start))
 }
 
 /// An HTML page with headers that keep the token in it to this page: not
 /// framed, not cached, not sent on as a referrer, no script.
-fn html(status: StatusCode, body: String) -> Response {
+pub(super) fn html(status: StatusCode, body: String) -> Response {
     let mut res = (status, body).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -65,7 +73,7 @@ fn html(status: StatusCode, body: String) -> Response {
 }
 
 /// A failed step as a page with its status.
-fn problem(e: AuthorizeError) -> Response {
+pub(super) fn problem(e: AuthorizeError) -> Response {
     let api = ApiError::from(e);
     html(api.status(), pages::problem(api.message()))
 }
@@ -89,12 +97,26 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
 
 impl Fields {
     /// The field's value, or "" when it is missing.
-    fn get(&self, key: &str) -> &str {
+    pub(super) fn get(&self, key: &str) -> &str {
         self.0.text(key)
     }
 }
 
 /// `POST /authorize/token`: a sign-in request for a wallet.
+#[utoipa::path(
+    post, path = "/authorize/token", tag = "SEP-30 sign-in", operation_id = "sep30_signin_create",
+    summary = "Start a sign-in for a wallet (SEP-30 §Authentication: an External token)",
+    description = "The wallet's first step toward a token for SEP-30 that proves an email \
+        address or phone number. The wallet shows `user_code`, opens `url` in the person's \
+        browser (the pages below: a one-time code by email or SMS, an email address and \
+        password with an optional authenticator app, or an OpenID Connect provider), and polls \
+        `GET /authorize/token/{id}` until the person has signed in. No body is read.",
+    responses(
+        (status = 201, description = "The new sign-in request.", body = NewRequest),
+        (status = 429, description = "Too many sign-in requests and steps from this client's \
+            address this hour.", body = ErrorBody),
+    ),
+)]
 async fn create(
     State(recovery): State<With<Recovery>>,
     ClientIp(ip): ClientIp,
@@ -105,6 +127,19 @@ async fn create(
 
 /// `GET /authorize/token/{id}`: `pending` until the person signs in, then
 /// the access token, once.
+#[utoipa::path(
+    get, path = "/authorize/token/{id}", tag = "SEP-30 sign-in", operation_id = "sep30_signin_poll",
+    summary = "Poll a sign-in request for its access token (SEP-30 §Authentication: an External token)",
+    params(("id" = String, Path, description = "The request's `id` (from `POST /authorize/token`).",
+            pattern = "^[A-Za-z0-9_-]{43}$")),
+    responses(
+        (status = 200, description = "`pending` until the person has signed in; then, once, \
+            `authorized` with the access token.", body = Poll),
+        (status = 404, description = "No such request: unknown, expired, its token already \
+            collected, or a malformed id.", body = ErrorBody),
+        (status = 503, description = "The access token could not be signed.", body = ErrorBody),
+    ),
+)]
 async fn poll(
     State(recovery): State<With<Recovery>>,
     Path(id): Path<String>,
@@ -115,7 +150,7 @@ async fn poll(
 /// The answer to a submitted form: `done` with what the step gave; the
 /// form again with the reason (400) when the input was refused; the
 /// problem page otherwise.
-fn answer<T>(
+pub(super) fn answer<T>(
     result: Result<T, AuthorizeError>,
     done: impl FnOnce(T) -> String,
     again: impl FnOnce(&str) -> String,
@@ -129,7 +164,7 @@ fn answer<T>(
 
 /// Like [`answer`], for the steps that take a code: a wrong one shows the
 /// form again.
-fn answer_code<T>(
+pub(super) fn answer_code<T>(
     result: Result<T, AuthorizeError>,
     done: impl FnOnce(T) -> String,
     again: impl FnOnce(&str) -> String,
@@ -143,7 +178,10 @@ fn answer_code<T>(
 
 /// A page for a live sign-in request (or link): `page` if it is, the
 /// problem page if not.
-fn live(result: Result<bool, AuthorizeError>, page: impl FnOnce() -> String) -> Response {
+pub(super) fn live(
+    result: Result<bool, AuthorizeError>,
+    page: impl FnOnce() -> String,
+) -> Response {
     match result {
         Ok(true) => html(StatusCode::OK, page()),
         Ok(false) => problem(AuthorizeError::NotFound),
@@ -152,7 +190,7 @@ fn live(result: Result<bool, AuthorizeError>, page: impl FnOnce() -> String) -> 
 }
 
 /// The page after a first factor: done, or on to the authenticator app.
-fn signed_in(token: &str, s: SignIn) -> String {
+pub(super) fn signed_in(token: &str, s: SignIn) -> String {
     match s {
         SignIn::Done => pages::done(),
         SignIn::NeedsTotp => pages::enter_totp(token, None),
@@ -160,7 +198,10 @@ fn signed_in(token: &str, s: SignIn) -> String {
 }
 
 /// Whether the request is live and passwords are offered.
-async fn passwords_offered(recovery: &Recovery, token: &str) -> Result<bool, AuthorizeError> {
+pub(super) async fn passwords_offered(
+    recovery: &Recovery,
+    token: &str,
+) -> Result<bool, AuthorizeError> {
     let a = recovery.authorize();
     a.check(token).await?;
     if !a.offer().passwords {
@@ -172,6 +213,24 @@ async fn passwords_offered(recovery: &Recovery, token: &str) -> Result<bool, Aut
 }
 
 /// `GET /authorize?token=…`.
+#[utoipa::path(
+    get, path = "/authorize", tag = "SEP-30 sign-in", operation_id = "sep30_signin_page",
+    summary = "The sign-in page, opened in the person's browser",
+    params(
+        ("token" = String, Query, description = "The sign-in request's `token`.", pattern = "^[A-Za-z0-9_-]{43}$"),
+    ),
+    responses(
+        (status = 200, description = "The ways of signing in this server offers, as forms posting to the endpoints \
+            below, and the request's `user_code` to compare with the wallet's.",
+         content_type = "text/html", body = String),
+        (status = 404, description = "The sign-in request is unknown, expired or already signed in (or `token` is \
+            missing or malformed): the problem page.",
+         content_type = "text/html", body = String),
+        (status = 500, description = "A fault on the server: a storage failure is answered with \
+            the problem page, a panic with the JSON error.",
+         content((String = "text/html"), (ErrorBody = "application/json"))),
+    ),
+)]
 async fn sign_in_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
     let token = q.text("token");
     let a = recovery.authorize();
@@ -181,6 +240,33 @@ async fn sign_in_page(State(recovery): State<With<Recovery>>, Query(q): Query) -
 }
 
 /// `POST /authorize/code` (form: token, type, value).
+#[utoipa::path(
+    post, path = "/authorize/code", tag = "SEP-30 sign-in", operation_id = "sep30_signin_send_code",
+    summary = "Send a one-time code to an email address or phone number (the sign-in page's form)",
+    request_body(content = CodeForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The code is sent: the page to enter it, naming where it went (masked).",
+         content_type = "text/html", body = String),
+        (status = 400, description = "`type` is not a way of signing in this server offers, or `value` is not a \
+            valid email address or E.164 phone number (the sign-in page again, with the \
+            reason); or the form is not UTF-8 once percent-decoded (the problem page). A NUL (`%00`) in the path or query \
+            is refused before any route, in JSON.",
+         content((String = "text/html"), (ErrorBody = "application/json"))),
+        (status = 404, description = "The sign-in request is unknown, expired or already signed in (or `token` is \
+            missing or malformed): the problem page.",
+         content_type = "text/html", body = String),
+        (status = 413, description = "The form is over the listener's body limit: the problem page.",
+         content_type = "text/html", body = String),
+        (status = 429, description = "Too many steps from this client's address, or too many codes for this email \
+            address or phone number, this hour: the problem page.",
+         content_type = "text/html", body = String),
+        (status = 500, description = "A fault on the server: a storage failure is answered with \
+            the problem page, a panic with the JSON error.",
+         content((String = "text/html"), (ErrorBody = "application/json"))),
+        (status = 503, description = "The mail or SMS could not be sent: the problem page.",
+         content_type = "text/html", body = String),
+    ),
+)]
 async fn send_code(
     State(recovery): State<With<Recovery>>,
     ClientIp(ip): ClientIp,
@@ -196,6 +282,30 @@ async fn send_code(
 }
 
 /// `POST /authorize/code/verify` (form: token, code).
+#[utoipa::path(
+    post, path = "/authorize/code/verify", tag = "SEP-30 sign-in", operation_id = "sep30_signin_verify_code",
+    summary = "Check the one-time code (the code page's form)",
+    request_body(content = CodeCheckForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The code is right: the signed-in page (the wallet's next poll gets the token); \
+            or, for an email address whose login has an authenticator app, the page to enter \
+            the app's code.",
+         content_type = "text/html", body = String),
+        (status = 400, description = "The code is wrong or expired, no code was sent, or too many attempts were \
+            made (the code page again); or the form is not UTF-8 once percent-decoded (the problem page). A NUL (`%00`) in the path or query \
+            is refused before any route, in JSON.",
+         content((String = "text/html"), (ErrorBody = "application/json"))),
+        (status = 404, description = "The sign-in request is unknown or expired, or changed meanwhile: the problem page.",
+         content_type = "text/html", body = String),
+        (status = 413, description = "The form is over the listener's body limit: the problem page.",
+         content_type = "text/html", body = String),
+        (status = 429, description = "Too many steps from this client's address this hour: the problem page.",
+         content_type = "text/html", body = String),
+        (status = 500, description = "A fault on the server: a storage failure is answered with \
+            the problem page, a panic with the JSON error.",
+         content((String = "text/html"), (ErrorBody = "application/json"))),
+    ),
+)]
 async fn verify_code(
     State(recovery): State<With<Recovery>>,
     ClientIp(ip): ClientIp,
@@ -213,6 +323,38 @@ async fn verify_code(
 }
 
 /// `GET /authorize/oidc/{provider}?token=…`: off to the provider.
+#[utoipa::path(
+    get, path = "/authorize/oidc/{provider}", tag = "SEP-30 sign-in", operation_id = "sep30_signin_oidc_start",
+    summary = "Sign in with an OpenID Connect provider: off to the provider",
+    description = "The authorization code flow with PKCE (OpenID Connect Core 1.0 §3.1, RFC \
+        7636), or GitHub's OAuth 2.0; the provider sends the browser back to \
+        `/authorize/oidc/callback`.",
+    params(
+        ("provider" = String, Path, description = "A configured provider's name (the sign-in \
+            page links to each)."),
+        ("token" = String, Query, description = "The sign-in request's `token`.", pattern = "^[A-Za-z0-9_-]{43}$"),
+    ),
+    responses(
+        (status = 303, description = "To the provider's authorization endpoint, with a fresh \
+            `state` and `nonce`.",
+         headers(
+            ("Location" = String, description = "The provider's authorization URL."),
+            ("Referrer-Policy" = String, description = "`no-referrer`: the sign-in token in \
+                this page's URL is not passed on."),
+         )),
+        (status = 400, description = "No provider of that name is configured: the problem page. A NUL (`%00`) in the path or query \
+            is refused before any route, in JSON.",
+         content((String = "text/html"), (ErrorBody = "application/json"))),
+        (status = 404, description = "The sign-in request is unknown, expired or already signed in (or `token` is \
+            missing or malformed): the problem page.",
+         content_type = "text/html", body = String),
+        (status = 500, description = "A fault on the server: a storage failure is answered with \
+            the problem page, a panic with the JSON error.",
+         content((String = "text/html"), (ErrorBody = "application/json"))),
+        (status = 503, description = "The provider's metadata could not be read: the problem page.",
+         content_type = "text/html", body = String),
+    ),
+)]
 async fn oidc_start(
     State(recovery): State<With<Recovery>>,
     Path(provider): Path<String>,
@@ -236,6 +378,33 @@ async fn oidc_start(
 }
 
 /// `GET /authorize/oidc/callback?code=…&state=…` (or `error=…`).
+#[utoipa::path(
+    get, path = "/authorize/oidc/callback", tag = "SEP-30 sign-in", operation_id = "sep30_signin_oidc_callback",
+    summary = "Back from the OpenID Connect provider (its redirect URI)",
+    description = "OpenID Connect Core 1.0 §3.1.2.5 and §3.1.2.6: `code` and `state` on success, `error` otherwise.",
+    params(
+        ("code" = Option<String>, Query, description = "The authorization code."),
+        ("state" = Option<String>, Query, description = "The `state` sent to the provider."),
+        ("error" = Option<String>, Query, description = "The provider's error code: when present, the sign-in failed."),
+    ),
+    responses(
+        (status = 200, description = "The provider vouched for a verified email address: the signed-in page (the \
+            wallet's next poll gets the token).",
+         content_type = "text/html", body = String),
+        (status = 400, description = "The provider sent `error`: the sign-in was cancelled or refused. The problem page. A NUL (`%00`) in the path or query \
+            is refused before any route, in JSON.",
+         content((String = "text/html"), (ErrorBody = "application/json"))),
+        (status = 404, description = "`state` is missing, unknown, used or expired, or `code` is missing or longer \
+            than 2048 bytes: the problem page.",
+         content_type = "text/html", body = String),
+        (status = 500, description = "A fault on the server: a storage failure is answered with \
+            the problem page, a panic with the JSON error.",
+         content((String = "text/html"), (ErrorBody = "application/json"))),
+        (status = 503, description = "The provider could not be reached or refused the code, or its ID token (for \
+            GitHub, its API) gave no usable verified email address: the problem page.",
+         content_type = "text/html", body = String),
+    ),
+)]
 async fn oidc_callback(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
     if !q.text("error").is_empty() {
         return html(
@@ -256,6 +425,32 @@ async fn oidc_callback(State(recovery): State<With<Recovery>>, Query(q): Query) 
 }
 
 /// `POST /authorize/password` (form: token, email, password).
+#[utoipa::path(
+    post, path = "/authorize/password", tag = "SEP-30 sign-in", operation_id = "sep30_signin_password",
+    summary = "Sign in with an email address and password (the sign-in page's form)",
+    request_body(content = PasswordForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The password is right: the signed-in page (the wallet's next poll gets the \
+            token), or, if the login has an authenticator app, the page to enter its code.",
+         content_type = "text/html", body = String),
+        (status = 400, description = "Passwords are not offered here, the email address is not valid, the address \
+            and password do not match (or the address has no login), or the address is not \
+            confirmed yet (the sign-in page again, with the reason); or the form is not UTF-8 once percent-decoded (the problem page). A NUL (`%00`) in the path or query \
+            is refused before any route, in JSON.",
+         content((String = "text/html"), (ErrorBody = "application/json"))),
+        (status = 404, description = "The sign-in request is unknown, expired or already signed in (or `token` is \
+            missing or malformed): the problem page.",
+         content_type = "text/html", body = String),
+        (status = 413, description = "The form is over the listener's body limit: the problem page.",
+         content_type = "text/html", body = String),
+        (status = 429, description = "Too many steps from this client's address, or more than 10 sign-ins for this \
+            email address, this hour: the problem page.",
+         content_type = "text/html", body = String),
+        (status = 500, description = "A fault on the server: a storage failure is answered with \
+            the problem page, a panic with the JSON error.",
+         content((String = "text/html"), (ErrorBody = "application/json"))),
+    ),
+)]
 async fn password_sign_in(
     State(recovery): State<With<Recovery>>,
     ClientIp(ip): ClientIp,
@@ -269,176 +464,4 @@ async fn password_sign_in(
         |s| signed_in(token, s),
         |m| pages::sign_in(token, &a.offer(), Some(m)),
     )
-}
-
-/// `GET /authorize/signup?token=…`.
-async fn sign_up_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
-    let token = q.text("token");
-    live(passwords_offered(&recovery, token).await, || {
-        pages::sign_up(token, None)
-    })
-}
-
-/// `POST /authorize/signup` (form: token, email, password).
-async fn sign_up(
-    State(recovery): State<With<Recovery>>,
-    ClientIp(ip): ClientIp,
-    f: Fields,
-) -> Response {
-    let token = f.get("token");
-    answer(
-        recovery
-            .authorize()
-            .sign_up(token, f.get("email"), f.get("password"), ip)
-            .await,
-        |to| pages::check_mail(Some(token), &to, "with a link to confirm your address"),
-        |m| pages::sign_up(token, Some(m)),
-    )
-}
-
-/// `GET /authorize/confirm?link=…`: a form, not an action.
-async fn confirm_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
-    let link = q.text("link");
-    live(
-        recovery.authorize().link_is_live(link, "confirm").await,
-        || pages::confirm(link, None),
-    )
-}
-
-/// `POST /authorize/confirm` (form: link, password).
-async fn confirm(
-    State(recovery): State<With<Recovery>>,
-    ClientIp(ip): ClientIp,
-    f: Fields,
-) -> Response {
-    let link = f.get("link");
-    answer(
-        recovery
-            .authorize()
-            .confirm(link, f.get("password"), ip)
-            .await,
-        |()| {
-            pages::message(
-                "Email address confirmed",
-                "Go back to the sign-in page and sign in with your email address and password.",
-            )
-        },
-        |m| pages::confirm(link, Some(m)),
-    )
-}
-
-/// `GET /authorize/reset?token=…`.
-async fn reset_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
-    let token = q.text("token");
-    live(
-        recovery.authorize().check(token).await.map(|()| true),
-        || pages::reset(token, None),
-    )
-}
-
-/// `POST /authorize/reset` (form: token, email).
-async fn reset(
-    State(recovery): State<With<Recovery>>,
-    ClientIp(ip): ClientIp,
-    f: Fields,
-) -> Response {
-    let token = f.get("token");
-    answer(
-        recovery.authorize().start_reset(f.get("email"), ip).await,
-        |to| pages::check_mail(Some(token), &to, "with a link to choose a new password"),
-        |m| pages::reset(token, Some(m)),
-    )
-}
-
-/// `GET /authorize/reset/new?link=…`.
-async fn new_password_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
-    let link = q.text("link");
-    live(
-        recovery.authorize().link_is_live(link, "reset").await,
-        || pages::new_password(link, None),
-    )
-}
-
-/// `POST /authorize/reset/new` (form: link, password).
-async fn new_password(State(recovery): State<With<Recovery>>, f: Fields) -> Response {
-    let link = f.get("link");
-    answer(
-        recovery
-            .authorize()
-            .finish_reset(link, f.get("password"))
-            .await,
-        |()| {
-            pages::message(
-                "Password changed",
-                "Go back to the sign-in page and sign in with your new password.",
-            )
-        },
-        |m| pages::new_password(link, Some(m)),
-    )
-}
-
-/// `POST /authorize/totp` (form: token, code): the second step.
-async fn totp_sign_in(
-    State(recovery): State<With<Recovery>>,
-    ClientIp(ip): ClientIp,
-    f: Fields,
-) -> Response {
-    let token = f.get("token");
-    answer_code(
-        recovery
-            .authorize()
-            .totp_sign_in(token, f.get("code"), ip)
-            .await,
-        |()| pages::done(),
-        |m| pages::enter_totp(token, Some(m)),
-    )
-}
-
-/// `GET /authorize/totp/setup?token=…`.
-async fn totp_setup_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
-    let token = q.text("token");
-    live(passwords_offered(&recovery, token).await, || {
-        pages::totp_setup(token, None)
-    })
-}
-
-/// `POST /authorize/totp/setup` (form: token, email, password).
-async fn totp_setup(
-    State(recovery): State<With<Recovery>>,
-    ClientIp(ip): ClientIp,
-    f: Fields,
-) -> Response {
-    let token = f.get("token");
-    answer(
-        recovery
-            .authorize()
-            .totp_setup(f.get("email"), f.get("password"), ip)
-            .await,
-        |setup| pages::totp_secret(&setup.link, &setup.secret, &setup.url, None),
-        |m| pages::totp_setup(token, Some(m)),
-    )
-}
-
-/// `POST /authorize/totp/confirm` (form: link, code).
-async fn totp_confirm(State(recovery): State<With<Recovery>>, f: Fields) -> Response {
-    let link = f.get("link");
-    let a = recovery.authorize();
-    match a.totp_confirm(link, f.get("code")).await {
-        Ok(()) => html(
-            StatusCode::OK,
-            pages::message(
-                "Authenticator app added",
-                "From now on, signing in with your password also asks for a code from the app.",
-            ),
-        ),
-        // A wrong code: the same secret again, from what is stored.
-        Err(e @ AuthorizeError::WrongCode) => match a.totp_setup_again(link).await {
-            Ok(setup) => html(
-                StatusCode::BAD_REQUEST,
-                pages::totp_secret(&setup.link, &setup.secret, &setup.url, Some(&e.to_string())),
-            ),
-            Err(e) => problem(e),
-        },
-        Err(e) => problem(e),
-    }
 }

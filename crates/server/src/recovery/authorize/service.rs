@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use subtle::ConstantTimeEq as _;
+use utoipa::ToSchema;
 
 use super::oidc::OidcProvider;
 use super::tokens::{hashed, random_token, user_code, well_formed};
@@ -59,39 +60,65 @@ impl From<DbError> for AuthorizeError {
 }
 
 /// `POST /authorize/token`'s answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = sep30_signin::NewRequest)]
 pub struct NewRequest {
-    /// What the wallet polls with.
+    /// What the wallet polls with: `GET /authorize/token/{id}`. 43
+    /// base64url characters.
+    #[schema(pattern = "^[A-Za-z0-9_-]{43}$")]
     pub id: String,
-    /// What the browser page is opened with.
+    /// What the browser page is opened with (`/authorize?token=…`). 43
+    /// base64url characters.
+    #[schema(pattern = "^[A-Za-z0-9_-]{43}$")]
     pub token: String,
-    /// The page to open.
+    /// The page to open in the person's browser: this server's
+    /// `/authorize?token=…`.
     pub url: String,
     /// A short code the wallet shows and the page repeats, so that the
     /// person can tell a sign-in their wallet asked for from one sent to
     /// them by someone else (RFC 8628 §5.4's remote-phishing risk).
+    #[schema(pattern = "^[A-HJ-NP-Z2-9]{3}-[A-HJ-NP-Z2-9]{3}$")]
     pub user_code: String,
-    /// Seconds the request waits.
+    /// Seconds the request waits for the person to sign in.
     pub expires_in: u64,
 }
 
-/// `GET /authorize/token/{id}`'s answer.
-#[derive(Debug, Clone, Serialize)]
+/// `GET /authorize/token/{id}`'s answer, by `status`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
+#[schema(as = sep30_signin::Poll)]
 pub enum Poll {
-    /// The person has not signed in yet.
+    /// The person has not signed in yet: poll again.
     Pending,
-    /// Signed in: the access token, given once.
+    /// Signed in: the access token, given once (the request is gone
+    /// after this answer).
     Authorized {
-        /// A JWT for the SEP-30 endpoints.
+        /// A JWT for the SEP-30 endpoints (SEP-30 §Authentication,
+        /// `External`), as a bearer token. It names `auth_method_type`
+        /// and `auth_method_value`.
         access_token: String,
         /// Always `Bearer`.
+        #[schema(value_type = String, pattern = "^Bearer$")]
         token_type: &'static str,
         /// Seconds it is valid.
         expires_in: u64,
-        /// What it proves: `email` or `phone_number`.
+        /// What it proves.
+        #[schema(value_type = ProvenMethod)]
         auth_method_type: &'static str,
     },
+}
+
+/// What an access token proves: an SEP-30 auth method type.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = sep30_signin::ProvenMethod)]
+#[allow(dead_code)] // described, sent as [`MethodType::as_str`]
+enum ProvenMethod {
+    /// An email address (by a code, a password or an OpenID Connect
+    /// provider).
+    Email,
+    /// A phone number (by a code sent by SMS).
+    PhoneNumber,
 }
 
 /// What the sign-in page offers.
