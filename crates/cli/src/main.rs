@@ -203,6 +203,8 @@ async fn serve(config: Config) -> Result<()> {
     for w in &server.report.warnings {
         tracing::warn!("{w}");
     }
+    // Before the banner: whoever reads it may stop the server at once.
+    let shutdown = mooring_server::shutdown_signal();
     println!(
         "Mooring {} listening on http://{}",
         env!("CARGO_PKG_VERSION"),
@@ -224,6 +226,7 @@ async fn serve(config: Config) -> Result<()> {
     }
     println!("  JWKS          {public}/.well-known/jwks.json");
     println!("  health        {public}/health");
+    println!("  OpenAPI       {public}/openapi.json");
     if let Some(m) = server.metrics_addr() {
         println!("  metrics       http://{m}/metrics");
     }
@@ -232,10 +235,11 @@ async fn serve(config: Config) -> Result<()> {
             "  admin API     http://{a}/admin (token in the keys file or secrets.admin_token)"
         );
         println!("  console       http://{a}/admin/ (sign in with the same token)");
+        println!("  admin OpenAPI http://{a}/admin/openapi.json");
     }
     println!("  signing key   {}", server.signing_key());
     println!("  network       {network}");
     println!("  database      {}", server.report.database);
-    server.run(mooring_server::shutdown_signal()).await?;
+    server.run(shutdown).await?;
     Ok(())
 }

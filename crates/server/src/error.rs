@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -130,6 +130,18 @@ impl From<BytesRejection> for ApiError {
             ApiError::too_large("request body is too large")
         } else {
             ApiError::bad_request("request body could not be read")
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        match r {
+            PathRejection::FailedToDeserializePathParams(_) => {
+                ApiError::bad_request("a path segment is not valid UTF-8 text once decoded")
+            }
+            // A route without the parameter its handler reads: a bug.
+            other => ApiError::internal(other.body_text()),
         }
     }
 }

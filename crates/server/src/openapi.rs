@@ -17,10 +17,13 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::tag::{Tag, TagBuilder};
-use utoipa::openapi::{ContentBuilder, InfoBuilder, OpenApi, RefOr, ResponseBuilder};
+use utoipa::openapi::{
+    ContentBuilder, InfoBuilder, OpenApi, RefOr, Required, Response as ApiResponse, ResponseBuilder,
+};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::error::ApiError;
@@ -164,28 +167,34 @@ pub fn finish(mut doc: OpenApi, api: Api) -> OpenApi {
             let id = op.operation_id.clone().unwrap_or_default();
             assert!(ids.insert(id.clone()), "operation id {id:?} is used twice");
             everywhere(op);
+            if api == Api::Admin && !op.security.as_ref().is_none_or(Vec::is_empty) {
+                behind_admin_token(op);
+            }
         }
     }
     doc
 }
 
+/// A response with the error body.
+fn error_response(text: &str) -> RefOr<ApiResponse> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(text)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                        "Error",
+                    ))))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
 /// The answers any operation can give.
 fn everywhere(op: &mut Operation) {
-    let error = |text: &str| {
-        RefOr::T(
-            ResponseBuilder::new()
-                .description(text)
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
-                            "Error",
-                        ))))
-                        .build(),
-                )
-                .build(),
-        )
-    };
+    let error = error_response;
     let responses = &mut op.responses.responses;
     // crate::http::refuse_nul, before any route.
     responses
@@ -202,6 +211,34 @@ fn everywhere(op: &mut Operation) {
     responses.entry("503".into()).or_insert_with(|| {
         error("A dependency (the database, Horizon, a sign-in provider) is unavailable; try again.")
     });
+}
+
+/// What every admin operation shares: the admin token's 401
+/// ([`crate::http::require_admin`]) and the `X-Mooring-Actor` header
+/// ([`crate::http::Actor`]), whose refusal each operation's 400 names.
+fn behind_admin_token(op: &mut Operation) {
+    op.responses
+        .responses
+        .entry("401".into())
+        .or_insert_with(|| error_response("The admin token is missing or not valid."));
+    let actor = ParameterBuilder::new()
+        .name("X-Mooring-Actor")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Who acts, recorded in the audit log as `admin:<name>`: the name alone, 1 to 64 \
+             letters, digits or `@._-`. Default `admin`.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z0-9@._-]{1,64}$"))
+                .build(),
+        ))
+        .build();
+    op.parameters
+        .get_or_insert_with(Vec::new)
+        .push(RefOr::T(actor));
 }
 
 fn tags(api: Api) -> Vec<Tag> {

@@ -107,7 +107,8 @@ pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> R
 }
 
 /// The admin router: each capability's admin routes, every one behind the
-/// admin token.
+/// admin token; its OpenAPI document (open, like the code it describes);
+/// and the console, behind its own session.
 pub fn admin(state: &AppState, services: &Services) -> Router {
     let mut app = OpenApiRouter::new();
     if services.sep31_enabled {

@@ -38,13 +38,11 @@ struct Revoked {
     params(
         ("target" = String, Path, description = "The inheriting account, `G…` or `M…`."),
         ("memo" = Option<String>, Query, description = "With a `G…` target: the customer's id memo, an unsigned 64-bit integer."),
-        ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),
     ),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "Done (audited when it inherited): it no longer inherits, its copied attributes are deleted, and its attester may not attest it again.", body = Revoked),
         (status = 400, description = "The target is not a `G…` or `M…` address or the memo not an unsigned 64-bit id, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
     ),
 )]
 async fn revoke(

@@ -53,27 +53,6 @@ struct AuditLog {
     entries: Vec<AuditEntry>,
 }
 
-/// A path segment naming a stored row, or 404 `missing`: one with a NUL
-/// names none (and PostgreSQL's text cannot hold it, so it is never sent
-/// there, where it would fail as a 500).
-fn named<'a>(s: &'a str, missing: &'static str) -> Result<&'a str, ApiError> {
-    if s.contains('\0') {
-        Err(ApiError::not_found(missing))
-    } else {
-        Ok(s)
-    }
-}
-
-/// A query or body text read into SQL: 400 with a NUL, as [`named`].
-fn text<'a>(s: Option<&'a str>, name: &str) -> Result<Option<&'a str>, ApiError> {
-    match s {
-        Some(t) if t.contains('\0') => Err(ApiError::bad_request(format!(
-            "{name} must not contain NUL characters"
-        ))),
-        s => Ok(s),
-    }
-}
-
 fn limit(q: &Query) -> Result<i64, ApiError> {
     q.0.get("limit")
         .map_or(Ok(100), str::parse)
@@ -91,13 +70,11 @@ fn limit(q: &Query) -> Result<i64, ApiError> {
         ("type" = Option<String>, Query, description = "Only whose latest type is this."),
         ("after" = Option<String>, Query, description = "The page after this customer id: the `next` of the page before."),
         ("limit" = Option<i64>, Query, description = "At most this many, 1 to 500 (others are brought into that range); default 100."),
-        ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),
     ),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The page; a filtered page may be short with a `next` to go on from. Audited.", body = CustomerList),
         (status = 400, description = "`limit` is not a number, `after` holds a NUL, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
     ),
 )]
 async fn list(
@@ -110,7 +87,7 @@ async fn list(
             &actor,
             q.0.get("status"),
             q.0.get("type"),
-            text(q.0.get("after"), "after")?,
+            q.0.get("after"),
             limit(&q)?,
         )
         .await?;
@@ -125,12 +102,11 @@ async fn list(
 #[utoipa::path(
     get, path = "/admin/customers/{id}", tag = "Customers", operation_id = "admin_customer_get",
     summary = "A SEP-12 customer in full, decrypted; an audited read (docs/kyc.md)",
-    params(("id" = String, Path, description = "The customer's SEP-12 `id`."), ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),),
+    params(("id" = String, Path, description = "The customer's SEP-12 `id`."),),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The customer: fields, statuses for each type, inherited attributes.", body = Detail),
         (status = 400, description = "The `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
         (status = 404, description = "No customer has this id.", body = ErrorBody),
     ),
 )]
@@ -139,8 +115,7 @@ async fn show(
     Actor(actor): Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = named(&id, "customer not found")?;
-    Ok(Json(s.detail(&actor, id).await?).into_response())
+    Ok(Json(s.detail(&actor, &id).await?).into_response())
 }
 
 /// `GET /admin/customers/{id}/files/{file_id}`: the document; audited.
@@ -150,7 +125,6 @@ async fn show(
     params(
         ("id" = String, Path, description = "The customer's SEP-12 `id`."),
         ("file_id" = String, Path, description = "The file's id, a field's `file_id`."),
-        ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),
     ),
     security(("admin_token" = [])),
     responses(
@@ -162,7 +136,6 @@ async fn show(
             ("video/webm"),
         )),
         (status = 400, description = "The `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
         (status = 404, description = "No customer has this id, or it has no file with this id.", body = ErrorBody),
     ),
 )]
@@ -171,9 +144,7 @@ async fn document(
     Actor(actor): Actor,
     Path((id, file_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let id = named(&id, "customer not found")?;
-    let file_id = named(&file_id, "file not found")?;
-    let (content_type, bytes) = s.document(&actor, id, file_id).await?;
+    let (content_type, bytes) = s.document(&actor, &id, &file_id).await?;
     Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
@@ -211,12 +182,9 @@ async fn decide(
     b: DecisionBody,
     d: Decision,
 ) -> Result<Response, ApiError> {
-    let id = named(id, "customer not found")?;
-    if let Decision::Field(name, _) = &d {
-        named(name, "the customer has no such field")?;
-    }
-    let reason = text(b.reason.as_deref(), "reason")?;
-    let view = s.decide(actor, id, b.kind.as_deref(), d, reason).await?;
+    let view = s
+        .decide(actor, id, b.kind.as_deref(), d, b.reason.as_deref())
+        .await?;
     Ok((StatusCode::OK, Json(view)).into_response())
 }
 
@@ -224,14 +192,13 @@ async fn decide(
 #[utoipa::path(
     post, path = "/admin/customers/{id}/accept", tag = "Customers", operation_id = "admin_customer_accept",
     summary = "Accept a customer for a type: every provided field ACCEPTED (SEP-12 §Customer Statuses)",
-    params(("id" = String, Path, description = "The customer's SEP-12 `id`."), ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),),
+    params(("id" = String, Path, description = "The customer's SEP-12 `id`."),),
     request_body(content = Option<DecisionBody>, content_type = "application/json",
                  description = "Read as JSON whatever its `Content-Type`; may be empty."),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "Decided and audited; the customer's status for the type now (its callback fires if it changed).", body = CustomerView),
         (status = 400, description = "The body is not the JSON shown, the type is not configured, the reason is over 1000 bytes or holds a NUL, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
         (status = 404, description = "No customer has this id.", body = ErrorBody),
     ),
 )]
@@ -248,14 +215,13 @@ async fn accept(
 #[utoipa::path(
     post, path = "/admin/customers/{id}/reject", tag = "Customers", operation_id = "admin_customer_reject",
     summary = "Reject a customer for a type, for good (SEP-12 §Customer Statuses, REJECTED)",
-    params(("id" = String, Path, description = "The customer's SEP-12 `id`."), ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),),
+    params(("id" = String, Path, description = "The customer's SEP-12 `id`."),),
     request_body(content = Option<DecisionBody>, content_type = "application/json",
                  description = "Read as JSON whatever its `Content-Type`; may be empty."),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "Decided and audited; the customer's status for the type now (its callback fires if it changed).", body = CustomerView),
         (status = 400, description = "The body is not the JSON shown, the type is not configured, the reason is over 1000 bytes or holds a NUL, or no reason is given (SEP-12: REJECTED needs a message), or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
         (status = 404, description = "No customer has this id.", body = ErrorBody),
     ),
 )]
@@ -272,14 +238,13 @@ async fn reject(
 #[utoipa::path(
     post, path = "/admin/customers/{id}/request-info", tag = "Customers", operation_id = "admin_customer_request_info",
     summary = "Ask a customer for fields again: they become REJECTED with the reason (SEP-12 §Provided Field Statuses)",
-    params(("id" = String, Path, description = "The customer's SEP-12 `id`."), ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),),
+    params(("id" = String, Path, description = "The customer's SEP-12 `id`."),),
     request_body(content = Option<DecisionBody>, content_type = "application/json",
                  description = "Read as JSON whatever its `Content-Type`; may be empty."),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "Decided and audited; the customer's status for the type now (its callback fires if it changed).", body = CustomerView),
         (status = 400, description = "The body is not the JSON shown, the type is not configured, the reason is over 1000 bytes or holds a NUL, `fields` is empty, or names a field that is not SEP-9 or not provided, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
         (status = 404, description = "No customer has this id.", body = ErrorBody),
     ),
 )]
@@ -301,7 +266,6 @@ async fn request_info(
     params(
         ("id" = String, Path, description = "The customer's SEP-12 `id`."),
         ("name" = String, Path, description = "The SEP-9 field."),
-        ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),
     ),
     request_body(content = Option<DecisionBody>, content_type = "application/json",
                  description = "Read as JSON whatever its `Content-Type`; may be empty."),
@@ -309,7 +273,6 @@ async fn request_info(
     responses(
         (status = 200, description = "Decided and audited; the customer's status for the type now (its callback fires if it changed).", body = CustomerView),
         (status = 400, description = "The body is not the JSON shown, the type is not configured, the reason is over 1000 bytes or holds a NUL, `status` is missing or not a field status, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
         (status = 404, description = "No customer has this id, or it has not provided this field.", body = ErrorBody),
     ),
 )]
@@ -334,13 +297,11 @@ async fn field(
     params(
         ("customer_id" = Option<String>, Query, description = "Only entries about this customer (or account, or transaction)."),
         ("limit" = Option<i64>, Query, description = "At most this many, 1 to 1000 (others are brought into that range); default 100."),
-        ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),
     ),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The entries.", body = AuditLog),
         (status = 400, description = "`limit` is not a number, `customer_id` holds a NUL, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
     ),
 )]
 async fn audit(
@@ -349,7 +310,7 @@ async fn audit(
     q: Query,
 ) -> Result<Response, ApiError> {
     let entries = customers
-        .audit_log(text(q.0.get("customer_id"), "customer_id")?, limit(&q)?)
+        .audit_log(q.0.get("customer_id"), limit(&q)?)
         .await?;
     Ok(Json(AuditLog { entries }).into_response())
 }

@@ -48,6 +48,15 @@ pub struct BadParam(pub String);
 /// Longest identity / context parameter.
 const MAX_PARAM: usize = 256;
 
+/// No SEP-12 value holds a NUL, and PostgreSQL cannot store one in text
+/// (the statement fails, which would be a 500).
+fn refuse_nul(key: &str, value: &str) -> Result<(), BadParam> {
+    if value.contains('\0') {
+        return Err(BadParam(format!("'{key}' holds a NUL character")));
+    }
+    Ok(())
+}
+
 impl Params {
     /// Takes `key` if it is one of the common parameters.
     pub fn take(&mut self, key: &str, value: String) -> Result<bool, BadParam> {
@@ -65,6 +74,7 @@ impl Params {
         if value.len() > if key == "url" { 2048 } else { MAX_PARAM } {
             return Err(BadParam(format!("'{key}' is too long")));
         }
+        refuse_nul(key, &value)?;
         *slot = Some(value).filter(|v| !v.is_empty());
         Ok(true)
     }
@@ -83,6 +93,7 @@ impl PutBody {
     /// Adds one key/value of the request. Text values only; file parts are
     /// handled by the caller.
     pub fn add(&mut self, key: &str, value: String, phone_is_hash: bool) -> Result<(), BadParam> {
+        refuse_nul(key, &value)?;
         if self.params.take(key, value.clone())? {
             return Ok(());
         }

@@ -368,6 +368,13 @@ impl Customers {
                 "reason is longer than {MAX_REASON} characters"
             )));
         }
+        // Shown to the customer as SEP-12's `message`; PostgreSQL text
+        // cannot hold a NUL (the statement would fail as a 500).
+        if reason.is_some_and(|r| r.contains('\0')) {
+            return Err(CustomerError::Invalid(
+                "reason must not contain NUL characters".into(),
+            ));
+        }
         let now = self.now();
         let mut tx = self.db().begin().await?;
         let row = self.row_or_404(Some(&mut tx), id).await?;

@@ -1,7 +1,9 @@
 //! A NUL character (`%00`) in a request's path or query is refused at the
 //! edge: no identifier, address, cursor or filter of any SEP holds one,
 //! and PostgreSQL cannot store one in text (it fails the statement, which
-//! would surface as a 500). Bodies are checked by their own parsers.
+//! would surface as a 500). Form bodies are refused the same way when
+//! decoded ([`crate::http::Pairs::from_form`]); JSON bodies by the checks
+//! of the capability that reads them.
 
 use axum::extract::Request;
 use axum::middleware::Next;

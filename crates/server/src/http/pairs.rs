@@ -34,9 +34,18 @@ impl Pairs {
                 .iter()
                 .map(|&b| if b == b'+' { b' ' } else { b })
                 .collect();
-            String::from_utf8(percent_encoding::percent_decode(&plus).collect()).map_err(|_| {
-                ApiError::bad_request("form body is not valid UTF-8 (percent-decoded)")
-            })
+            let text = String::from_utf8(percent_encoding::percent_decode(&plus).collect())
+                .map_err(|_| {
+                    ApiError::bad_request("form body is not valid UTF-8 (percent-decoded)")
+                })?;
+            // As in paths and queries (crate::http::refuse_nul): no form
+            // field of any SEP holds one, and PostgreSQL text cannot.
+            if text.contains('\0') {
+                return Err(ApiError::bad_request(
+                    "form body holds a NUL character (%00)",
+                ));
+            }
+            Ok(text)
         };
         raw.split(|&b| b == b'&')
             .filter(|part| !part.is_empty())
@@ -100,7 +109,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
 }
 
 /// The query string read into `T` (its fields by name); 400 when it
-/// cannot be.
+/// cannot be. A parameter sent empty (`?memo=`) is read as not sent, as
+/// [`Pairs::get`] reads it (and the OpenAPI documents say).
 #[derive(Debug, Clone, Default)]
 pub struct QueryAs<T>(pub T);
 
@@ -108,7 +118,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryAs<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+        let raw = parts.uri.query().unwrap_or("");
+        let sent = url::form_urlencoded::parse(raw.as_bytes()).filter(|(_, v)| !v.is_empty());
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(sent)
+            .finish();
+        serde_urlencoded::from_str(&query)
             .map(QueryAs)
             .map_err(|e| ApiError::bad_request(format!("query string could not be read: {e}")))
     }

@@ -279,14 +279,12 @@ struct RuleGen {
 #[utoipa::path(
     post, path = "/operations/check", tag = "KYC limits", operation_id = "admin_operations_check",
     summary = "Whether an operation is within an account's limits, and record it (docs/kyc.md, after GNU Taler DD64)",
-    params(("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),),
     request_body(content = CheckRequest, content_type = "application/json",
                  description = "Read as JSON whatever its `Content-Type`."),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "Allowed (always, when limits are off); with `record`, counted and audited.", body = Allowed),
         (status = 400, description = "The body is not the JSON shown, or a field is invalid, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
         (status = 451, description = "Over a limit (RFC 7725): KYC is required (`soft_limit`), or a limit KYC does not lift; nothing is recorded.", body = Denied),
     ),
 )]
@@ -306,13 +304,11 @@ async fn check(
     params(
         ("account" = String, Path, description = "The account, `G…` or `M…`."),
         ("memo" = Option<String>, Query, description = "With a `G…` account: the customer's id memo, an unsigned 64-bit integer."),
-        ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),
     ),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The standing, also of an account never seen.", body = Standing),
         (status = 400, description = "The account is not a `G…` or `M…` address or the memo not an unsigned 64-bit id, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
     ),
 )]
 async fn show(
@@ -339,7 +335,6 @@ struct RulesBody {
     params(
         ("account" = String, Path, description = "The account, `G…` or `M…`."),
         ("memo" = Option<String>, Query, description = "With a `G…` account: the customer's id memo, an unsigned 64-bit integer."),
-        ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),
     ),
     request_body(content = RulesRequest, content_type = "application/json",
                  description = "Read as JSON whatever its `Content-Type`."),
@@ -347,7 +342,6 @@ struct RulesBody {
     responses(
         (status = 200, description = "Set and audited; the account's polls are woken.", body = RuleGen),
         (status = 400, description = "The body is not the JSON shown, a rule is invalid, there are over 100, a window is longer than operations are kept, the account is not a `G…` or `M…` address or the memo not an unsigned 64-bit id, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
     ),
 )]
 async fn set(
@@ -376,13 +370,11 @@ async fn set(
     params(
         ("account" = String, Path, description = "The account, `G…` or `M…`."),
         ("memo" = Option<String>, Query, description = "With a `G…` account: the customer's id memo, an unsigned 64-bit integer."),
-        ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),
     ),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "Cleared and audited; the account's polls are woken.", body = RuleGen),
         (status = 400, description = "The account is not a `G…` or `M…` address or the memo not an unsigned 64-bit id, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
     ),
 )]
 async fn clear(

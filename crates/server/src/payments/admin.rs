@@ -55,13 +55,11 @@ fn limit(q: &Query) -> Result<i64, ApiError> {
         ("partner" = Option<String>, Query, description = "Only of this partner (`[[partners]]` name)."),
         ("after" = Option<String>, Query, description = "The page after this transaction id (the last of the page before)."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "At most this many; default 100."),
-        ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),
     ),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The page.", body = StaffList),
         (status = 400, description = "`status` is not a SEP-31 status, `after` names no transaction, `partner` holds a NUL, `limit` is not 1 to 500, or The `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
     ),
 )]
 async fn list(
@@ -84,12 +82,11 @@ async fn list(
 #[utoipa::path(
     get, path = "/admin/transactions/{id}", tag = "Transactions", operation_id = "admin_transaction_get",
     summary = "A SEP-31 transaction with its history (docs/payments.md)",
-    params(("id" = String, Path, description = "The transaction's `id`."), ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),),
+    params(("id" = String, Path, description = "The transaction's `id`."),),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The transaction, and its audit log entries.", body = StaffDetail),
         (status = 400, description = "The `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
         (status = 404, description = "No transaction has this id.", body = ErrorBody),
     ),
 )]
@@ -105,14 +102,13 @@ async fn show(
 #[utoipa::path(
     post, path = "/admin/transactions/{id}/status", tag = "Transactions", operation_id = "admin_transaction_status",
     summary = "Move a SEP-31 transaction (docs/payments.md §Status machine)",
-    params(("id" = String, Path, description = "The transaction's `id`."), ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),),
+    params(("id" = String, Path, description = "The transaction's `id`."),),
     request_body(content = UpdateRequest, content_type = "application/json",
                  description = "Read as JSON whatever its `Content-Type`."),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "Moved, audited, and reported to the business server and the sending anchor.", body = StaffResponse),
         (status = 400, description = "The body is not the JSON shown, a field is invalid (`amount_out` to complete, `customer` and `fields` with `pending_customer_info_update`, messages of at most 500 characters, without NUL), the customer would stay ACCEPTED, or The `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
         (status = 404, description = "No transaction has this id.", body = ErrorBody),
         (status = 409, description = "The status machine does not allow it from the current status (the message names where the transaction can go), or the transaction changed meanwhile.", body = ErrorBody),
     ),
@@ -134,14 +130,13 @@ async fn update(
 #[utoipa::path(
     post, path = "/admin/transactions/{id}/refund", tag = "Transactions", operation_id = "admin_transaction_refund",
     summary = "Record the refund of a paid SEP-31 transaction (SEP-31 §Refunds Object Schema)",
-    params(("id" = String, Path, description = "The transaction's `id`."), ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),),
+    params(("id" = String, Path, description = "The transaction's `id`."),),
     request_body(content = RefundRequest, content_type = "application/json",
                  description = "Read as JSON whatever its `Content-Type`."),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "Recorded: the transaction is `refunded`.", body = StaffResponse),
         (status = 400, description = "The body is not the JSON shown, the hash is not 64 hex digits, an amount is invalid or more than was paid, the message is over 500 characters or holds a NUL, or The `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
         (status = 404, description = "No transaction has this id.", body = ErrorBody),
         (status = 409, description = "The transaction is not paid, or already final, or changed meanwhile.", body = ErrorBody),
     ),
@@ -167,13 +162,11 @@ async fn refund(
     params(
         ("outcome" = Option<Outcome>, Query, description = "Only with this outcome; `unmatched` lists those staff must look at."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "At most this many; default 100."),
-        ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),
     ),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The payments.", body = Observed),
         (status = 400, description = "`outcome` is not one of the outcomes, `limit` is not 1 to 500, or The `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
     ),
 )]
 async fn payments(

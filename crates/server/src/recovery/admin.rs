@@ -63,13 +63,11 @@ struct Signer {
     summary = "A new signing key for a SEP-30 account (SEP-30 §Signing Key Rotation)",
     params(
         ("address" = String, Path, description = "The account, `G…`."),
-        ("X-Mooring-Actor" = Option<String>, Header, description = "Who acts, for the audit log: `admin:<name>`, 1 to 64 letters, digits or `@._-`; default `admin`."),
     ),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The account, with the new key first; audited.", body = Account),
         (status = 400, description = "The address is not a `G…` account, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
-        (status = 401, description = "The admin token is missing or not valid.", body = ErrorBody),
         (status = 404, description = "The account is not registered here.", body = ErrorBody),
     ),
 )]
