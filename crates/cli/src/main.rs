@@ -42,6 +42,19 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Copy the SQLite database and the documents it refers to into a new
+    /// folder while servers keep running (with PostgreSQL: how to use
+    /// pg_dump). The keys are not in it: back the keys file up apart.
+    Backup {
+        /// The folder to create (it must not exist, or be empty).
+        folder: PathBuf,
+    },
+    /// Restore a backup into the configured data folder, which must hold
+    /// no database yet; then apply migrations.
+    Restore {
+        /// The backup's folder.
+        folder: PathBuf,
+    },
     /// Key management.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -146,6 +159,43 @@ fn run(cli: Cli) -> Result<()> {
                     "rewrapped {} customer, {} document, {} recovery account and {} server data keys ({} already current)",
                     r.customers, r.files, r.recovery, r.server, r.unchanged
                 );
+                Ok(())
+            })
+        }
+        Command::Backup { folder } => {
+            let loaded = load_config(cli.config)?;
+            runtime()?.block_on(async {
+                let m = mooring_server::backup::backup(&loaded.config, &folder).await?;
+                println!(
+                    "backed up the database and {} documents into {}",
+                    m.documents,
+                    folder.display()
+                );
+                if m.missing > 0 {
+                    println!(
+                        "{} documents the copy refers to were erased while it ran: not in the backup",
+                        m.missing
+                    );
+                }
+                println!("the keys file is not in it: keep a copy of it apart");
+                Ok(())
+            })
+        }
+        Command::Restore { folder } => {
+            let loaded = load_config(cli.config)?;
+            runtime()?.block_on(async {
+                let r = mooring_server::backup::restore(&loaded.config, &folder).await?;
+                println!(
+                    "restored the backup of {} (Unix time) with {} documents; {} data keys readable",
+                    r.manifest.taken_at, r.documents, r.readable
+                );
+                if r.unreadable > 0 {
+                    println!(
+                        "{} data keys cannot be unwrapped with the configured master keys: \
+                         their data was written under a retired key and stays unreadable",
+                        r.unreadable
+                    );
+                }
                 Ok(())
             })
         }

@@ -543,3 +543,35 @@ async fn admin_commands_and_a_master_key_rotation_without_losing_data() {
     assert_eq!(doc.bytes().await.unwrap().as_ref(), jpeg.as_slice());
     srv.stop();
 }
+
+/// `mooring backup` and `mooring restore` as an operator types them (the
+/// library's behaviour under load is tested in the server's tests/backup.rs).
+#[test]
+fn backup_then_restore_into_a_fresh_data_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = |out: &std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(&run(dir.path(), &["migrate"], &[]));
+    let said = ok(&run(dir.path(), &["backup", "b"], &[]));
+    assert!(
+        said.contains("backed up the database and 0 documents into b"),
+        "{said}"
+    );
+    assert!(said.contains("keys file is not in it"), "{said}");
+    let again = run(dir.path(), &["backup", "b"], &[]);
+    assert!(!again.status.success(), "never over another backup");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is not empty"));
+    let env = [("MOORING_DATA_DIR", "restored")];
+    let said = ok(&run(dir.path(), &["restore", "b"], &env));
+    assert!(said.contains("restored the backup"), "{said}");
+    assert!(dir.path().join("restored/mooring.db").is_file());
+    let again = run(dir.path(), &["restore", "b"], &env);
+    assert!(!again.status.success(), "never over a database");
+}

@@ -28,6 +28,13 @@ const IN_FLIGHT: usize = 2;
 #[error("document store: {0}")]
 pub struct BlobError(#[from] object_store::Error);
 
+impl BlobError {
+    /// The object is not in the store.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.0, object_store::Error::NotFound { .. })
+    }
+}
+
 /// The document store.
 #[derive(Clone, Debug)]
 pub struct Blobs {
@@ -39,12 +46,7 @@ impl Blobs {
     /// The store the configuration names; a local folder is created (0700).
     pub fn from_config(config: &Config) -> Result<Self, String> {
         let store: Arc<dyn ObjectStore> = match config.blobs.store {
-            BlobStoreKind::Local => {
-                let path = config.blobs_path();
-                crate::secrets::create_private_dir(&path)
-                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-                Arc::new(LocalFileSystem::new_with_prefix(&path).map_err(|e| e.to_string())?)
-            }
+            BlobStoreKind::Local => return Self::folder(&config.blobs_path()),
             BlobStoreKind::S3 => {
                 let s3 = &config.blobs.s3;
                 let mut b = AmazonS3Builder::new()
@@ -84,6 +86,17 @@ impl Blobs {
             BlobStoreKind::S3 => S3_PART,
         };
         Ok(Blobs { store, part })
+    }
+
+    /// A local folder, created (0700) if missing.
+    pub fn folder(path: &std::path::Path) -> Result<Self, String> {
+        crate::secrets::create_private_dir(path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        let store = LocalFileSystem::new_with_prefix(path).map_err(|e| e.to_string())?;
+        Ok(Blobs {
+            store: Arc::new(store),
+            part: LOCAL_PART,
+        })
     }
 
     /// Starts writing the object at `path`.

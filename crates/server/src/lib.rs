@@ -23,6 +23,7 @@ pub mod recovery;
 // What capabilities share.
 pub mod app;
 pub mod audit;
+pub mod backup;
 pub mod blobs;
 pub mod clock;
 pub mod config;
