@@ -205,9 +205,29 @@ fn everywhere(op: &mut Operation) {
             .entry("413".into())
             .or_insert_with(|| error("The body is over a size limit."));
     }
-    responses
-        .entry("500".into())
-        .or_insert_with(|| error("A fault on the server; nothing about it is in the body."));
+    // A page (the SEP-30 sign-in's) answers its own faults with its
+    // problem page; a panic is still the JSON error.
+    let page = responses.values().any(|r| match r {
+        RefOr::T(r) => r.content.contains_key("text/html"),
+        RefOr::Ref(_) => false,
+    });
+    responses.entry("500".into()).or_insert_with(|| {
+        if page {
+            let mut fault = error(
+                "A fault on the server: the problem page for a storage failure, the JSON \
+                 error for a panic; nothing about it is in either.",
+            );
+            if let RefOr::T(r) = &mut fault {
+                r.content.insert(
+                    "text/html".into(),
+                    RefOr::T(ContentBuilder::new().schema(Some(String::schema())).build()),
+                );
+            }
+            fault
+        } else {
+            error("A fault on the server; nothing about it is in the body.")
+        }
+    });
     responses.entry("503".into()).or_insert_with(|| {
         error("A dependency (the database, Horizon, a sign-in provider) is unavailable; try again.")
     });

@@ -33,9 +33,6 @@ use crate::state::With;
         (status = 404, description = "The sign-in request is unknown, expired or already signed in (or `token` is \
             missing or malformed): the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
     ),
 )]
 pub(super) async fn sign_up_page(
@@ -70,9 +67,6 @@ pub(super) async fn sign_up_page(
         (status = 429, description = "Too many steps from this client's address, or sign-ups for this email \
             address, this hour: the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
         (status = 503, description = "The mail could not be sent: the problem page.",
          content_type = "text/html", body = String),
     ),
@@ -108,9 +102,6 @@ pub(super) async fn sign_up(
         (status = 404, description = "The link is unknown, used or expired (24 hours), or `link` is missing or \
             malformed: the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
     ),
 )]
 pub(super) async fn confirm_page(
@@ -144,9 +135,6 @@ pub(super) async fn confirm_page(
         (status = 429, description = "Too many steps from this client's address, or more than 10 tries of this link, \
             this hour: the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
     ),
 )]
 pub(super) async fn confirm(
@@ -183,9 +171,6 @@ pub(super) async fn confirm(
         (status = 404, description = "The sign-in request is unknown, expired or already signed in (or `token` is \
             missing or malformed): the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
     ),
 )]
 pub(super) async fn reset_page(
@@ -217,9 +202,6 @@ pub(super) async fn reset_page(
         (status = 429, description = "Too many steps from this client's address, or reset requests for this email \
             address, this hour: the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
     ),
 )]
 pub(super) async fn reset(
@@ -248,9 +230,6 @@ pub(super) async fn reset(
         (status = 404, description = "The link is unknown, used or expired (1 hour), or `link` is missing or \
             malformed: the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
     ),
 )]
 pub(super) async fn new_password_page(
@@ -282,9 +261,6 @@ pub(super) async fn new_password_page(
          content_type = "text/html", body = String),
         (status = 413, description = "The form is over the listener's body limit: the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
     ),
 )]
 pub(super) async fn new_password(State(recovery): State<With<Recovery>>, f: Fields) -> Response {
@@ -322,9 +298,6 @@ pub(super) async fn new_password(State(recovery): State<With<Recovery>>, f: Fiel
          content_type = "text/html", body = String),
         (status = 429, description = "Too many steps from this client's address this hour: the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
     ),
 )]
 pub(super) async fn totp_sign_in(
@@ -359,9 +332,6 @@ pub(super) async fn totp_sign_in(
         (status = 404, description = "The sign-in request is unknown, expired or already signed in (or `token` is \
             missing or malformed): the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
     ),
 )]
 pub(super) async fn totp_setup_page(
@@ -393,9 +363,6 @@ pub(super) async fn totp_setup_page(
         (status = 429, description = "Too many steps from this client's address, or more than 10 sign-ins for this \
             email address, this hour: the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
     ),
 )]
 pub(super) async fn totp_setup(
@@ -432,9 +399,6 @@ pub(super) async fn totp_setup(
          content_type = "text/html", body = String),
         (status = 429, description = "Too many codes tried for this setup this hour: the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
     ),
 )]
 pub(super) async fn totp_confirm(State(recovery): State<With<Recovery>>, f: Fields) -> Response {

@@ -226,9 +226,6 @@ pub(super) async fn passwords_offered(
         (status = 404, description = "The sign-in request is unknown, expired or already signed in (or `token` is \
             missing or malformed): the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
     ),
 )]
 async fn sign_in_page(State(recovery): State<With<Recovery>>, Query(q): Query) -> Response {
@@ -260,9 +257,6 @@ async fn sign_in_page(State(recovery): State<With<Recovery>>, Query(q): Query) -
         (status = 429, description = "Too many steps from this client's address, or too many codes for this email \
             address or phone number, this hour: the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
         (status = 503, description = "The mail or SMS could not be sent: the problem page.",
          content_type = "text/html", body = String),
     ),
@@ -301,9 +295,6 @@ async fn send_code(
          content_type = "text/html", body = String),
         (status = 429, description = "Too many steps from this client's address this hour: the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
     ),
 )]
 async fn verify_code(
@@ -348,9 +339,6 @@ async fn verify_code(
         (status = 404, description = "The sign-in request is unknown, expired or already signed in (or `token` is \
             missing or malformed): the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
         (status = 503, description = "The provider's metadata could not be read: the problem page.",
          content_type = "text/html", body = String),
     ),
@@ -397,9 +385,6 @@ async fn oidc_start(
         (status = 404, description = "`state` is missing, unknown, used or expired, or `code` is missing or longer \
             than 2048 bytes: the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
         (status = 503, description = "The provider could not be reached or refused the code, or its ID token (for \
             GitHub, its API) gave no usable verified email address: the problem page.",
          content_type = "text/html", body = String),
@@ -446,9 +431,6 @@ async fn oidc_callback(State(recovery): State<With<Recovery>>, Query(q): Query) 
         (status = 429, description = "Too many steps from this client's address, or more than 10 sign-ins for this \
             email address, this hour: the problem page.",
          content_type = "text/html", body = String),
-        (status = 500, description = "A fault on the server: a storage failure is answered with \
-            the problem page, a panic with the JSON error.",
-         content((String = "text/html"), (ErrorBody = "application/json"))),
     ),
 )]
 async fn password_sign_in(
