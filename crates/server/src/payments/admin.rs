@@ -59,7 +59,7 @@ fn limit(q: &Query) -> Result<i64, ApiError> {
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The page.", body = StaffList),
-        (status = 400, description = "`status` is not a SEP-31 status, `after` names no transaction, `partner` holds a NUL, `limit` is not 1 to 500, or The `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
+        (status = 400, description = "`status` is not a SEP-31 status, `after` names no transaction, `partner` holds a NUL, `limit` is not 1 to 500, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
     ),
 )]
 async fn list(
@@ -108,7 +108,7 @@ async fn show(
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "Moved, audited, and reported to the business server and the sending anchor.", body = StaffResponse),
-        (status = 400, description = "The body is not the JSON shown, a field is invalid (`amount_out` to complete, `customer` and `fields` with `pending_customer_info_update`, messages of at most 500 characters, without NUL), the customer would stay ACCEPTED, or The `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
+        (status = 400, description = "The body is not the JSON shown, a field is invalid (`amount_out` to complete, `customer` and `fields` with `pending_customer_info_update`, messages of at most 500 characters, without NUL), the customer would stay ACCEPTED, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
         (status = 404, description = "No transaction has this id.", body = ErrorBody),
         (status = 409, description = "The status machine does not allow it from the current status (the message names where the transaction can go), or the transaction changed meanwhile.", body = ErrorBody),
     ),
@@ -136,7 +136,7 @@ async fn update(
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "Recorded: the transaction is `refunded`.", body = StaffResponse),
-        (status = 400, description = "The body is not the JSON shown, the hash is not 64 hex digits, an amount is invalid or more than was paid, the message is over 500 characters or holds a NUL, or The `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
+        (status = 400, description = "The body is not the JSON shown, the hash is not 64 hex digits, an amount is invalid or more than was paid, the message is over 500 characters or holds a NUL, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
         (status = 404, description = "No transaction has this id.", body = ErrorBody),
         (status = 409, description = "The transaction is not paid, or already final, or changed meanwhile.", body = ErrorBody),
     ),
@@ -166,7 +166,7 @@ async fn refund(
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The payments.", body = Observed),
-        (status = 400, description = "`outcome` is not one of the outcomes, `limit` is not 1 to 500, or The `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
+        (status = 400, description = "`outcome` is not one of the outcomes, `limit` is not 1 to 500, or the `X-Mooring-Actor` header is not 1 to 64 letters, digits or `@._-`.", body = ErrorBody),
     ),
 )]
 async fn payments(

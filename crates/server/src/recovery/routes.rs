@@ -209,14 +209,12 @@ async fn list(
     caller: Caller,
     Query(q): Query,
 ) -> Result<Json<AccountList>, ApiError> {
-    let mut after = String::new();
-    for (k, v) in q.iter() {
-        // Sent empty, a cursor is no cursor: the first page (as every
-        // optional query parameter reads, see crate::openapi).
-        if k == "after" && !v.is_empty() {
-            after = address(v)?.to_string();
-        }
-    }
+    // Sent empty, a cursor is no cursor: the first page (as every optional
+    // query parameter reads, see crate::openapi).
+    let after = match q.get("after") {
+        Some(v) => address(v)?.to_string(),
+        None => String::new(),
+    };
     let accounts = recovery.list(&caller, &after).await?;
     Ok(Json(AccountList { accounts }))
 }
