@@ -16,6 +16,7 @@ mod service;
 pub mod sponsor;
 mod store;
 pub mod trusted;
+mod view;
 
 pub use caller::{Caller, ProviderClaims};
 pub use service::{
