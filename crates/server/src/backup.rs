@@ -21,6 +21,7 @@ use sqlx::Connection as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 
 use crate::blobs::Blobs;
+use crate::clock::{Clock as _, SystemClock};
 use crate::config::Config;
 use crate::db::{DatabaseUrl, Db, DbError};
 use crate::secrets::{self, SecretsError};
@@ -112,7 +113,7 @@ pub async fn backup(config: &Config, dest: &Path) -> Result<Manifest, BackupErro
     let target = copy
         .to_str()
         .ok_or_else(|| BackupError::NotFresh(format!("{} is not UTF-8", copy.display())))?;
-    let taken_at = unix_now();
+    let taken_at = SystemClock.now();
     let vacuum = match &db {
         Db::Sqlite(s) => sqlx::query("VACUUM INTO ?1")
             .bind(target)
@@ -291,10 +292,4 @@ fn read_manifest(src: &Path) -> Result<Manifest, BackupError> {
 
 fn io(path: &Path, e: std::io::Error) -> BackupError {
     BackupError::Io(path.display().to_string(), e)
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
