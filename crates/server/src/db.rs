@@ -319,6 +319,28 @@ impl From<sqlx::Error> for DbError {
 }
 
 impl DbError {
+    /// The database could not be reached or ended the session (a restart,
+    /// a failover, no connection free in time): nothing the request did.
+    pub fn is_unavailable(&self) -> bool {
+        let DbError::Sqlx(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL's SQLSTATE (Appendix A): class 08, connection
+            // exception; 57P01-57P03, admin or crash shutdown and "cannot
+            // connect now" (starting up); 53300, too many connections.
+            sqlx::Error::Database(d) => d.code().is_some_and(|code| {
+                code.starts_with("08") || code.starts_with("57P") || code == "53300"
+            }),
+            _ => false,
+        }
+    }
+
     /// `Ok` when a write touched a row, else `otherwise` (NotFound or
     /// Conflict, as the write means it).
     pub fn one_row(rows_affected: u64, otherwise: DbError) -> Result<(), DbError> {

@@ -14,6 +14,8 @@ use axum::response::{IntoResponse, Response};
 use crate::attest::AttestError;
 use crate::auth::{AuthError, ChallengeAuthError};
 use crate::customers::CustomerError;
+use crate::db::DbError;
+use crate::kyc::KycError;
 use crate::limits::{CODE_AUTHORIZATION_FAILED, CODE_KEY_UNKNOWN, CODE_UNKNOWN, LimitError};
 use crate::payments::PaymentError;
 use crate::quotes::QuoteError;
@@ -166,6 +168,30 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
 }
 
+/// A database failure. While the database is away — restarting, failing
+/// over, out of connections — the request did not fail on its own account
+/// and may be sent again: 503 (RFC 9110 §15.6.4). Anything else is 500.
+impl From<DbError> for ApiError {
+    fn from(err: DbError) -> Self {
+        if err.is_unavailable() {
+            tracing::warn!(error = %err, "database unavailable");
+            ApiError::unavailable("the database is unavailable right now; try again shortly")
+        } else {
+            ApiError::internal(err)
+        }
+    }
+}
+
+/// The KYC records' failures: the database's as [`DbError`]'s, the rest 500.
+impl From<KycError> for ApiError {
+    fn from(err: KycError) -> Self {
+        match err {
+            KycError::Db(err) => err.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         use AuthError as E;
@@ -195,7 +221,7 @@ impl From<AuthError> for ApiError {
                 tracing::warn!(error = %source, "Horizon unavailable; refusing SEP-10 token");
                 ApiError::unavailable(e.to_string())
             }
-            E::Db(err) => ApiError::internal(err),
+            E::Db(err) => err.into(),
             E::Jwt(err) => ApiError::internal(err),
         }
     }
@@ -209,7 +235,7 @@ impl From<CustomerError> for ApiError {
             CustomerError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
             CustomerError::TooLarge(m) => ApiError::too_large(m),
             CustomerError::InvalidCode => ApiError::bad_request(e.to_string()),
-            CustomerError::Db(err) => ApiError::internal(err),
+            CustomerError::Db(err) => err.into(),
             CustomerError::Blob(err) => ApiError::internal(err),
             CustomerError::Vault(err) => ApiError::internal(err),
         }
@@ -223,7 +249,7 @@ impl From<RecoveryError> for ApiError {
             RecoveryError::Unauthorized(m) => ApiError::unauthorized(m),
             RecoveryError::NotFound(m) => ApiError::not_found(m),
             RecoveryError::Conflict => ApiError::new(StatusCode::CONFLICT, e.to_string()),
-            RecoveryError::Db(err) => ApiError::internal(err),
+            RecoveryError::Db(err) => err.into(),
             RecoveryError::Vault(err) => ApiError::internal(err),
         }
     }
@@ -263,7 +289,7 @@ impl From<AuthorizeError> for ApiError {
                     "the sign-in service is unavailable right now; try again later",
                 )
             }
-            AuthorizeError::Db(err) => ApiError::internal(err),
+            AuthorizeError::Db(err) => err.into(),
             AuthorizeError::Vault(err) => ApiError::internal(err),
         }
     }
@@ -307,7 +333,7 @@ impl From<LimitError> for ApiError {
                 denial.hint.clone(),
             )
             .with_fields(json!(denial)),
-            LimitError::Kyc(err) => ApiError::internal(err),
+            LimitError::Kyc(err) => err.into(),
         }
     }
 }
@@ -323,7 +349,7 @@ impl From<AttestError> for ApiError {
                 ApiError::not_found(text).with_fields(serde_json::json!({ "account": account }))
             }
             AttestError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
-            AttestError::Kyc(err) => ApiError::internal(err),
+            AttestError::Kyc(err) => err.into(),
         }
     }
 }
@@ -339,8 +365,8 @@ impl From<QuoteError> for ApiError {
             QuoteError::Limited(m) => ApiError::new(StatusCode::FORBIDDEN, m),
             QuoteError::NotFound => ApiError::not_found(text),
             QuoteError::Unavailable => ApiError::unavailable(text),
-            QuoteError::Db(err) => ApiError::internal(err),
-            QuoteError::Kyc(err) => ApiError::internal(err),
+            QuoteError::Db(err) => err.into(),
+            QuoteError::Kyc(err) => err.into(),
         }
     }
 }
@@ -356,9 +382,9 @@ impl From<PaymentError> for ApiError {
             PaymentError::NotFound => ApiError::not_found(text),
             PaymentError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
             PaymentError::Unavailable => ApiError::unavailable(text),
-            PaymentError::Db(err) => ApiError::internal(err),
+            PaymentError::Db(err) => err.into(),
             PaymentError::Kyc(crate::kyc::KycError::Refused(m)) => ApiError::bad_request(m),
-            PaymentError::Kyc(err) => ApiError::internal(err),
+            PaymentError::Kyc(err) => err.into(),
         }
     }
 }
@@ -374,6 +400,24 @@ mod tests {
         assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
         let body = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
         assert_eq!(&body[..], br#"{"error":"nope"}"#);
+    }
+
+    #[tokio::test]
+    async fn a_database_that_is_away_is_503_and_other_failures_500() {
+        let away =
+            crate::db::DbError::Sqlx(sqlx::Error::Io(std::io::Error::other("reset by peer")));
+        let res = ApiError::from(away).into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
+        assert!(
+            !String::from_utf8_lossy(&body).contains("reset"),
+            "no detail"
+        );
+        let broken = crate::db::DbError::Sqlx(sqlx::Error::RowNotFound);
+        assert_eq!(
+            ApiError::from(broken).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 
     #[tokio::test]

@@ -229,7 +229,7 @@ async fn audit_log(State(console): State<With<Console>>, session: Session, q: Qu
     .await
     {
         Ok(e) => e,
-        Err(e) => return page::failed(&session, ApiError::internal(e)),
+        Err(e) => return page::failed(&session, ApiError::from(e)),
     };
     let next = (entries.len() as i64 == PAGE).then(|| entries.last().map(|e| e.id));
     let body = html! {

@@ -194,7 +194,7 @@ async fn login(
                 .insert(header::SET_COOKIE, console.set_cookie(Some(&cookie)));
             page::secure(res)
         }
-        Err(e) => page::failure(crate::error::ApiError::internal(e)),
+        Err(e) => page::failure(crate::error::ApiError::from(e)),
     }
 }
 
@@ -207,7 +207,7 @@ async fn logout(
     if let Some(c) = session::cookie(&headers)
         && let Err(e) = console.close_session(&c).await
     {
-        return page::failure(crate::error::ApiError::internal(e));
+        return page::failure(crate::error::ApiError::from(e));
     }
     let _ = audit::record(
         console.app.db(),

@@ -181,7 +181,7 @@ impl FromRequestParts<With<Console>> for Session {
         match console.session(&c).await {
             Ok(Some(s)) => Ok(s),
             Ok(None) => Err(SignInFirst.into_response()),
-            Err(e) => Err(page::failure(crate::error::ApiError::internal(e))),
+            Err(e) => Err(page::failure(crate::error::ApiError::from(e))),
         }
     }
 }
