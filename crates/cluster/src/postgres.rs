@@ -118,6 +118,13 @@ impl Postgres {
         self.run("pg_ctl", &["-w", "-m", "fast", "stop"])
     }
 
+    /// The server's process id (the postmaster; its backends are its
+    /// children), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        let text = std::fs::read_to_string(self.data.join("postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok()
+    }
+
     /// Starts it (again, after [`Postgres::stop`]).
     pub fn start_again(&self) -> Result<()> {
         self.run(

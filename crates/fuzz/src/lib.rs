@@ -37,6 +37,7 @@ pub const HARNESSES: &[(&str, Harness)] = &[
     ("sep30_transaction", sep30_transaction),
     ("horizon_account", horizon_account),
     ("attest_birthday", attest_birthday),
+    ("jwt", jwt),
 ];
 
 /// The harness named `name`.
@@ -190,4 +191,48 @@ pub fn attest_birthday(data: &[u8]) {
     if let Some(d) = FuzzyDate::parse(text(data)) {
         assert_eq!(FuzzyDate::parse(&d.text()), Some(d));
     }
+}
+
+/// The issuer of the tokens [`jwt`] verifies.
+const ISSUER: &str = "https://example.com/auth";
+
+/// The key [`jwt`] verifies with, made once.
+fn jwt_key() -> &'static mooring_server::jwt::Jwt {
+    static KEY: std::sync::OnceLock<mooring_server::jwt::Jwt> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let key =
+            mooring_server::secrets::JwtKey::Ed25519(Box::new(Keypair::from_seed_bytes([4; 32])));
+        mooring_server::jwt::Jwt::new(&key, ISSUER)
+    })
+}
+
+/// A session token [`jwt`] accepts: the seed of its corpus.
+pub fn valid_jwt() -> String {
+    let claims = mooring_server::jwt::Claims {
+        iss: ISSUER.into(),
+        sub: Keypair::from_seed_bytes([2; 32]).public_key().to_string(),
+        iat: NOW,
+        exp: NOW + 3600,
+        jti: "00".repeat(32),
+        client_domain: None,
+        home_domain: None,
+    };
+    jwt_key().issue(&claims).expect("a token signs")
+}
+
+/// Whether the server accepts `data` as a session token of [`jwt`]'s key.
+pub fn jwt_verifies(data: &[u8]) -> bool {
+    jwt_key().verify(text(data), NOW).is_ok()
+}
+
+/// Bearer tokens (SEP-10 sessions, the SEP-30 sign-in's, every
+/// `Authorization: Bearer`): read and checked as the server does; one that
+/// verifies carries the claims of a token this key issued.
+pub fn jwt(data: &[u8]) {
+    let token = text(data);
+    if let Ok(claims) = jwt_key().verify(token, NOW) {
+        assert_eq!(claims.iss, ISSUER);
+        assert!(claims.exp > NOW);
+    }
+    let _ = jwt_key().verify_claims::<serde_json::Value>(token, ISSUER);
 }

@@ -68,6 +68,9 @@ fn run(name: &str, harness: Harness) {
     if name == "sep10_challenge" || name == "envelope" {
         seeds.push(mooring_fuzz::valid_challenge().into_bytes());
     }
+    if name == "jwt" {
+        seeds.push(mooring_fuzz::valid_jwt().into_bytes());
+    }
     for input in &seeds {
         harness(input);
     }
@@ -98,4 +101,15 @@ fn the_challenge_seed_is_read_as_valid() {
     assert!(mooring_fuzz::challenge_reads(
         mooring_fuzz::valid_challenge().as_bytes()
     ));
+}
+
+/// The token seed verifies, so that mutations start from a valid token.
+#[test]
+fn the_token_seed_verifies() {
+    let token = mooring_fuzz::valid_jwt();
+    assert!(mooring_fuzz::jwt_verifies(token.as_bytes()));
+    let mut forged = token.into_bytes();
+    let last = forged.len() - 2;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    assert!(!mooring_fuzz::jwt_verifies(&forged), "a changed signature");
 }

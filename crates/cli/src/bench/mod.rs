@@ -21,6 +21,7 @@ mod kyc;
 mod payments;
 mod polls;
 mod quotes;
+mod replicas;
 mod sign;
 
 /// Benchmarks.
@@ -45,6 +46,9 @@ pub enum BenchCommand {
     Transactions(payments::TransactionsArgs),
     /// SEP-31's payment observer: a replayed stream of payments matched.
     Observer(payments::ObserverArgs),
+    /// A mixed workload through a round-robin proxy to 1, 2, 3 replicas on
+    /// one PostgreSQL: requests/s, p99 and CPU per request.
+    Replicas(replicas::ReplicasArgs),
 }
 
 /// Options every load benchmark shares.
@@ -104,6 +108,7 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Quotes(args) => quotes::run(args).await,
         BenchCommand::Transactions(args) => payments::transactions(args).await,
         BenchCommand::Observer(args) => payments::observer(args).await,
+        BenchCommand::Replicas(args) => replicas::run(args).await,
     }
 }
 
