@@ -60,8 +60,6 @@ pub struct Spec {
     /// More environment for replica `i` alone, at index `i` (a Horizon
     /// of its own, say); shorter than `replicas` is fine.
     pub replica_env: Vec<Vec<(String, String)>>,
-    /// Words to run each replica under (a profiler), if any.
-    pub wrap: Vec<String>,
 }
 
 /// The keys every replica shares, generated for each cluster.
@@ -174,7 +172,6 @@ impl Cluster {
                     .chain(spec.replica_env.get(index).into_iter().flatten())
                     .cloned()
                     .collect(),
-                wrap: spec.wrap.clone(),
             };
             replicas.push(Replica::new(index, launch)?);
         }

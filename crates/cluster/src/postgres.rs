@@ -127,10 +127,13 @@ impl Postgres {
 
     /// Starts it (again, after [`Postgres::stop`]).
     pub fn start_again(&self) -> Result<()> {
-        self.run(
-            "pg_ctl",
-            &["-w", "-l", &self.log, "-o", &self.options, "start"],
-        )
+        let options = ["-w", "-l", &self.log, "-o", &self.options, "start"];
+        self.run("pg_ctl", &options).map_err(|e| {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            e.context(format!("its log ends:\n{}", tail.join("\n")))
+        })
     }
 }
 

@@ -10,8 +10,11 @@
 //!   replica that refused is skipped for a second. A replica that fails
 //!   once the request is sent gets the client a 502, as nginx answers:
 //!   the request may have had effects, so it is not sent again.
-//! - The client's address is appended to `X-Forwarded-For`, and the
-//!   answer names the replica that gave it in `X-Upstream` (its index).
+//! - The client's address is appended to the `X-Forwarded-For` it sent
+//!   (nginx's `$proxy_add_x_forwarded_for`; the tests use this to speak
+//!   for several clients from loopback), and the answer names the replica
+//!   that gave it in `X-Upstream` (its index). An edge proxy facing the
+//!   internet should replace the header instead.
 //!
 //! No crate on crates.io is a reverse proxy to embed, and Debian's (nginx,
 //! haproxy) would make the tests need root to install them; this is about
@@ -180,12 +183,13 @@ async fn forward(
     let (mut parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => {
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return Ok(plain(
-                StatusCode::BAD_REQUEST,
-                "request body unreadable or too large",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large",
             ));
         }
+        Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "request body unreadable")),
     };
     drop_hop_by_hop(&mut parts.headers);
     let client_ip = peer.ip().to_string();

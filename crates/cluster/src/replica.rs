@@ -25,8 +25,6 @@ pub(crate) struct Launch {
     pub config: PathBuf,
     pub data_dir: PathBuf,
     pub env: Vec<(String, String)>,
-    /// Words to run the binary under (a profiler), if any.
-    pub wrap: Vec<String>,
 }
 
 /// A running (or killed) replica.
@@ -96,15 +94,7 @@ impl Replica {
             bail!("replica {} is already running", self.index);
         }
         let l = &self.launch;
-        let mut command = match l.wrap.split_first() {
-            Some((program, args)) => {
-                let mut c = Command::new(program);
-                c.args(args).arg(&l.binary);
-                c
-            }
-            None => Command::new(&l.binary),
-        };
-        let mut child = command
+        let mut child = Command::new(&l.binary)
             .arg("--config")
             .arg(&l.config)
             .arg("serve")
@@ -148,7 +138,9 @@ impl Replica {
 
     /// Waits until `GET /.well-known/stellar.toml` answers 200.
     async fn wait_ready(&mut self) -> Result<()> {
-        let http = reqwest::Client::new();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
         let url = self.url("/.well-known/stellar.toml");
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -186,12 +178,18 @@ impl Replica {
         }
     }
 
-    /// SIGTERM, then waits for the process to end (its graceful stop).
+    /// SIGTERM, then waits for the process to end (its graceful stop);
+    /// SIGKILL after ten seconds.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
                 .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
             let _ = child.wait();
         }
     }

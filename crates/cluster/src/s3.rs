@@ -39,7 +39,8 @@ impl S3Store {
             // Keep draining its log so that it never blocks on a full pipe.
             lines.for_each(drop);
         });
-        let Ok(Some(url)) = rx.await else {
+        let started = tokio::time::timeout(std::time::Duration::from_secs(60), rx).await;
+        let Ok(Ok(Some(url))) = started else {
             let _ = child.kill();
             let _ = child.wait();
             bail!("moto's server did not start (is moto[server] installed for {python}?)");

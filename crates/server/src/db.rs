@@ -327,15 +327,28 @@ impl DbError {
         };
         match e {
             sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => true,
-            // PostgreSQL's SQLSTATE (Appendix A): class 08, connection
-            // exception; 57P01-57P03, admin or crash shutdown and "cannot
-            // connect now" (starting up); 53300, too many connections.
+            // PostgreSQL's SQLSTATE (Appendix A): the connection failed or
+            // was lost (08000, 08001, 08003, 08006); admin or crash shutdown
+            // and "cannot connect now" while starting (57P01-57P03); too
+            // many connections (53300); a read-only standby after a
+            // failover (25006). Not 08P01 (a protocol violation) nor
+            // 57P04 (the database was dropped): those are faults.
             sqlx::Error::Database(d) => d.code().is_some_and(|code| {
-                code.starts_with("08") || code.starts_with("57P") || code == "53300"
+                matches!(
+                    code.as_ref(),
+                    "08000"
+                        | "08001"
+                        | "08003"
+                        | "08006"
+                        | "57P01"
+                        | "57P02"
+                        | "57P03"
+                        | "53300"
+                        | "25006"
+                )
             }),
             _ => false,
         }

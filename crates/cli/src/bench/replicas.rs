@@ -33,9 +33,10 @@ pub struct ReplicasArgs {
     /// Replica counts to measure, in turn.
     #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
     replicas: Vec<usize>,
-    /// A PostgreSQL server where a throwaway database may be made (and
-    /// dropped). Without it, one of the benchmark's own is started from
-    /// Debian's PostgreSQL programs, and its CPU is measured too.
+    /// A PostgreSQL database for the replicas (its tables are created; it
+    /// is used by every replica count in turn, so its rows add up).
+    /// Without it, a server of the benchmark's own is started for each
+    /// count from Debian's PostgreSQL programs, and its CPU is measured.
     #[arg(long)]
     postgres: Option<String>,
     /// Workers (requests in flight at once).
@@ -73,7 +74,7 @@ const KINDS: [&str; 6] = [
 fn config(partners: &[String], dist: &str) -> Result<String> {
     let config = json!({
         "database_max_connections": 10,
-        "http": {"max_connections": 100_000},
+        "http": {"max_connections": 100_000, "request_timeout_secs": 300},
         "sep10": {"challenges_per_ip_per_minute": 1_000_000_000},
         "sep31": {
             "enabled": true,
@@ -383,7 +384,6 @@ async fn one(args: &ReplicasArgs, n: usize) -> Result<Measured> {
         config: config(&partners, &dist)?,
         env: vec![("MOORING_LOG_LEVEL".into(), "error".into())],
         replica_env: vec![],
-        wrap: vec![],
     };
     let cluster = Cluster::start(spec).await?;
     let base = url::Url::parse(&cluster.url(""))?;

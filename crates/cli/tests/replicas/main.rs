@@ -29,6 +29,7 @@ mod kyc;
 mod payments;
 mod recovery;
 mod sep10;
+mod workload;
 
 use std::sync::{Arc, Mutex};
 
@@ -103,7 +104,6 @@ impl Setup {
             config: toml::to_string(&config).expect("the test's configuration is TOML"),
             env: vec![("MOORING_LOG_LEVEL".into(), "warn".into())],
             replica_env,
-            wrap: vec![],
         };
         let cluster = Cluster::start(spec).await.expect("the replicas start");
         Some(Setup {

@@ -35,7 +35,7 @@ fn config(partner: &Keypair, dist: &str, webhook: &url::Url) -> Value {
             "receiver_types": {"sep31-receiver": "People receiving money"},
             "webhook_url": webhook.as_str(),
             "callbacks": {"allow_http_hosts": [host], "retry_secs": 1},
-            "observer": {"enabled": true, "lease_secs": 3, "poll_secs": 1},
+            "observer": {"enabled": true, "lease_secs": 5, "poll_secs": 1},
             "assets": [{"code": "USDC", "issuer": ISSUER, "distribution_account": dist,
                         "min_amount": "1", "max_amount": "10000",
                         "funding_methods": ["SEPA"]}],
@@ -219,7 +219,7 @@ async fn new_requests(s: &Setup, before: &[usize], within: Duration) -> Vec<usiz
 
 /// One replica reads Horizon's payments and matches them; when it is
 /// killed (SIGKILL: its lease is not given up), another takes over once
-/// the 3 s lease runs out, and payments made meanwhile are matched once.
+/// the 5 s lease runs out, and payments made meanwhile are matched once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_replica_observes_and_another_takes_over_when_it_is_killed() {
     let Some(mut a) = Anchor::start(true).await else {
@@ -235,13 +235,26 @@ async fn one_replica_observes_and_another_takes_over_when_it_is_killed() {
         "exactly one replica read payments: {doors:?}"
     );
     let holder = observers[0];
-    // Its two webhooks delivered (and recorded as such) before the kill:
-    // a delivery cut short by a kill is sent again, so at least once.
+    // Its two webhooks delivered, and recorded as such, before the kill
+    // (a delivery the kill cuts short is sent again: at least once).
     a.business.wait_for("/webhook", 2).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let db = sqlx::PgPool::connect(&a.s.db.url).await.unwrap();
+    for _ in 0..100 {
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM payment_outbox")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    db.close().await;
 
     a.s.cluster.replicas[holder].kill();
     let killed = Instant::now();
+    // What the killed replica sent before it died has arrived by now.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let before = requests_by_door(&a.s);
     // Paid while nobody observes; matched by the heir.
     let second = a.create_and_pay("60").await;
