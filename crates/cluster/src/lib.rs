@@ -8,6 +8,7 @@
 //! token, the database, the store, the proxy's URL as its public URL) and
 //! ports, a data folder and an admin listener of its own.
 
+pub mod anchor;
 mod postgres;
 mod proxy;
 mod replica;

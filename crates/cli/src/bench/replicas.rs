@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use hdrhistogram::Histogram;
+use mooring_cluster::anchor::{self, ISSUER, USDC};
 use mooring_cluster::{Cluster, Documents, Postgres, Spec};
 use mooring_stellar::{Keypair, Network, envelope};
 use serde_json::{Value, json};
@@ -56,9 +57,6 @@ pub struct ReplicasArgs {
     json: bool,
 }
 
-const ISSUER: &str = "GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN";
-const USDC: &str = "stellar:USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN";
-
 /// The request kinds, in the order each worker sends them.
 const KINDS: [&str; 6] = [
     "login",
@@ -72,27 +70,13 @@ const KINDS: [&str; 6] = [
 /// The replicas' configuration: SEP-31 and SEP-38 with every worker as a
 /// partner account, a KYC rule so that polls wait, no observer.
 fn config(partners: &[String], dist: &str) -> Result<String> {
-    let config = json!({
-        "database_max_connections": 10,
-        "http": {"max_connections": 100_000, "request_timeout_secs": 300},
-        "sep10": {"challenges_per_ip_per_minute": 1_000_000_000},
-        "sep31": {
-            "enabled": true,
-            "sender_types": {"sep31-sender": "People sending money"},
-            "receiver_types": {"sep31-receiver": "People receiving money"},
-            "observer": {"enabled": false},
-            "assets": [{"code": "USDC", "issuer": ISSUER, "distribution_account": dist,
-                        "min_amount": "1", "max_amount": "1000000", "funding_methods": ["SEPA"]}],
-        },
-        "sep38": {
-            "enabled": true,
-            "assets": [{"asset": USDC}, {"asset": "iso4217:BRL"}],
-            "prices": [{"sell_asset": USDC, "buy_asset": "iso4217:BRL", "price": "0.18"}],
-        },
-        "partners": [{"name": "bench", "accounts": partners}],
-        "limits": {"long_poll_max_secs": 240,
-                   "rules": [{"op": "withdraw", "asset": USDC, "threshold": "1"}]},
-    });
+    let mut config = anchor::config("bench", partners, dist);
+    config["database_max_connections"] = json!(10);
+    config["http"] = json!({"max_connections": 100_000, "request_timeout_secs": 300});
+    config["sep10"] = json!({"challenges_per_ip_per_minute": 1_000_000_000});
+    config["sep31"]["observer"] = json!({"enabled": false});
+    config["limits"] = json!({"long_poll_max_secs": 240,
+                              "rules": [{"op": "withdraw", "asset": USDC, "threshold": "1"}]});
     Ok(toml::to_string(&config)?)
 }
 
@@ -185,22 +169,7 @@ async fn prepare(
     conn.token = Some(conn.login_as("/auth", network, &kp).await?);
     let http = reqwest::Client::new();
     let mut ids = Vec::new();
-    for (memo, kind, mut fields) in [
-        (
-            1,
-            "sep31-sender",
-            json!({"first_name": "Ann", "last_name": "Lee", "email_address": "a@example.com"}),
-        ),
-        (
-            2,
-            "sep31-receiver",
-            json!({"first_name": "Rui", "last_name": "Costa",
-                                     "bank_account_number": "12345678", "bank_number": "001"}),
-        ),
-    ] {
-        fields["type"] = json!(kind);
-        fields["memo"] = json!(memo.to_string());
-        fields["memo_type"] = json!("id");
+    for (kind, fields) in anchor::parties() {
         let got = conn
             .call("PUT", "/customer", Some(fields.to_string()))
             .await?;
@@ -308,7 +277,7 @@ async fn round(
                     w.conn.call("POST", &path, Some(body)).await.map(drop)
                 }
                 "sep38 quote" => {
-                    let body = json!({"sell_asset": USDC, "buy_asset": "iso4217:BRL",
+                    let body = json!({"sell_asset": USDC, "buy_asset": anchor::BRL,
                                       "sell_amount": "100", "context": "sep31"});
                     let q = w.conn.call("POST", "/sep38/quote", Some(body.to_string())).await?;
                     // Kept for the transaction that follows.

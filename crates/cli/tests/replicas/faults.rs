@@ -23,35 +23,22 @@ use super::common::{HorizonStub, interop};
 use super::workload::{Book, Load, Shared, customers, logins, payments, polls, signs};
 use super::{BUCKET, Receiver};
 
-const ISSUER: &str = "GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN";
-const USDC: &str = "stellar:USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN";
-const BRL: &str = "iso4217:BRL";
+use mooring_cluster::anchor::{self, USDC};
 
-/// The configuration of the run: SEP-31 and SEP-38 with one partner, the
-/// business server's webhooks, a KYC rule that keeps polls waiting.
+/// The configuration of the run: the anchor of `mooring_cluster::anchor`
+/// with one partner, the business server's webhooks, a KYC rule that keeps
+/// polls waiting.
 fn config(partner: &Keypair, dist: &str, webhook: &url::Url) -> Value {
     let host = format!("127.0.0.1:{}", webhook.port().unwrap());
-    json!({
-        "database_max_connections": 6,
-        "sep10": {"challenges_per_ip_per_minute": 1_000_000},
-        "sep31": {
-            "enabled": true,
-            "sender_types": {"sep31-sender": "People sending money"},
-            "receiver_types": {"sep31-receiver": "People receiving money"},
-            "webhook_url": webhook.as_str(),
-            "callbacks": {"allow_http_hosts": [host], "retry_secs": 1},
-            "observer": {"enabled": true, "lease_secs": 3, "poll_secs": 1},
-            "assets": [{"code": "USDC", "issuer": ISSUER, "distribution_account": dist,
-                        "min_amount": "1", "max_amount": "10000", "funding_methods": ["SEPA"]}],
-        },
-        "sep38": {
-            "enabled": true,
-            "assets": [{"asset": USDC}, {"asset": BRL}],
-            "prices": [{"sell_asset": USDC, "buy_asset": BRL, "price": "0.18"}],
-        },
-        "partners": [{"name": "acme", "accounts": [partner.public_key().to_string()]}],
-        "limits": {"rules": [{"name": "unverified-send", "op": "send", "asset": USDC, "threshold": "100"}]},
-    })
+    let mut config = anchor::config("acme", &[partner.public_key().to_string()], dist);
+    config["database_max_connections"] = json!(6);
+    config["sep10"] = json!({"challenges_per_ip_per_minute": 1_000_000});
+    config["sep31"]["webhook_url"] = json!(webhook.as_str());
+    config["sep31"]["callbacks"] = json!({"allow_http_hosts": [host], "retry_secs": 1});
+    config["sep31"]["observer"] = json!({"enabled": true, "lease_secs": 3, "poll_secs": 1});
+    config["limits"] = json!({"rules": [
+        {"name": "unverified-send", "op": "send", "asset": USDC, "threshold": "100"}]});
+    config
 }
 
 /// Retries `f` until it answers `Some` (at most a minute): for the set-up
@@ -142,22 +129,7 @@ async fn faults_under_load_lose_nothing_and_answer_nothing_wrong() {
     });
     let token = eventually("the partner's login", || load.login(&partner)).await;
     let mut parties = Vec::new();
-    for (memo, kind, mut fields) in [
-        (
-            1,
-            "sep31-sender",
-            json!({"first_name": "Ann", "last_name": "Lee", "email_address": "a@example.com"}),
-        ),
-        (
-            2,
-            "sep31-receiver",
-            json!({"first_name": "Rui", "last_name": "Costa",
-                                     "bank_account_number": "12345678", "bank_number": "001"}),
-        ),
-    ] {
-        fields["type"] = json!(kind);
-        fields["memo"] = json!(memo.to_string());
-        fields["memo_type"] = json!("id");
+    for (kind, fields) in anchor::parties() {
         let (_, got) = load
             .call(Method::PUT, "/customer", Some(&token), Some(&fields))
             .await;

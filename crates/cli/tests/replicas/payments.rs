@@ -11,9 +11,7 @@ use serde_json::{Value, json};
 
 use super::{Options, Receiver, Setup};
 
-const ISSUER: &str = "GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN";
-const USDC: &str = "stellar:USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN";
-const BRL: &str = "iso4217:BRL";
+use mooring_cluster::anchor::{self, BRL, ISSUER, USDC};
 
 /// A receiving anchor's replicas, a partner and its two accepted parties.
 struct Anchor {
@@ -24,36 +22,20 @@ struct Anchor {
     receiver: String,
 }
 
-/// `[sep31]`, `[sep38]` and one partner, `partner`; USDC paid to `dist`;
-/// the business server's webhooks to `webhook`.
+/// The anchor of `mooring_cluster::anchor` with one partner, `partner`;
+/// USDC paid to `dist`; the business server's webhooks to `webhook`; a
+/// quick observer.
 fn config(partner: &Keypair, dist: &str, webhook: &url::Url) -> Value {
     let host = format!("127.0.0.1:{}", webhook.port().unwrap());
-    json!({
-        "sep31": {
-            "enabled": true,
-            "sender_types": {"sep31-sender": "People sending money"},
-            "receiver_types": {"sep31-receiver": "People receiving money"},
-            "webhook_url": webhook.as_str(),
-            "callbacks": {"allow_http_hosts": [host], "retry_secs": 1},
-            "observer": {"enabled": true, "lease_secs": 5, "poll_secs": 1},
-            "assets": [{"code": "USDC", "issuer": ISSUER, "distribution_account": dist,
-                        "min_amount": "1", "max_amount": "10000",
-                        "funding_methods": ["SEPA"]}],
-        },
-        "sep38": {
-            "enabled": true,
-            "assets": [{"asset": USDC}, {"asset": BRL}],
-            "prices": [{"sell_asset": USDC, "buy_asset": BRL, "price": "0.18"}],
-        },
-        "partners": [{"name": "acme", "accounts": [partner.public_key().to_string()]}],
-    })
+    let mut config = anchor::config("acme", &[partner.public_key().to_string()], dist);
+    config["sep31"]["webhook_url"] = json!(webhook.as_str());
+    config["sep31"]["callbacks"] = json!({"allow_http_hosts": [host], "retry_secs": 1});
+    config["sep31"]["observer"] = json!({"enabled": true, "lease_secs": 5, "poll_secs": 1});
+    config
 }
 
-/// The SEP-12 customer of `kind` with `fields`, under `memo`, accepted.
-async fn party(s: &Setup, token: &str, memo: u64, kind: &str, mut fields: Value) -> String {
-    fields["type"] = json!(kind);
-    fields["memo"] = json!(memo.to_string());
-    fields["memo_type"] = json!("id");
+/// The SEP-12 customer `fields` (of type `kind`), accepted.
+async fn party(s: &Setup, token: &str, kind: &str, fields: Value) -> String {
     let (status, got) = s
         .call(
             Method::PUT,
@@ -84,12 +66,9 @@ impl Anchor {
         };
         let s = Setup::start(3, options).await?;
         let partner_token = s.login(&partner).await;
-        let sender =
-            json!({"first_name": "Ann", "last_name": "Lee", "email_address": "ann@example.com"});
-        let sender = party(&s, &partner_token, 1, "sep31-sender", sender).await;
-        let receiver = json!({"first_name": "Rui", "last_name": "Costa",
-                              "bank_account_number": "12345678", "bank_number": "001"});
-        let receiver = party(&s, &partner_token, 2, "sep31-receiver", receiver).await;
+        let [(sender_kind, sender), (receiver_kind, receiver)] = anchor::parties();
+        let sender = party(&s, &partner_token, sender_kind, sender).await;
+        let receiver = party(&s, &partner_token, receiver_kind, receiver).await;
         Some(Anchor {
             s,
             business,

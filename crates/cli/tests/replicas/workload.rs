@@ -14,9 +14,7 @@ use serde_json::{Value, json};
 use super::common::HorizonStub;
 use super::common::recovery::{tx, xdr};
 
-const ISSUER: &str = "GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN";
-const USDC: &str = "stellar:USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN";
-const BRL: &str = "iso4217:BRL";
+use mooring_cluster::anchor::{BRL, ISSUER, USDC};
 
 /// What one kind of request saw.
 #[derive(Default)]
