@@ -2,13 +2,17 @@
 //! request id — never a URI (queries can hold a `jwt=`), a header, a body, a
 //! key or an account's personal data.
 
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
+use axum::http::{HeaderValue, Method};
 use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tower::{Layer, Service};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -54,44 +58,101 @@ pub fn prometheus() -> &'static PrometheusHandle {
     })
 }
 
-/// Drops an incoming `x-request-id` unless it looks like an id (at most 64
-/// characters of letters, digits, `-`, `_`, `.`), so that a new one is made:
+/// Whether an incoming `x-request-id` may be kept: at most 64 characters
+/// of letters, digits, `-`, `_`, `.`. Any other is replaced by a new one:
 /// the header is copied into every log line of the request, and must not
 /// carry a token or anything else a client chose to put there.
-pub async fn sanitize_request_id(mut req: Request, next: Next) -> Response {
-    let ok = req.headers().get("x-request-id").is_none_or(|v| {
-        let b = v.as_bytes();
-        !b.is_empty()
-            && b.len() <= 64
-            && b.iter()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-    });
-    if !ok {
-        req.headers_mut().remove("x-request-id");
-    }
-    next.run(req).await
+pub fn acceptable_request_id(v: &HeaderValue) -> bool {
+    let b = v.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
 
-/// Middleware recording a request count and a latency histogram per
-/// method, route template and status.
-pub async fn track_metrics(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    // A label per method a client invents would grow the registry without
-    // bound: anything unusual is counted as OTHER.
-    let method = match req.method().as_str() {
-        m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => m,
-        _ => "OTHER",
+/// A layer recording a request count and a latency histogram per method,
+/// route template and status. A plain layer rather than
+/// `axum::middleware::from_fn`, which boxes a copy of the service and the
+/// future of every request: a held long poll would carry both.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Metrics;
+
+impl<S> Layer<S> for Metrics {
+    type Service = MetricsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MetricsService { inner }
     }
-    .to_owned();
-    let res = next.run(req).await;
-    let status = res.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
-        .record(start.elapsed().as_secs_f64());
-    res
+}
+
+/// [`Metrics`] around a service.
+#[derive(Debug, Clone)]
+pub struct MetricsService<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for MetricsService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Unpin,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Measured<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        // A label per method a client invents would grow the registry
+        // without bound: anything unusual is counted as OTHER.
+        let method = match *req.method() {
+            Method::GET => "GET",
+            Method::POST => "POST",
+            Method::PUT => "PUT",
+            Method::DELETE => "DELETE",
+            Method::PATCH => "PATCH",
+            Method::HEAD => "HEAD",
+            Method::OPTIONS => "OPTIONS",
+            _ => "OTHER",
+        };
+        Measured {
+            route: req.extensions().get::<MatchedPath>().cloned(),
+            method,
+            start: Instant::now(),
+            inner: self.inner.call(req),
+        }
+    }
+}
+
+/// A request being answered, recorded when it is.
+#[derive(Debug)]
+pub struct Measured<F> {
+    inner: F,
+    start: Instant,
+    method: &'static str,
+    route: Option<MatchedPath>,
+}
+
+impl<F> Future for Measured<F>
+where
+    F: Future<Output = Result<Response, Infallible>> + Unpin,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let Ok(res) = ready!(Pin::new(&mut this.inner).poll(cx));
+        let route = this
+            .route
+            .as_ref()
+            .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+        let status = res.status().as_u16().to_string();
+        metrics::counter!("http_requests_total", "method" => this.method, "route" => route.clone(), "status" => status)
+            .increment(1);
+        metrics::histogram!("http_request_duration_seconds", "method" => this.method, "route" => route)
+            .record(this.start.elapsed().as_secs_f64());
+        Poll::Ready(Ok(res))
+    }
 }

@@ -9,7 +9,7 @@ use axum::http::{Method, header};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::PropagateRequestIdLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 
 use super::Services;
 use crate::error;
-use crate::http::{body_limit, refuse_nul, require_admin};
+use crate::http::{RefuseNul, body_limit, require_admin};
 use crate::openapi::{self, Api};
 use crate::state::AppState;
 use crate::{
@@ -39,9 +39,11 @@ fn span(req: &Request) -> tracing::Span {
     tracing::info_span!("request", method = %req.method(), route, request_id = id)
 }
 
-/// The public router: every endpoint, with CORS, request ids, tracing,
-/// metrics, a body limit and panic recovery; and `/openapi.json`, which
-/// describes what is mounted.
+/// The public router: every endpoint, with CORS, request ids (set by
+/// `serve::handle`, echoed here), tracing, metrics, a body limit and panic
+/// recovery; and `/openapi.json`, which describes what is mounted. Its
+/// layers are plain tower layers, none boxing per request: a held long
+/// poll carries every layer's future.
 pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> Router {
     let doc = openapi::Slot::default();
     let mut app = OpenApiRouter::new()
@@ -91,17 +93,15 @@ pub fn public(state: &AppState, services: &Services, max_body_bytes: usize) -> R
         .layer(
             ServiceBuilder::new()
                 .layer(CatchPanicLayer::custom(error::panic_response))
-                .layer(axum::middleware::from_fn(telemetry::sanitize_request_id))
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(span)
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
-                .layer(axum::middleware::from_fn(telemetry::track_metrics))
+                .layer(telemetry::Metrics)
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(cors)
-                .layer(axum::middleware::from_fn(refuse_nul))
+                .layer(RefuseNul)
                 .layer(body_limit(max_body_bytes)),
         )
 }
@@ -146,7 +146,7 @@ pub fn admin(state: &AppState, services: &Services) -> Router {
                         .make_span_with(span)
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
-                .layer(axum::middleware::from_fn(refuse_nul))
+                .layer(RefuseNul)
                 .layer(body_limit(64 * 1024)),
         )
 }

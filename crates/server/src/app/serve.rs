@@ -30,6 +30,7 @@ use tower::ServiceExt as _;
 use super::parse_errors::JsonParseErrors;
 use crate::config::HttpConfig;
 use crate::error::ApiError;
+use crate::telemetry;
 
 /// Connections over `http.max_connections` being answered 503 at once;
 /// beyond these, a surplus connection is closed without waiting.
@@ -314,17 +315,16 @@ impl HttpBody for Watched {
     }
 }
 
-/// The request's id: the client's when the router would keep it (the rule
-/// of `telemetry::sanitize_request_id`), otherwise a new one, set on the
-/// request so that the router keeps it.
+/// The request's id: the client's when acceptable
+/// ([`telemetry::acceptable_request_id`]), otherwise a new one, set on the
+/// request for the router's log lines and echoed in the response (the
+/// router's `PropagateRequestIdLayer`). Every request the public listener
+/// serves has passed here, so the router itself sets no id.
 fn request_id(req: &mut Request<Incoming>) -> HeaderValue {
-    let kept = req.headers().get(&X_REQUEST_ID).filter(|v| {
-        let b = v.as_bytes();
-        !b.is_empty()
-            && b.len() <= 64
-            && b.iter()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-    });
+    let kept = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .filter(|v| telemetry::acceptable_request_id(v));
     let id = match kept {
         Some(v) => v.clone(),
         None => HeaderValue::try_from(uuid::Uuid::new_v4().to_string())

@@ -21,7 +21,7 @@ pub use body::{
     media_type, multipart, multipart_error, read_limited, read_text_part, refuse_declared_over,
 };
 pub use client_ip::{ClientIp, client_of};
-pub use nul::refuse_nul;
+pub use nul::RefuseNul;
 pub use pairs::{Form, Pairs, Query, QueryAs};
 pub use path::Path;
 pub use principal::{Authenticated, Principal};

@@ -52,6 +52,9 @@ impl Limits {
             if left.is_zero() || !waits(&poll, now, first) {
                 return answer;
             }
+            // Not kept while waiting: a held poll costs what it holds,
+            // and the answer is read again when the wait ends.
+            drop(answer);
             tokio::select! {
                 () = &mut notified => {}
                 () = tokio::time::sleep(left.min(REREAD)) => {}

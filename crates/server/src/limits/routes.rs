@@ -307,6 +307,20 @@ async fn kyc_check(
     account: Result<Path<String>, PathRejection>,
     q: Query,
 ) -> Result<Response, ApiError> {
+    let (target, poll) = check_request(account, q)?;
+    Ok(match limits.kyc_check(&p, &target, poll).await? {
+        Status::Disabled => StatusCode::NO_CONTENT.into_response(),
+        Status::Clear(s) => (StatusCode::OK, Json(s)).into_response(),
+        Status::Required(s) => (StatusCode::ACCEPTED, Json(s)).into_response(),
+    })
+}
+
+/// `GET /kyc-check`'s target and poll, from the path and query (consumed:
+/// nothing of the request is held while the poll waits).
+fn check_request(
+    account: Result<Path<String>, PathRejection>,
+    q: Query,
+) -> Result<(Target, Poll), ApiError> {
     // A path that is not UTF-8 is a malformed address, answered in JSON
     // (axum's rejection is text).
     let Path(account) = account.map_err(|_| bad_target())?;
@@ -323,9 +337,5 @@ async fn kyc_check(
         lpt: number("lpt")?.and_then(|l| u8::try_from(l).ok()),
         min_rule: number("min_rule")?,
     };
-    Ok(match limits.kyc_check(&p, &target, poll).await? {
-        Status::Disabled => StatusCode::NO_CONTENT.into_response(),
-        Status::Clear(s) => (StatusCode::OK, Json(s)).into_response(),
-        Status::Required(s) => (StatusCode::ACCEPTED, Json(s)).into_response(),
-    })
+    Ok((target, poll))
 }
