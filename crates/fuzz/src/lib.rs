@@ -6,6 +6,9 @@
 //! `scripts/test`) and, for long runs, by a coverage-guided fuzzer
 //! (README §Fuzzing).
 
+use std::future::Future as _;
+
+use base64::Engine as _;
 use mooring_server::customers::request::PutBody;
 use mooring_server::http::Pairs;
 use mooring_server::recovery::model;
@@ -38,6 +41,8 @@ pub const HARNESSES: &[(&str, Harness)] = &[
     ("horizon_account", horizon_account),
     ("attest_birthday", attest_birthday),
     ("jwt", jwt),
+    ("attest_body", attest_body),
+    ("multipart", multipart),
 ];
 
 /// The harness named `name`.
@@ -235,4 +240,76 @@ pub fn jwt(data: &[u8]) {
         assert!(claims.exp > NOW);
     }
     let _ = jwt_key().verify_claims::<serde_json::Value>(token, ISSUER);
+}
+
+/// The attester and the target of [`attest_body`]'s seed.
+fn attest_keys() -> (Keypair, Keypair) {
+    (
+        Keypair::from_seed_bytes([5; 32]),
+        Keypair::from_seed_bytes([6; 32]),
+    )
+}
+
+/// `POST /kyc-attest/{target}`'s body (DD45): what reads has the target
+/// of the path, and the signed message can be built from it.
+pub fn attest_body(data: &[u8]) {
+    let target = attest_keys().1.public_key().to_string();
+    let Ok(a) = mooring_server::attest::request::read(&target, data) else {
+        return;
+    };
+    assert_eq!(a.target.to_string(), target);
+    let m = mooring_stellar::attest::message(
+        &Network::testnet(),
+        &a.attester,
+        &a.target,
+        a.birthday.as_ref(),
+        a.expires,
+    );
+    assert_eq!(m[115..123], a.expires.to_be_bytes());
+}
+
+/// An attestation [`attest_body`] reads, signed by its attester: the seed
+/// of its corpus.
+pub fn valid_attestation() -> String {
+    let (attester, target) = attest_keys();
+    let birthday = FuzzyDate::parse("1990-07-00").expect("a date");
+    let m = mooring_stellar::attest::message(
+        &Network::testnet(),
+        &attester.public_key(),
+        &target.public_key(),
+        Some(&birthday),
+        NOW,
+    );
+    serde_json::json!({
+        "attester_pub": attester.public_key().to_string(),
+        "attester_sig": base64::engine::general_purpose::STANDARD.encode(attester.sign(&m)),
+        "expires": NOW,
+        "birthday": birthday.text(),
+    })
+    .to_string()
+}
+
+/// The boundary [`multipart`] bodies are read with.
+pub const BOUNDARY: &str = "mooring-fuzz";
+
+/// A multipart body of parameters (SEP-12 `PUT /customer/verification`,
+/// `/callback`, `DELETE /customer`), read as the server reads it: parts,
+/// their headers and text, within the limits on parts and bytes.
+pub fn multipart(data: &[u8]) {
+    let req = axum::http::Request::builder()
+        .method("PUT")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(axum::body::Body::from(data.to_vec()))
+        .expect("a request");
+    let read = std::pin::pin!(mooring_server::customers::bodies::text_put_body(req));
+    // The whole body is in memory: reading it never waits, so a read
+    // that is still pending after one poll hangs.
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(
+        read.poll(&mut cx).is_ready(),
+        "a multipart body in memory did not read at once"
+    );
 }

@@ -71,6 +71,9 @@ fn run(name: &str, harness: Harness) {
     if name == "jwt" {
         seeds.push(mooring_fuzz::valid_jwt().into_bytes());
     }
+    if name == "attest_body" {
+        seeds.push(mooring_fuzz::valid_attestation().into_bytes());
+    }
     for input in &seeds {
         harness(input);
     }

@@ -3,6 +3,7 @@
 //! account inherits it, once, to a configured number of accounts.
 
 pub mod admin;
+pub mod request;
 mod routes;
 mod service;
 

@@ -2,6 +2,7 @@
 //! erasure; verification codes; status-change callbacks.
 
 pub mod admin;
+pub mod bodies;
 mod callbacks;
 mod erase;
 mod files;

@@ -2,7 +2,6 @@
 //! before any body is read.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
@@ -12,10 +11,10 @@ use utoipa::{PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::bodies;
 use super::files::{ANY_DOCUMENT, FileView};
 use super::request::{
-    CallbackBody, DeleteBody, Params, PutBody, PutCustomerBody, PutCustomerMultipart,
-    VerificationBody, label,
+    CallbackBody, DeleteBody, Params, PutCustomerBody, PutCustomerMultipart, VerificationBody,
 };
 use super::upload::Stored;
 use super::view::CustomerView;
@@ -23,63 +22,10 @@ use super::{CustomerError, Customers};
 use crate::error::ApiError;
 use crate::http::{
     Authenticated, Media, Query, body_limit, has_body, media_type, multipart, multipart_error,
-    read_limited, read_text_part, refuse_declared_over,
+    refuse_declared_over,
 };
 use crate::openapi::ErrorBody;
-use crate::sep9::{self, Field};
 use crate::state::With;
-
-/// Largest text-only body (JSON or form).
-const MAX_TEXT_BODY: usize = 1024 * 1024;
-/// Largest text part of a multipart body.
-const MAX_TEXT_PART: usize = 64 * 1024;
-/// Most parts in a multipart body: every SEP-9 field once, with room to
-/// spare; more is no customer's data.
-const MAX_PARTS: usize = 200;
-
-/// What a multipart body's text parts may hold at most, in all: what a
-/// JSON or form body may (so memory per request stays bounded).
-const MAX_TEXT_PARTS: usize = MAX_TEXT_BODY;
-
-/// Counts a multipart body's parts and text as they are read.
-#[derive(Default)]
-struct PartBudget {
-    parts: usize,
-    text: usize,
-}
-
-impl PartBudget {
-    /// One more part: 400 past [`MAX_PARTS`].
-    fn part(&mut self) -> Result<(), ApiError> {
-        self.parts += 1;
-        if self.parts > MAX_PARTS {
-            return Err(ApiError::bad_request(format!(
-                "a multipart body has at most {MAX_PARTS} parts"
-            )));
-        }
-        Ok(())
-    }
-
-    /// Reads a text part within what is left of [`MAX_TEXT_PARTS`].
-    async fn text(
-        &mut self,
-        field: axum::extract::multipart::Field<'_>,
-        name: &str,
-    ) -> Result<String, ApiError> {
-        let left = MAX_TEXT_PARTS.saturating_sub(self.text);
-        let text = read_text_part(field, MAX_TEXT_PART.min(left), &label(name)).await;
-        let text = match text {
-            Err(_) if left < MAX_TEXT_PART => {
-                return Err(ApiError::too_large(format!(
-                    "the text parts of a multipart body are limited to {MAX_TEXT_PARTS} bytes in all"
-                )));
-            }
-            other => other?,
-        };
-        self.text += text.len();
-        Ok(text)
-    }
-}
 
 /// The SEP-12 routes; `max_request` bounds uploads.
 pub fn router(max_request: usize) -> OpenApiRouter<With<Customers>> {
@@ -193,19 +139,7 @@ async fn put_customer(
     Authenticated(p): Authenticated,
     req: Request,
 ) -> Result<Response, ApiError> {
-    refuse_declared_over(req.headers(), req.extensions())?;
-    let (body, uploads) = match media_type(req.headers()) {
-        Some(Media::Multipart) => read_multipart(&customers, req).await?,
-        Some(Media::Json) => (
-            PutBody::from_json(&text_body(req).await?).map_err(|e| ApiError::bad_request(e.0))?,
-            vec![],
-        ),
-        Some(Media::Form) => (
-            PutBody::from_form(&text_body(req).await?).map_err(|e| ApiError::bad_request(e.0))?,
-            vec![],
-        ),
-        None => return Err(wrong_type()),
-    };
+    let (body, uploads) = bodies::put_body(&customers, req).await?;
     let id = customers.put(&p, body, uploads).await?;
     Ok((StatusCode::ACCEPTED, Json(Created { id })).into_response())
 }
@@ -235,7 +169,7 @@ async fn put_verification(
     Authenticated(p): Authenticated,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let body = text_put_body(req).await?;
+    let body = bodies::text_put_body(req).await?;
     Ok(Json(customers.verify(&p, body).await?).into_response())
 }
 
@@ -264,7 +198,7 @@ async fn put_callback(
     Authenticated(p): Authenticated,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let body = text_put_body(req).await?;
+    let body = bodies::text_put_body(req).await?;
     customers.set_callback(&p, &body.params).await?;
     Ok(Json(Empty {}).into_response())
 }
@@ -311,7 +245,7 @@ async fn delete_customer(
     let Query(query) = Query::of(req.uri().query());
     let mut params = Params::from_pairs(&query).map_err(|e| ApiError::bad_request(e.0))?;
     if has_body(req.headers()) && media_type(req.headers()).is_some() {
-        let body = text_put_body(req).await?;
+        let body = bodies::text_put_body(req).await?;
         params.memo = params.memo.or(body.params.memo);
         params.memo_type = params.memo_type.or(body.params.memo_type);
     }
@@ -418,88 +352,4 @@ async fn get_files(
         .list_files(&p, file_id.as_deref(), customer_id.as_deref())
         .await?;
     Ok(Json(Files { files }).into_response())
-}
-
-fn wrong_type() -> ApiError {
-    ApiError::bad_request(
-        "Content-Type must be application/json, application/x-www-form-urlencoded or multipart/form-data",
-    )
-}
-
-async fn text_body(req: Request) -> Result<Bytes, ApiError> {
-    read_limited(
-        req,
-        MAX_TEXT_BODY,
-        &format!("a body without files is limited to {MAX_TEXT_BODY} bytes"),
-    )
-    .await
-}
-
-/// A body of parameters only (JSON, form, or multipart text parts).
-async fn text_put_body(req: Request) -> Result<PutBody, ApiError> {
-    refuse_declared_over(req.headers(), req.extensions())?;
-    match media_type(req.headers()) {
-        Some(Media::Json) => {
-            PutBody::from_json(&text_body(req).await?).map_err(|e| ApiError::bad_request(e.0))
-        }
-        Some(Media::Form) => {
-            PutBody::from_form(&text_body(req).await?).map_err(|e| ApiError::bad_request(e.0))
-        }
-        Some(Media::Multipart) => {
-            let mut multipart = multipart(req).await?;
-            let mut pairs = Vec::new();
-            let mut budget = PartBudget::default();
-            while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
-                budget.part()?;
-                let name = field.name().unwrap_or_default().to_owned();
-                let text = budget.text(field, &name).await?;
-                pairs.push((name, text));
-            }
-            PutBody::from_pairs(pairs).map_err(|e| ApiError::bad_request(e.0))
-        }
-        None => Err(wrong_type()),
-    }
-}
-
-/// Reads a multipart PUT: files stream to the document store as their
-/// parts arrive; text parts are gathered and checked at the end.
-async fn read_multipart(
-    customers: &Customers,
-    req: Request,
-) -> Result<(PutBody, Vec<(Field, Stored)>), ApiError> {
-    let mut multipart = multipart(req).await?;
-    let mut pairs = Vec::new();
-    let mut uploads: Vec<(Field, Stored)> = Vec::new();
-    let mut budget = PartBudget::default();
-    let result: Result<(), ApiError> = async {
-        while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
-            budget.part()?;
-            let name = field.name().unwrap_or_default().to_owned();
-            match sep9::lookup(&name).filter(|f| f.is_binary()) {
-                // One document per field per request: a field has one value.
-                Some(f) if uploads.iter().any(|(u, _)| u.name == f.name) => {
-                    return Err(ApiError::bad_request(format!(
-                        "'{}' is sent more than once",
-                        f.name
-                    )));
-                }
-                Some(f) => uploads.push((f, customers.upload(&f, field).await?)),
-                None => {
-                    let text = budget.text(field, &name).await?;
-                    pairs.push((name, text));
-                }
-            }
-        }
-        Ok(())
-    }
-    .await;
-    let body =
-        result.and_then(|()| PutBody::from_pairs(pairs).map_err(|e| ApiError::bad_request(e.0)));
-    match body {
-        Ok(body) => Ok((body, uploads)),
-        Err(e) => {
-            customers.discard(uploads).await;
-            Err(e)
-        }
-    }
 }
