@@ -19,7 +19,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::clock::Clock;
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Purge};
 use crate::server_keys::{self, ServerKeyError};
 use crate::vault::{DataKey, Place, Vault};
 use crate::with_pool;
@@ -38,10 +38,6 @@ const MAX_SUBJECTS: usize = 100_000;
 
 /// Counters written by one statement (three values each).
 const ROWS_PER_STATEMENT: usize = 200;
-
-/// Rows one purge statement deletes, so that no statement holds SQLite's
-/// write lock for long.
-const PURGE_ROWS: i64 = 1_000;
 
 /// An event over its limit, and when its window ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,28 +142,17 @@ impl RateLimits {
         Ok(())
     }
 
-    /// Deletes counters whose window ended more than [`MAX_PERIOD`] ago,
-    /// a bounded number of rows per statement.
+    /// Deletes counters whose window ended more than [`MAX_PERIOD`] ago, in
+    /// small batches.
     pub async fn purge(&self) -> Result<u64, DbError> {
         let before = self.now() - MAX_PERIOD;
-        let mut purged = 0;
-        loop {
-            let n = with_pool!(&self.0.db, p => sqlx::query(
-                "DELETE FROM rate_limits WHERE key IN \
-                 (SELECT key FROM rate_limits WHERE period < $1 LIMIT $2)",
-            )
-            .bind(before)
-            .bind(PURGE_ROWS)
-            .execute(p)
-            .await?
-            .rows_affected());
-            purged += n;
-            if n < PURGE_ROWS as u64 {
-                return Ok(purged);
-            }
-            // Let waiting writes have the lock between batches.
-            tokio::task::yield_now().await;
+        Purge {
+            table: "rate_limits",
+            key: "key",
+            filter: "period < $1",
         }
+        .run(&self.0.db, before)
+        .await
     }
 
     fn now(&self) -> i64 {

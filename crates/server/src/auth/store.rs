@@ -1,7 +1,7 @@
 //! SQL for SEP-10: the used-challenge ledger that makes every challenge
 //! single-use across all replicas sharing the database.
 
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Purge};
 use crate::with_pool;
 
 /// Records a challenge as used. [`DbError::Conflict`] if it already was —
@@ -28,11 +28,11 @@ const CLOCK_SKEW_MARGIN: u64 = 300;
 /// challenge fails the time-bounds check before replay is even considered.
 pub async fn purge_used_challenges(db: &Db, now: u64) -> Result<u64, DbError> {
     let before = i64::try_from(now.saturating_sub(CLOCK_SKEW_MARGIN)).unwrap_or(i64::MAX);
-    Ok(
-        with_pool!(db, pool => sqlx::query("DELETE FROM sep10_used_challenges WHERE expires_at < $1")
-        .bind(before)
-        .execute(pool)
-        .await?
-        .rows_affected()),
-    )
+    Purge {
+        table: "sep10_used_challenges",
+        key: "hash",
+        filter: "expires_at < $1",
+    }
+    .run(db, before)
+    .await
 }

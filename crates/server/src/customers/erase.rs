@@ -6,6 +6,7 @@ use super::owner::{self, OwnerError};
 use super::request::Params;
 use super::service::{CustomerError, Customers, owner_of_uploads};
 use super::store;
+use crate::db::PURGE_BATCH;
 use crate::http::Principal;
 
 impl Customers {
@@ -87,12 +88,21 @@ impl Customers {
 
     /// Deletes uploads no customer referenced before their expiry.
     pub async fn expire_files(&self) -> Result<u64, CustomerError> {
-        let mut tx = self.db().begin().await?;
-        let n = store::expire_files(&mut tx, self.now()).await?;
-        tx.commit().await?;
-        if n > 0 {
+        let mut total = 0;
+        loop {
+            // A batch a transaction, so that writes go between them.
+            let mut tx = self.db().begin().await?;
+            let n = store::expire_files(&mut tx, self.now()).await?;
+            tx.commit().await?;
+            total += n;
+            if n < PURGE_BATCH.unsigned_abs() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        if total > 0 {
             self.remove_deleted_blobs().await;
         }
-        Ok(n)
+        Ok(total)
     }
 }

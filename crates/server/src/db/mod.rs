@@ -11,7 +11,9 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::config::ConfigError;
 
+mod purge;
 mod readers;
+pub use purge::{PURGE_BATCH, Purge};
 pub use readers::{Reader, Readers};
 
 /// Runs `$body` with `$pool` bound to whichever engine's pool `$db` holds.

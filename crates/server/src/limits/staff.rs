@@ -2,10 +2,9 @@
 //! standing, its own rules, and the purge of old recorded operations.
 
 use super::service::{LimitError, Limits};
-use super::store;
 use crate::audit;
 use crate::config::Rule;
-use crate::db::Conn;
+use crate::db::Purge;
 use crate::kyc::Target;
 
 impl Limits {
@@ -98,14 +97,12 @@ impl Limits {
     pub async fn purge(&self) -> Result<u64, LimitError> {
         let days = i64::try_from(self.cfg.operations_retention_days).unwrap_or(i64::MAX / 86_400);
         let before = self.now().saturating_sub(days.saturating_mul(86_400));
-        let mut total = 0;
-        loop {
-            let n = store::purge(Conn::Db(self.standing.db()), before).await?;
-            total += n;
-            if n < 1000 {
-                return Ok(total);
-            }
-            tokio::task::yield_now().await;
+        Ok(Purge {
+            table: "kyc_operations",
+            key: "id",
+            filter: "at < $1",
         }
+        .run(self.standing.db(), before)
+        .await?)
     }
 }

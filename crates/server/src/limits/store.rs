@@ -52,16 +52,3 @@ pub async fn record(
     .await.map(|_| ())?);
     Ok(())
 }
-
-/// Deletes up to 1000 operations recorded before `before`; answers how
-/// many (a small batch, so no statement holds the write lock for long).
-pub async fn purge(c: Conn<'_>, before: i64) -> Result<u64, DbError> {
-    Ok(with_conn!(c, e => sqlx::query(
-        "DELETE FROM kyc_operations WHERE id IN \
-         (SELECT id FROM kyc_operations WHERE at < $1 ORDER BY at LIMIT 1000)",
-    )
-    .bind(before)
-    .execute(e)
-    .await?
-    .rows_affected()))
-}

@@ -7,5 +7,6 @@ mod common;
 
 mod challenge;
 mod login;
+mod purge;
 mod signers;
 mod token;

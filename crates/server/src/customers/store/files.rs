@@ -2,7 +2,7 @@
 //! customer's field, expiry, and the queue of documents to remove from
 //! the store.
 
-use crate::db::{Conn, DbError, Tx};
+use crate::db::{Conn, DbError, PURGE_BATCH, Tx};
 use crate::{with_conn, with_tx};
 
 /// An uploaded file.
@@ -118,12 +118,15 @@ pub async fn delete_unattached_files(
     Ok(())
 }
 
-/// Deletes unattached files past their expiry; returns how many.
+/// Deletes up to [`PURGE_BATCH`] unattached files past their expiry;
+/// returns how many.
 pub async fn expire_files(tx: &mut Tx, now: i64) -> Result<u64, DbError> {
     let blobs: Vec<(String,)> = with_tx!(tx, e => sqlx::query_as(
-        "DELETE FROM files WHERE customer_id IS NULL AND expires_at < $1 RETURNING blob",
+        "DELETE FROM files WHERE id IN \
+         (SELECT id FROM files WHERE customer_id IS NULL AND expires_at < $1 LIMIT $2) RETURNING blob",
     )
     .bind(now)
+    .bind(PURGE_BATCH)
     .fetch_all(e)
     .await?);
     for (blob,) in &blobs {

@@ -1,6 +1,6 @@
 //! SQL for the `/authorize` sign-in and the shared rate limits.
 
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Purge};
 use crate::with_pool;
 
 /// A waiting sign-in request.
@@ -176,18 +176,22 @@ pub async fn take_state(db: &Db, state: &str, now: i64) -> Result<Option<Request
     Ok(with_pool!(db, p => sqlx::query_as(&sql).bind(state).bind(now).fetch_optional(p).await?))
 }
 
-/// Deletes expired requests.
+/// Deletes expired requests and sign-in links, in small batches.
 pub async fn purge(db: &Db, now: i64) -> Result<u64, DbError> {
-    let n = with_pool!(db, p => sqlx::query("DELETE FROM authorize_requests WHERE expires_at <= $1")
-        .bind(now)
-        .execute(p)
-        .await?
-        .rows_affected());
-    with_pool!(db, p => sqlx::query("DELETE FROM email_links WHERE expires_at <= $1")
-        .bind(now)
-        .execute(p)
-        .await?
-        .rows_affected());
+    let n = Purge {
+        table: "authorize_requests",
+        key: "id",
+        filter: "expires_at <= $1",
+    }
+    .run(db, now)
+    .await?;
+    Purge {
+        table: "email_links",
+        key: "id",
+        filter: "expires_at <= $1",
+    }
+    .run(db, now)
+    .await?;
     Ok(n)
 }
 
