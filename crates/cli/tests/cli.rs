@@ -326,6 +326,11 @@ async fn logs_never_contain_tokens_keys_challenges_or_queries() {
         stderr.contains("finished processing request"),
         "requests are logged: {stderr}"
     );
+    // Written to a pipe, not a terminal: no colour codes.
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "logs to a pipe carry terminal escapes:\n{stderr}"
+    );
     for (what, needle) in [
         ("a customer id", customer.as_str()),
         ("an admin path", &format!("/admin/customers/{customer}")),

@@ -3,6 +3,7 @@
 //! key or an account's personal data.
 
 use std::convert::Infallible;
+use std::io::IsTerminal as _;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll, ready};
@@ -30,6 +31,9 @@ pub fn init_logging(filter: &str, format: LogFormat) -> Result<(), String> {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        // Colour codes only for a person at a terminal: in a file or a log
+        // collector they are bytes on every line.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Text => builder.try_init(),
