@@ -19,7 +19,9 @@ pub struct WebAuth {
     server_key: PublicKey,
     network: Network,
     home_domain: String,
-    web_auth_domain: String,
+    /// What the `web_auth_domain` operation may name: the endpoint's host,
+    /// and with a port in the URL, host and port too.
+    web_auth_domains: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -56,15 +58,22 @@ impl WebAuth {
         let host = endpoint
             .host_str()
             .ok_or_else(|| ClientError::StellarToml("WEB_AUTH_ENDPOINT has no host".into()))?;
-        // The server's domain: its host name, without a port.
-        let web_auth_domain = host.to_owned();
+        // SEP-10 §Verification: "the Server's domain that the client
+        // requested the challenge from". Servers write it two ways when the
+        // endpoint has a port: its host name (Mooring, the JavaScript SDKs'
+        // `new URL(..).hostname`) or host and port (django-polaris); both
+        // name the same server.
+        let mut web_auth_domains = vec![host.to_owned()];
+        if let Some(port) = endpoint.port() {
+            web_auth_domains.push(format!("{host}:{port}"));
+        }
         Ok(WebAuth {
             http,
             endpoint,
             server_key,
             network,
             home_domain: home_domain.into(),
-            web_auth_domain,
+            web_auth_domains,
         })
     }
 
@@ -85,6 +94,18 @@ impl WebAuth {
             .ok_or_else(|| ClientError::StellarToml("no NETWORK_PASSPHRASE".into()))?;
         let home = crate::host_of(base);
         WebAuth::new(http, endpoint, key, Network::new(passphrase), home)
+    }
+
+    /// The same server, for another home domain: the one challenges are
+    /// asked for and must name.
+    pub fn with_home_domain(mut self, home_domain: impl Into<String>) -> Self {
+        self.home_domain = home_domain.into();
+        self
+    }
+
+    /// The home domain challenges are asked for.
+    pub fn home_domain(&self) -> &str {
+        &self.home_domain
     }
 
     /// The WEB_AUTH_ENDPOINT.
@@ -132,18 +153,27 @@ impl WebAuth {
             ));
         }
         let homes = [self.home_domain.clone()];
-        let read = sep10::read_challenge(
-            &body.transaction,
-            &ReadOptions {
-                server: ServerKey::Public(self.server_key),
-                network: &self.network,
-                home_domains: &homes,
-                web_auth_domain: &self.web_auth_domain,
-                require_web_auth_domain: false,
-                now: unix_now(),
-                min_time_grace: CLOCK_GRACE_SECS,
-            },
-        )?;
+        let read = |web_auth_domain: &str| {
+            sep10::read_challenge(
+                &body.transaction,
+                &ReadOptions {
+                    server: ServerKey::Public(self.server_key),
+                    network: &self.network,
+                    home_domains: &homes,
+                    web_auth_domain,
+                    require_web_auth_domain: false,
+                    now: unix_now(),
+                    min_time_grace: CLOCK_GRACE_SECS,
+                },
+            )
+        };
+        let mut read_as = read(&self.web_auth_domains[0]);
+        for other in &self.web_auth_domains[1..] {
+            if matches!(read_as, Err(sep10::ChallengeError::WrongWebAuthDomain)) {
+                read_as = read(other);
+            }
+        }
+        let read = read_as?;
         if read.account != *account {
             return Err(ClientError::Unexpected(
                 "the challenge is for another account",

@@ -83,6 +83,24 @@ impl Proxy {
         listener: std::net::TcpListener,
         backends: &[SocketAddr],
     ) -> std::io::Result<Proxy> {
+        Proxy::start_with(listener, backends, true)
+    }
+
+    /// Starts a proxy that closes each client connection after one answer
+    /// (`Connection: close`), as servers with one-request workers do
+    /// (gunicorn's sync workers): for clients that must cope with them.
+    pub fn start_closing(
+        listener: std::net::TcpListener,
+        backends: &[SocketAddr],
+    ) -> std::io::Result<Proxy> {
+        Proxy::start_with(listener, backends, false)
+    }
+
+    fn start_with(
+        listener: std::net::TcpListener,
+        backends: &[SocketAddr],
+        keep_alive: bool,
+    ) -> std::io::Result<Proxy> {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let url = Url::parse(&format!("http://{}", listener.local_addr()?))
@@ -104,7 +122,7 @@ impl Proxy {
             next: AtomicUsize::new(0),
             client,
         });
-        let task = tokio::spawn(accept(listener, shared.clone()));
+        let task = tokio::spawn(accept(listener, shared.clone(), keep_alive));
         Ok(Proxy { url, shared, task })
     }
 
@@ -123,7 +141,7 @@ impl Proxy {
     }
 }
 
-async fn accept(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+async fn accept(listener: tokio::net::TcpListener, shared: Arc<Shared>, keep_alive: bool) {
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -134,6 +152,7 @@ async fn accept(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| forward(shared.clone(), peer, req));
             let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(keep_alive)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });

@@ -64,16 +64,7 @@ fn inputs(seeds: Vec<Vec<u8>>) -> BoxedStrategy<Vec<u8>> {
 }
 
 fn run(name: &str, harness: Harness) {
-    let mut seeds = corpus(name);
-    if name == "sep10_challenge" || name == "envelope" {
-        seeds.push(mooring_fuzz::valid_challenge().into_bytes());
-    }
-    if name == "jwt" {
-        seeds.push(mooring_fuzz::valid_jwt().into_bytes());
-    }
-    if name == "attest_body" {
-        seeds.push(mooring_fuzz::valid_attestation().into_bytes());
-    }
+    let seeds = corpus(name);
     for input in &seeds {
         harness(input);
     }
@@ -115,4 +106,30 @@ fn the_token_seed_verifies() {
     let last = forged.len() - 2;
     forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
     assert!(!mooring_fuzz::jwt_verifies(&forged), "a changed signature");
+}
+
+/// The seeds of the harnesses that need a valid input to start from deep
+/// inside (challenge, token, attestation) are in their corpus folders too,
+/// where AFL++ starts from them: the same bytes the functions make.
+/// `MOORING_FUZZ_WRITE_SEEDS=1` writes them again.
+#[test]
+fn the_saved_seeds_are_the_valid_inputs() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    for (name, seed) in [
+        ("sep10_challenge", mooring_fuzz::valid_challenge()),
+        ("jwt", mooring_fuzz::valid_jwt()),
+        ("attest_body", mooring_fuzz::valid_attestation()),
+    ] {
+        let path = dir.join(name).join("valid");
+        if std::env::var_os("MOORING_FUZZ_WRITE_SEEDS").is_some() {
+            std::fs::create_dir_all(dir.join(name)).unwrap();
+            std::fs::write(&path, &seed).unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(&path).ok().as_deref(),
+            Some(seed.as_str()),
+            "{} (MOORING_FUZZ_WRITE_SEEDS=1 writes it)",
+            path.display()
+        );
+    }
 }

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result, anyhow};
 use clap::Args;
 use futures::FutureExt as _;
 use mooring_client::sep10::{LoginOptions, WebAuth};
 use mooring_stellar::{ClientAccount, Keypair};
+use reqwest::Url;
 
 use super::{Conn, LoadArgs, Op, measure, proc_kib, report, server};
 
@@ -22,6 +23,13 @@ pub struct AuthArgs {
     /// on their behalf.
     #[arg(long)]
     verify_challenge: bool,
+    /// The home domain challenges are asked for and checked against, with
+    /// --verify-challenge. Without it, the first that the server's
+    /// challenges name of: the --url's host and port, then its
+    /// WEB_AUTH_ENDPOINT's host and port, then that host alone (a server
+    /// reached at 127.0.0.1 may call itself localhost).
+    #[arg(long, requires = "verify_challenge")]
+    home_domain: Option<String>,
 }
 
 enum Worker {
@@ -36,7 +44,12 @@ pub async fn run(args: AuthArgs) -> Result<()> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(load.concurrency)
         .build()?;
-    let web_auth = Arc::new(WebAuth::discover(http, &base).await?);
+    let mut web_auth = WebAuth::discover(http, &base).await?;
+    if args.verify_challenge {
+        web_auth = home_domain(web_auth, &base, args.home_domain.as_deref()).await?;
+        eprintln!("home domain: {}", web_auth.home_domain());
+    }
+    let web_auth = Arc::new(web_auth);
     let mut workers = Vec::with_capacity(load.concurrency);
     for _ in 0..load.concurrency {
         workers.push(if args.verify_challenge {
@@ -79,5 +92,44 @@ pub async fn run(args: AuthArgs) -> Result<()> {
         &outcome,
         rss,
         load.json,
+    )
+}
+
+/// `web_auth` for the home domain its challenges are checked against:
+/// `given`, or the first candidate whose challenge passes the wallet's
+/// checks (see [`AuthArgs::home_domain`]).
+async fn home_domain(web_auth: WebAuth, base: &Url, given: Option<&str>) -> Result<WebAuth> {
+    if let Some(d) = given {
+        return Ok(web_auth.with_home_domain(d));
+    }
+    let endpoint = web_auth.endpoint().clone();
+    let authority = |u: &Url| match (u.host_str(), u.port()) {
+        (Some(h), Some(p)) => Some(format!("{h}:{p}")),
+        (h, None) => h.map(str::to_owned),
+        _ => None,
+    };
+    let mut candidates: Vec<String> = [
+        authority(base),
+        authority(&endpoint),
+        endpoint.host_str().map(str::to_owned),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    candidates.dedup();
+    let probe = Keypair::random();
+    let account = ClientAccount::Account(probe.public_key());
+    let mut first_error = None;
+    for c in candidates {
+        let wa = web_auth.clone().with_home_domain(&c);
+        match wa.challenge(&account, &LoginOptions::default()).await {
+            Ok(_) => return Ok(wa),
+            Err(e) => {
+                first_error.get_or_insert(anyhow!("home domain {c}: {e}"));
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| anyhow!("the URL names no host"))).context(
+        "no home domain the server's challenges name passes the checks; give --home-domain",
     )
 }

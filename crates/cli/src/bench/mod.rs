@@ -1,6 +1,7 @@
 //! `mooring bench`: load generators that measure throughput, latency and the
 //! server's memory. Benchmarks report figures; tests never assert timings.
 
+use std::collections::BTreeMap;
 use std::io::BufRead as _;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -229,12 +230,52 @@ pub fn proc_kib(pid: u32, field: &str) -> Option<u64> {
 
 /// One load-generating connection: HTTP/1.1 keep-alive straight over
 /// hyper, the cheapest client there is, so that the machine's CPU goes to
-/// the server being measured (wrk and hey do the same).
+/// the server being measured (wrk and hey do the same). When the server
+/// closes the connection (after each answer, as gunicorn's sync workers
+/// do, or when idle), the next request opens another.
 pub struct Conn {
-    sender: hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
+    sender: Option<hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>>,
+    addr: (String, u16),
     host: String,
     /// Bearer token sent with every request, once logged in.
     pub token: Option<String>,
+}
+
+/// Why an operation failed, by kind: what `mooring bench` counts.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The connection could not be opened.
+    #[error("cannot connect: {0}")]
+    Connect(std::io::Error),
+    /// The connection ended before the answer did.
+    #[error("connection closed before the answer: {0}")]
+    Closed(hyper::Error),
+    /// The server answered with an error status.
+    #[error("{0}: {1}")]
+    Status(StatusCode, String),
+    /// The answer was not the JSON expected.
+    #[error("unexpected answer: {0}")]
+    Unexpected(String),
+}
+
+impl Failure {
+    /// The kind, as reported: `connect`, `closed`, `HTTP <status>`,
+    /// `unexpected`.
+    pub fn kind(&self) -> String {
+        match self {
+            Failure::Connect(_) => "connect".into(),
+            Failure::Closed(_) => "closed".into(),
+            Failure::Status(s, _) => format!("HTTP {}", s.as_u16()),
+            Failure::Unexpected(_) => "unexpected".into(),
+        }
+    }
+}
+
+/// The kind of an operation's error (see [`Failure::kind`]); `other` for
+/// errors of the benchmark's own checks.
+pub fn kind_of(e: &anyhow::Error) -> String {
+    e.downcast_ref::<Failure>()
+        .map_or_else(|| "other".into(), Failure::kind)
 }
 
 impl Conn {
@@ -245,22 +286,54 @@ impl Conn {
         if base.scheme() != "http" {
             bail!("the load generator speaks plain http; run it on the server's machine");
         }
-        let stream = tokio::net::TcpStream::connect((host, port)).await?;
-        stream.set_nodelay(true)?;
-        let (sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-        tokio::spawn(conn);
-        Ok(Conn {
-            sender,
+        let mut c = Conn {
+            sender: None,
+            addr: (host.to_owned(), port),
             host: match base.port() {
                 Some(p) => format!("{host}:{p}"),
                 None => host.to_owned(),
             },
             token: None,
-        })
+        };
+        c.connect().await?;
+        Ok(c)
     }
 
-    /// One request; the JSON answer, or an error for a non-2xx status.
+    async fn connect(&mut self) -> Result<(), Failure> {
+        self.sender = None;
+        let stream = tokio::net::TcpStream::connect((self.addr.0.as_str(), self.addr.1))
+            .await
+            .map_err(Failure::Connect)?;
+        stream.set_nodelay(true).map_err(Failure::Connect)?;
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(Failure::Closed)?;
+        tokio::spawn(conn);
+        self.sender = Some(sender);
+        Ok(())
+    }
+
+    /// A sender ready for a request: the open connection, or a new one when
+    /// the server has closed it.
+    async fn ready(
+        &mut self,
+    ) -> Result<
+        &mut hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
+        Failure,
+    > {
+        let usable = match self.sender.as_mut() {
+            Some(s) if !s.is_closed() => s.ready().await.is_ok(),
+            _ => false,
+        };
+        if !usable {
+            self.connect().await?;
+        }
+        Ok(self.sender.as_mut().expect("connected"))
+    }
+
+    /// One request; the JSON answer, or a [`Failure`] (a non-2xx status
+    /// among them).
     pub async fn call(
         &mut self,
         method: &str,
@@ -279,14 +352,28 @@ impl Conn {
             req = req.header("content-type", "application/json");
         }
         let body = http_body_util::Full::new(bytes::Bytes::from(json.unwrap_or_default()));
-        self.sender.ready().await?;
-        let res = self.sender.send_request(req.body(body)?).await?;
+        let req = req.body(body)?;
+        let sent = self.ready().await?.send_request(req).await;
+        let res = match sent {
+            Ok(res) => res,
+            Err(e) => {
+                self.sender = None;
+                return Err(Failure::Closed(e).into());
+            }
+        };
         let status = res.status();
-        let bytes = res.into_body().collect().await?.to_bytes();
+        let bytes = match res.into_body().collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => {
+                self.sender = None;
+                return Err(Failure::Closed(e).into());
+            }
+        };
         if !status.is_success() {
-            bail!("{status}: {}", String::from_utf8_lossy(&bytes));
+            let text = String::from_utf8_lossy(&bytes);
+            return Err(Failure::Status(status, text.chars().take(200).collect()).into());
         }
-        Ok(serde_json::from_slice(&bytes)?)
+        serde_json::from_slice(&bytes).map_err(|e| Failure::Unexpected(e.to_string()).into())
     }
 
     /// One complete SEP-10 login with a fresh key at `auth_path`: GET the
@@ -333,14 +420,22 @@ pub struct Outcome {
     pub failed: u64,
     /// Latency of the successful ones, microseconds.
     pub hist: Histogram<u64>,
+    /// The failed ones by kind ([`kind_of`]).
+    pub errors: BTreeMap<String, u64>,
     /// The first error, for the operator.
     pub first_error: Option<String>,
     /// Seconds measured.
     pub secs: f64,
 }
 
+/// The longest pause of a worker whose operations keep failing.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
 /// Runs `op` in a loop in each worker (one state each) for `warmup`, then
-/// `duration` measured.
+/// `duration` measured. A worker whose operation failed pauses before the
+/// next (10 ms, doubling to a second while failures go on), so that a
+/// refusing server is not hammered and the count says what went wrong
+/// rather than how fast it can.
 pub async fn measure<W: Send + 'static>(
     workers: Vec<W>,
     warmup: Duration,
@@ -358,6 +453,8 @@ pub async fn measure<W: Send + 'static>(
             let mut hist =
                 Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
             let mut first_error = None;
+            let mut errors = BTreeMap::<String, u64>::new();
+            let mut backoff = Duration::ZERO;
             let mut i = 0u64;
             loop {
                 let t0 = Instant::now();
@@ -367,28 +464,38 @@ pub async fn measure<W: Send + 'static>(
                 let (back, result) = op(state, i).await;
                 state = back;
                 i += 1;
-                if t0 < measure_from {
-                    continue;
-                }
+                let measured = t0 >= measure_from;
                 match result {
                     Ok(()) => {
-                        ok.fetch_add(1, Ordering::Relaxed);
-                        let _ = hist.record(t0.elapsed().as_micros() as u64);
+                        backoff = Duration::ZERO;
+                        if measured {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                            let _ = hist.record(t0.elapsed().as_micros() as u64);
+                        }
                     }
                     Err(e) => {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                        first_error.get_or_insert(e.to_string());
+                        if measured {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            *errors.entry(kind_of(&e)).or_default() += 1;
+                            first_error.get_or_insert(e.to_string());
+                        }
+                        backoff = (backoff * 2).clamp(Duration::from_millis(10), MAX_BACKOFF);
+                        tokio::time::sleep(backoff).await;
                     }
                 }
             }
-            (hist, first_error)
+            (hist, errors, first_error)
         }));
     }
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let mut first_error = None;
+    let mut errors = BTreeMap::new();
     for t in tasks {
-        let (h, e) = t.await?;
+        let (h, by_kind, e) = t.await?;
         hist.add(h)?;
+        for (kind, n) in by_kind {
+            *errors.entry(kind).or_default() += n;
+        }
         if first_error.is_none() {
             first_error = e;
         }
@@ -397,6 +504,7 @@ pub async fn measure<W: Send + 'static>(
         ok: ok.load(Ordering::Relaxed),
         failed: failed.load(Ordering::Relaxed),
         hist,
+        errors,
         first_error,
         secs: duration.as_secs_f64(),
     })
@@ -423,6 +531,7 @@ pub fn report(
                 "duration_secs": o.secs,
                 "ok": o.ok,
                 "errors": o.failed,
+                "errors_by_kind": o.errors,
                 "per_sec": (per_sec * 10.0).round() / 10.0,
                 "p50_ms": ms(0.50),
                 "p99_ms": ms(0.99),
@@ -438,6 +547,9 @@ pub fn report(
         println!("  p50               {:.2} ms", ms(0.50));
         println!("  p99               {:.2} ms", ms(0.99));
         println!("  errors            {}", o.failed);
+        for (kind, n) in &o.errors {
+            println!("    {kind:<15} {n}");
+        }
         match rss {
             Some(m) => println!("  server peak RSS   {m:.1} MiB"),
             None => println!("  server peak RSS   unknown (pass --server-pid)"),
