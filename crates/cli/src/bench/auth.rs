@@ -82,7 +82,7 @@ pub async fn run(args: AuthArgs) -> Result<()> {
         }
         .boxed()
     });
-    let outcome = measure(workers, load.warmup, load.duration, op).await?;
+    let outcome = measure(workers, load.warmup, load.duration, pid, op).await?;
     let rss = pid.and_then(|p| proc_kib(p, "VmHWM:"));
     drop(own);
     report(

@@ -73,7 +73,7 @@ pub async fn run(args: KycArgs) -> Result<()> {
         }
         .boxed()
     });
-    let puts = measure(workers, load.warmup, load.duration, put).await?;
+    let puts = measure(workers, load.warmup, load.duration, pid, put).await?;
     report(
         "sep12-put",
         "SEP-12 PUT /customer, ten SEP-9 fields",
@@ -106,7 +106,7 @@ pub async fn run(args: KycArgs) -> Result<()> {
         }
         .boxed()
     });
-    let gets = measure(ready, load.warmup, load.duration, get).await?;
+    let gets = measure(ready, load.warmup, load.duration, pid, get).await?;
     let rss = pid.and_then(|p| proc_kib(p, "VmHWM:"));
     drop(own);
     report(

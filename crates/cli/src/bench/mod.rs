@@ -228,6 +228,18 @@ pub fn proc_kib(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
+/// CPU seconds a process has used (user and system, all threads).
+pub fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which may hold spaces), from
+    // field 3 on: utime and stime are fields 14 and 15, in clock ticks
+    // (USER_HZ, 100 on Linux).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 /// One load-generating connection: HTTP/1.1 keep-alive straight over
 /// hyper, the cheapest client there is, so that the machine's CPU goes to
 /// the server being measured (wrk and hey do the same). When the server
@@ -426,6 +438,9 @@ pub struct Outcome {
     pub first_error: Option<String>,
     /// Seconds measured.
     pub secs: f64,
+    /// CPU seconds the server used in the measured window (user and
+    /// system, every thread), when its process is known.
+    pub server_cpu: Option<f64>,
 }
 
 /// The longest pause of a worker whose operations keep failing.
@@ -440,12 +455,23 @@ pub async fn measure<W: Send + 'static>(
     workers: Vec<W>,
     warmup: Duration,
     duration: Duration,
+    server: Option<u32>,
     op: Op<W>,
 ) -> Result<Outcome> {
     let ok = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let measure_from = Instant::now() + warmup;
     let end = measure_from + duration;
+    // The server's CPU time at the start and the end of the measured
+    // window, read from /proc beside the load.
+    let cpu = server.map(|pid| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from.into()).await;
+            let from = cpu_secs(pid)?;
+            tokio::time::sleep_until(end.into()).await;
+            Some(cpu_secs(pid)? - from)
+        })
+    });
     let mut tasks = Vec::with_capacity(workers.len());
     for mut state in workers {
         let (ok, failed, op) = (ok.clone(), failed.clone(), op.clone());
@@ -507,6 +533,10 @@ pub async fn measure<W: Send + 'static>(
         errors,
         first_error,
         secs: duration.as_secs_f64(),
+        server_cpu: match cpu {
+            Some(task) => task.await?,
+            None => None,
+        },
     })
 }
 
@@ -522,6 +552,12 @@ pub fn report(
     let per_sec = o.ok as f64 / o.secs;
     let ms = |q: f64| o.hist.value_at_quantile(q) as f64 / 1000.0;
     let rss = rss_kib.map(|k| (k as f64 / 1024.0 * 10.0).round() / 10.0);
+    // Per successful operation; ticks are 10 ms, so a window of a few
+    // seconds gives two significant digits at most.
+    let cpu_per_op = o
+        .server_cpu
+        .filter(|_| o.ok > 0)
+        .map(|c| (c * 1000.0 / o.ok as f64 * 1000.0).round() / 1000.0);
     if json {
         println!(
             "{}",
@@ -536,6 +572,7 @@ pub fn report(
                 "p50_ms": ms(0.50),
                 "p99_ms": ms(0.99),
                 "server_peak_rss_mib": rss,
+                "server_cpu_ms_per_op": cpu_per_op,
             })
         );
     } else {
@@ -549,6 +586,9 @@ pub fn report(
         println!("  errors            {}", o.failed);
         for (kind, n) in &o.errors {
             println!("    {kind:<15} {n}");
+        }
+        if let Some(ms) = cpu_per_op {
+            println!("  server CPU/op     {ms:.3} ms");
         }
         match rss {
             Some(m) => println!("  server peak RSS   {m:.1} MiB"),

@@ -188,7 +188,7 @@ pub async fn transactions(args: TransactionsArgs) -> Result<()> {
     let distribution = Keypair::random().public_key().to_string();
     let a = anchor(load, args.postgres.as_deref(), None, &distribution).await?;
     let op = create(&a.base, a.body.clone());
-    let outcome = measure(a.workers, load.warmup, load.duration, op).await?;
+    let outcome = measure(a.workers, load.warmup, load.duration, a.pid, op).await?;
     let rss = a.pid.and_then(|p| proc_kib(p, "VmHWM:"));
     drop(a.own);
     report(

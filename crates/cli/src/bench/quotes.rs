@@ -130,7 +130,7 @@ pub async fn run(args: QuotesArgs) -> Result<()> {
         }
         .boxed()
     });
-    let quoted = measure(workers, load.warmup, load.duration, quote).await?;
+    let quoted = measure(workers, load.warmup, load.duration, pid, quote).await?;
     let rss = pid.and_then(|p| proc_kib(p, "VmHWM:"));
     drop(own);
     report(

@@ -26,7 +26,7 @@ use mooring_stellar::{Keypair, Network, envelope};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::{Conn, horizon_stub, parse_duration};
+use super::{Conn, cpu_secs, horizon_stub, parse_duration};
 
 /// Options of `mooring bench replicas`.
 #[derive(Args)]
@@ -78,18 +78,6 @@ fn config(partners: &[String], dist: &str) -> Result<String> {
     config["limits"] = json!({"long_poll_max_secs": 240,
                               "rules": [{"op": "withdraw", "asset": USDC, "threshold": "1"}]});
     Ok(toml::to_string(&config)?)
-}
-
-/// CPU seconds a process has used (user and system, all threads).
-fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command name (which may hold spaces), from
-    // field 3 on: utime and stime are fields 14 and 15, in clock ticks
-    // (USER_HZ, 100 on Linux).
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
 }
 
 /// The processes whose parent is `pid` (a PostgreSQL server's backends).

@@ -101,7 +101,7 @@ pub async fn run(args: SignArgs) -> Result<()> {
         }
         .boxed()
     });
-    let signed = measure(workers, load.warmup, load.duration, sign).await?;
+    let signed = measure(workers, load.warmup, load.duration, pid, sign).await?;
     let rss = pid.and_then(|p| proc_kib(p, "VmHWM:"));
     drop(own);
     report(
