@@ -117,6 +117,7 @@ fn the_saved_seeds_are_the_valid_inputs() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus");
     for (name, seed) in [
         ("sep10_challenge", mooring_fuzz::valid_challenge()),
+        ("envelope", mooring_fuzz::valid_challenge()),
         ("jwt", mooring_fuzz::valid_jwt()),
         ("attest_body", mooring_fuzz::valid_attestation()),
     ] {

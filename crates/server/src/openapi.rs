@@ -196,7 +196,7 @@ fn error_response(text: &str) -> RefOr<ApiResponse> {
 fn everywhere(op: &mut Operation) {
     let error = error_response;
     let responses = &mut op.responses.responses;
-    // crate::http::refuse_nul, before any route.
+    // crate::http::RefuseNul, before any route.
     responses
         .entry("400".into())
         .or_insert_with(|| error("The path or query holds a NUL character (`%00`)."));

@@ -26,10 +26,14 @@ pub struct Purge {
 
 impl Purge {
     /// Deletes every matching row, [`PURGE_BATCH`] at a time, letting other
-    /// work run between batches; answers how many rows went.
+    /// work run between batches; answers how many rows went. The filter
+    /// stands outside the subquery too: on PostgreSQL a row another
+    /// transaction changed meanwhile is checked again against the outer
+    /// condition only, and one that no longer matches (a rate-limit counter
+    /// just reset) stays.
     pub async fn run(&self, db: &Db, bound: i64) -> Result<u64, DbError> {
         let sql = format!(
-            "DELETE FROM {t} WHERE {k} IN (SELECT {k} FROM {t} WHERE {f} LIMIT {PURGE_BATCH})",
+            "DELETE FROM {t} WHERE {f} AND {k} IN (SELECT {k} FROM {t} WHERE {f} LIMIT {PURGE_BATCH})",
             t = self.table,
             k = self.key,
             f = self.filter,

@@ -38,7 +38,7 @@ impl Pairs {
                 .map_err(|_| {
                     ApiError::bad_request("form body is not valid UTF-8 (percent-decoded)")
                 })?;
-            // As in paths and queries (crate::http::refuse_nul): no form
+            // As in paths and queries (crate::http::RefuseNul): no form
             // field of any SEP holds one, and PostgreSQL text cannot.
             if text.contains('\0') {
                 return Err(ApiError::bad_request(

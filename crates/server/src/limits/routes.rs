@@ -315,8 +315,8 @@ async fn kyc_check(
     })
 }
 
-/// `GET /kyc-check`'s target and poll, from the path and query (consumed:
-/// nothing of the request is held while the poll waits).
+/// `GET /kyc-check`'s target and poll, from the path and query (consumed,
+/// so that neither is held while the poll waits).
 fn check_request(
     account: Result<Path<String>, PathRejection>,
     q: Query,

@@ -119,10 +119,12 @@ pub async fn delete_unattached_files(
 }
 
 /// Deletes up to [`PURGE_BATCH`] unattached files past their expiry;
-/// returns how many.
+/// returns how many. The condition is checked outside the subquery too,
+/// so that a file attached meanwhile (PostgreSQL re-checks a changed row
+/// against the outer condition only) stays.
 pub async fn expire_files(tx: &mut Tx, now: i64) -> Result<u64, DbError> {
     let blobs: Vec<(String,)> = with_tx!(tx, e => sqlx::query_as(
-        "DELETE FROM files WHERE id IN \
+        "DELETE FROM files WHERE customer_id IS NULL AND expires_at < $1 AND id IN \
          (SELECT id FROM files WHERE customer_id IS NULL AND expires_at < $1 LIMIT $2) RETURNING blob",
     )
     .bind(now)
