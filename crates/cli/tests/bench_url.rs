@@ -102,6 +102,14 @@ async fn bench_completes_against_a_server_closing_every_connection() {
     let (results, stderr) = bench(&["kyc", "--url", &url]).await;
     assert_eq!(results.len(), 2, "PUT and GET: {stderr}");
     assert_clean(&results, &stderr);
+    let (windows, stderr) = bench(&["mixed", "--url", &url, "--window", "1s"]).await;
+    assert_eq!(windows.len(), 2, "one line a window: {stderr}");
+    for w in &windows {
+        assert_eq!(w["errors"], 0, "{w}\n{stderr}");
+        for kind in ["login", "put", "get"] {
+            assert!(w[format!("{kind}_per_sec")].as_f64().unwrap() > 0.0, "{w}");
+        }
+    }
     drop(srv);
 }
 

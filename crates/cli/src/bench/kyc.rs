@@ -23,7 +23,7 @@ const COUNTRIES: [&str; 4] = ["USA", "BRA", "DEU", "KEN"];
 
 /// Ten SEP-9 text fields, nine of them different from one iteration to the
 /// next (the name stays the worker's), so that every PUT rewrites them.
-fn ten_fields(worker: usize, i: u64) -> String {
+pub(super) fn ten_fields(worker: usize, i: u64) -> String {
     serde_json::json!({
         "type": "sep31-sender",
         "first_name": format!("Ann{worker}"),

@@ -19,6 +19,7 @@ use reqwest::Url;
 mod auth;
 mod conn;
 mod kyc;
+mod mixed;
 mod payments;
 mod polls;
 mod quotes;
@@ -37,6 +38,9 @@ pub enum BenchCommand {
     Kyc(kyc::KycArgs),
     /// One large document upload: the server's memory before and after.
     Upload(kyc::UploadArgs),
+    /// Logins, SEP-12 PUTs and GETs in turn for a long run, reported window
+    /// by window: p99 per kind, the server's RSS and CPU per operation.
+    Mixed(mixed::MixedArgs),
     /// SEP-30: `POST /accounts/{address}/sign/{signer}`, authenticated,
     /// each worker for an account of its own.
     Sign(sign::SignArgs),
@@ -107,6 +111,7 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Auth(args) => auth::run(args).await,
         BenchCommand::Kyc(args) => kyc::run(args).await,
         BenchCommand::Upload(args) => kyc::upload(args).await,
+        BenchCommand::Mixed(args) => mixed::run(args).await,
         BenchCommand::Sign(args) => sign::run(args).await,
         BenchCommand::Polls(args) => polls::run(args).await,
         BenchCommand::Quotes(args) => quotes::run(args).await,
