@@ -317,6 +317,8 @@ async fn logs_never_contain_tokens_keys_challenges_or_queries() {
         let _ = http
             .get(format!("{admin}{path}"))
             .bearer_auth(&admin_token)
+            // Not an id: a token a client put where one goes.
+            .header("x-request-id", format!("jwt={token}"))
             .send()
             .await
             .unwrap();

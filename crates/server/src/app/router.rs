@@ -25,7 +25,9 @@ use crate::{
 };
 
 /// A request's span: method, route template and request id — never the
-/// URI, whose path and query carry ids, addresses and tokens.
+/// URI, whose path and query carry ids, addresses and tokens. An id the
+/// public listener would not keep (the admin listener does not replace
+/// them) is left out: a client may have put a token there.
 fn span(req: &Request) -> tracing::Span {
     let route = req
         .extensions()
@@ -34,6 +36,7 @@ fn span(req: &Request) -> tracing::Span {
     let id = req
         .headers()
         .get("x-request-id")
+        .filter(|v| telemetry::acceptable_request_id(v))
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
     tracing::info_span!("request", method = %req.method(), route, request_id = id)
