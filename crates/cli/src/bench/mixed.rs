@@ -120,12 +120,12 @@ pub async fn run(args: MixedArgs) -> Result<()> {
     }
 
     // One line a window, as each ends: the server's RSS and CPU beside.
-    let mut cpu_before = pid.and_then(cpu_secs);
     tokio::time::sleep_until(start.into()).await;
-    cpu_before = pid.and_then(cpu_secs).or(cpu_before);
+    let mut cpu_before = pid.and_then(cpu_secs);
     let mut worst_p99 = [0f64; 3];
     for n in 0..windows {
-        let window_end = (start + args.window * (n as u32 + 1)).min(end);
+        let window_start = start + args.window * n as u32;
+        let window_end = (window_start + args.window).min(end);
         tokio::time::sleep_until(window_end.into()).await;
         // Answers still arriving land in this window's histograms: wait a
         // moment so that its slowest are counted.
@@ -133,7 +133,8 @@ pub async fn run(args: MixedArgs) -> Result<()> {
         let cpu_now = pid.and_then(cpu_secs);
         let rss = pid.and_then(|p| proc_kib(p, "VmRSS:"));
         let win = std::mem::replace(&mut stats.lock().expect("not poisoned")[n], Window::new());
-        let secs = args.window.as_secs_f64();
+        // The last window may be shorter than the others.
+        let secs = (window_end - window_start).as_secs_f64();
         let ops: u64 = win.hist.iter().map(Histogram::len).sum();
         let cpu_ms = match (cpu_before, cpu_now) {
             (Some(a), Some(b)) if ops > 0 => Some((b - a) * 1000.0 / ops as f64),
