@@ -115,11 +115,15 @@ pub async fn backup(config: &Config, dest: &Path) -> Result<Manifest, BackupErro
         .ok_or_else(|| BackupError::NotFresh(format!("{} is not UTF-8", copy.display())))?;
     let taken_at = SystemClock.now();
     let vacuum = match &db {
-        Db::Sqlite(s) => sqlx::query("VACUUM INTO ?1")
-            .bind(target)
-            .execute(&s.write)
-            .await
-            .map(|_| ()),
+        Db::Sqlite(s) => match s.write.get().await {
+            Ok(mut w) => sqlx::query("VACUUM INTO ?1")
+                .bind(target)
+                .execute(&mut *w)
+                .await
+                .map(|_| ())
+                .map_err(DbError::from),
+            Err(e) => Err(e),
+        },
         Db::Postgres(_) => unreachable!("checked above"),
     };
     db.close().await;

@@ -71,10 +71,14 @@ pub async fn rotate(config: &Config) -> Result<Rotated, RotateError> {
         ("recovery_accounts", "address", "recovery-account"),
         ("server_keys", "id", "server-key"),
     ] {
-        let rows: Vec<(String, Vec<u8>)> = with_pool!(&db, pool => sqlx::query_as(&format!("SELECT {id_column}, data_key FROM {table} ORDER BY {id_column}"))
-            .fetch_all(pool)
-            .await
-            .map_err(|e| RotateError::Db(e.into(), shown.clone()))?);
+        let select = format!("SELECT {id_column}, data_key FROM {table} ORDER BY {id_column}");
+        let rows: Vec<(String, Vec<u8>)> = async {
+            Ok::<_, DbError>(
+                with_pool!(&db, pool => sqlx::query_as(&select).fetch_all(pool).await?),
+            )
+        }
+        .await
+        .map_err(|e| RotateError::Db(e, shown.clone()))?;
         for (id, wrapped) in rows {
             if !vault.needs_rewrap(&wrapped) {
                 done.unchanged += 1;
@@ -85,14 +89,20 @@ pub async fn rotate(config: &Config) -> Result<Rotated, RotateError> {
                 .unwrap(&wrapped, &name)
                 .map_err(|e| RotateError::Vault(name.clone(), e))?;
             let rewrapped = vault.wrap(&dek, &name);
-            let n = with_pool!(&db, pool => sqlx::query(&format!("UPDATE {table} SET data_key = $1 WHERE {id_column} = $2 AND data_key = $3"))
-                .bind(&rewrapped)
-                .bind(&id)
-                .bind(&wrapped)
-                .execute(pool)
-                .await
-                .map_err(|e| RotateError::Db(e.into(), shown.clone()))?
-                .rows_affected());
+            let update = format!(
+                "UPDATE {table} SET data_key = $1 WHERE {id_column} = $2 AND data_key = $3"
+            );
+            let n = async {
+                Ok::<_, DbError>(with_pool!(&db, pool => sqlx::query(&update)
+                    .bind(&rewrapped)
+                    .bind(&id)
+                    .bind(&wrapped)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()))
+            }
+            .await
+            .map_err(|e| RotateError::Db(e, shown.clone()))?;
             match table {
                 "customers" => done.customers += n,
                 "files" => done.files += n,

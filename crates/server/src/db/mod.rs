@@ -5,16 +5,16 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use crate::config::ConfigError;
 
+mod lent;
 mod purge;
-mod readers;
+pub use lent::{Connections, Lent, SqliteTx};
 pub use purge::{PURGE_BATCH, Purge};
-pub use readers::{Reader, Readers};
 
 /// Runs `$body` with `$pool` bound to whichever engine's pool `$db` holds.
 /// SQL written with `$1, $2, …` placeholders runs unchanged on both (sqlx
@@ -24,7 +24,8 @@ macro_rules! with_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite(s) => {
-                let $pool = &s.write;
+                let mut writer = s.write.get().await?;
+                let $pool = &mut *writer;
                 $body
             }
             $crate::db::Db::Postgres($pool) => $body,
@@ -75,7 +76,8 @@ macro_rules! with_conn {
     ($conn:expr, $exec:ident => $body:expr) => {
         match $conn {
             $crate::db::Conn::Db($crate::db::Db::Sqlite(s)) => {
-                let $exec = &s.write;
+                let mut writer = s.write.get().await?;
+                let $exec = &mut *writer;
                 $body
             }
             $crate::db::Conn::Read($crate::db::Db::Sqlite(s)) => {
@@ -143,9 +145,8 @@ impl<'a> From<&'a mut Tx> for Conn<'a> {
 /// A transaction on one of the two engines.
 #[derive(Debug)]
 pub enum Tx {
-    /// SQLite, begun `IMMEDIATE`: it holds the write lock from the start,
-    /// so it never fails half-way on a lock another writer took.
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// SQLite, on the writer.
+    Sqlite(SqliteTx),
     /// PostgreSQL.
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
@@ -170,16 +171,16 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// SQLite allows one writer at a time. Writes go through a pool of one
+/// SQLite allows one writer at a time. Writes go through a single
 /// connection, so they queue in the application instead of retrying on
 /// SQLite's busy handler (which sleeps milliseconds at a time); reads use
 /// connections of their own, which WAL lets run beside the writer.
 #[derive(Clone, Debug)]
 pub struct SqliteDb {
     /// The one writer connection.
-    pub write: SqlitePool,
+    pub write: Connections,
     /// Reader connections.
-    pub read: Readers,
+    pub read: Connections,
 }
 
 /// What went wrong talking to the database. The text may name the engine's
@@ -352,19 +353,16 @@ impl Db {
                 // No ping before each use: for SQLite it is a round trip to
                 // the connection's thread, for PostgreSQL one over the network;
                 // a broken connection fails its query and is dropped instead.
-                let write = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .test_before_acquire(false)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_with(opts.clone())
-                    .await?;
+                let write = Connections::open(&opts, 1, Duration::from_secs(30)).await?;
                 // More readers than a few per core only add threads fighting
                 // over the same CPUs.
                 let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
                 let readers = max_connections
                     .min(u32::try_from(cores * 2).unwrap_or(4))
                     .max(1);
-                let read = Readers::open(&opts.read_only(true), readers).await?;
+                let read =
+                    Connections::open(&opts.read_only(true), readers, Duration::from_secs(10))
+                        .await?;
                 Ok(Db::Sqlite(SqliteDb { write, read }))
             }
             DatabaseUrl::Postgres(url) => {
@@ -385,7 +383,7 @@ impl Db {
         match self {
             Db::Sqlite(s) => {
                 sqlx::migrate!("../../migrations/sqlite")
-                    .run(&s.write)
+                    .run(&mut *s.write.get().await?)
                     .await?
             }
             Db::Postgres(pool) => {
@@ -400,7 +398,7 @@ impl Db {
     /// Begins a transaction that will write.
     pub async fn begin(&self) -> Result<Tx, DbError> {
         Ok(match self {
-            Db::Sqlite(s) => Tx::Sqlite(s.write.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(s) => Tx::Sqlite(SqliteTx::begin(&s.write).await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -437,9 +435,14 @@ impl Db {
     /// then does it. PostgreSQL reuses its WAL on its own schedule.
     pub async fn flush_deleted(&self) {
         if let Db::Sqlite(s) = self
-            && let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&s.write)
-                .await
+            && let Err(e) = match s.write.get().await {
+                Ok(mut w) => sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&mut *w)
+                    .await
+                    .map(|_| ())
+                    .map_err(DbError::from),
+                Err(e) => Err(e),
+            }
         {
             tracing::warn!(error = %e, "could not checkpoint the SQLite WAL after an erasure");
         }

@@ -168,7 +168,11 @@ pub async fn inherited_rows(srv: &TestServer) -> Vec<(String, String, Vec<u8>)> 
     let sql =
         "SELECT customer_id, attester_id, attributes FROM customer_inherited ORDER BY customer_id";
     match srv.state.db() {
-        mooring_server::db::Db::Sqlite(s) => sqlx::query_as(sql).fetch_all(&s.write).await,
+        mooring_server::db::Db::Sqlite(s) => {
+            sqlx::query_as(sql)
+                .fetch_all(&mut *s.write.get().await.unwrap())
+                .await
+        }
         mooring_server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await,
     }
     .unwrap()

@@ -237,7 +237,11 @@ async fn last_callback_error(srv: &TestServer) -> Option<String> {
         .unwrap();
     let sql = "SELECT last_error FROM callback_outbox ORDER BY id LIMIT 1";
     let row: Option<(Option<String>,)> = match &db {
-        mooring_server::db::Db::Sqlite(s) => sqlx::query_as(sql).fetch_optional(&s.write).await,
+        mooring_server::db::Db::Sqlite(s) => {
+            sqlx::query_as(sql)
+                .fetch_optional(&mut *s.write.get().await.unwrap())
+                .await
+        }
         mooring_server::db::Db::Postgres(p) => sqlx::query_as(sql).fetch_optional(p).await,
     }
     .unwrap();

@@ -167,14 +167,16 @@ async fn the_audit_log_is_append_only(engine: Engine) {
     let (update, delete) = match &db {
         mooring_server::db::Db::Sqlite(s) => (
             {
-                let p = &s.write;
+                let mut w = s.write.get().await.unwrap();
+                let p = &mut *w;
                 sqlx::query("UPDATE audit_log SET actor = 'x'")
                     .execute(p)
                     .await
                     .is_err()
             },
             {
-                let p = &s.write;
+                let mut w = s.write.get().await.unwrap();
+                let p = &mut *w;
                 sqlx::query("DELETE FROM audit_log")
                     .execute(p)
                     .await

@@ -31,11 +31,11 @@ async fn expired_used_challenges_go_in_batches(engine: Engine) {
     match &db {
         Db::Sqlite(s) => {
             sqlx::query(&fill(EXPIRED, 1_000))
-                .execute(&s.write)
+                .execute(&mut *s.write.get().await.unwrap())
                 .await
                 .unwrap();
             sqlx::query(&fill(10, 5_000))
-                .execute(&s.write)
+                .execute(&mut *s.write.get().await.unwrap())
                 .await
                 .unwrap();
         }
@@ -51,7 +51,10 @@ async fn expired_used_challenges_go_in_batches(engine: Engine) {
     };
     assert_eq!(purge.run(&db, 2_000).await.unwrap(), EXPIRED.unsigned_abs());
     let left: i64 = match &db {
-        Db::Sqlite(s) => sqlx::query_scalar(count).fetch_one(&s.write).await.unwrap(),
+        Db::Sqlite(s) => sqlx::query_scalar(count)
+            .fetch_one(&mut *s.write.get().await.unwrap())
+            .await
+            .unwrap(),
         Db::Postgres(p) => sqlx::query_scalar(count).fetch_one(p).await.unwrap(),
     };
     assert_eq!(left, 10, "the records still needed stay");

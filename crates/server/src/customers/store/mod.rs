@@ -486,5 +486,7 @@ pub async fn delete_customer(tx: &mut Tx, id: &str, now: i64) -> Result<u64, DbE
     Ok(blobs.len() as u64)
 }
 
+mod at_once;
 mod files;
+pub use at_once::{AtOnce, Head, put_at_once};
 pub use files::*;
