@@ -10,7 +10,7 @@
 
 use sqlx::{Row as _, SqliteConnection};
 
-use super::FieldRow;
+use super::{FIELD_COLUMNS, FIELD_UPSERT, FieldRow, field_values};
 use crate::customers::owner::CustomerKey;
 use crate::db::DbError;
 
@@ -113,29 +113,10 @@ fn statements(head: Head<'_>, fields: usize, own_transaction: bool) -> String {
         // `changes()` is the number of rows the statement before wrote: the
         // customer row's (SQLite §Core Functions). The WHERE also settles
         // the parsing ambiguity of an upsert after a SELECT (SQLite §UPSERT).
-        sql.push_str(
-            "INSERT INTO customer_fields (customer_id, name, value, file_id, fingerprint, status, error, updated_at) \
-             SELECT * FROM (VALUES ",
-        );
-        for i in 0..fields {
-            let b = first + i * 6;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "($1, ${b}, ${}, ${}, ${}, ${}, ${}, ${now})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5
-            ));
-        }
-        sql.push_str(
-            ") WHERE changes() = 1 ON CONFLICT (customer_id, name) DO UPDATE SET value = excluded.value, \
-             file_id = excluded.file_id, fingerprint = excluded.fingerprint, status = excluded.status, \
-             error = excluded.error, updated_at = excluded.updated_at; ",
-        );
+        sql.push_str(&format!(
+            "INSERT INTO customer_fields {FIELD_COLUMNS} SELECT * FROM (VALUES {}) WHERE changes() = 1{FIELD_UPSERT}; ",
+            field_values(fields, first, now)
+        ));
     }
     if own_transaction {
         sql.push_str("COMMIT;");

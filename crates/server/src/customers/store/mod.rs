@@ -383,6 +383,36 @@ pub async fn set_callback(tx: &mut Tx, id: &str, url: Option<&str>) -> Result<()
     Ok(())
 }
 
+/// The columns a field row is written with.
+const FIELD_COLUMNS: &str =
+    "(customer_id, name, value, file_id, fingerprint, status, error, updated_at)";
+
+/// What writing a field row sets on a field already there.
+const FIELD_UPSERT: &str = " ON CONFLICT (customer_id, name) DO UPDATE SET value = excluded.value, \
+     file_id = excluded.file_id, fingerprint = excluded.fingerprint, status = excluded.status, \
+     error = excluded.error, updated_at = excluded.updated_at";
+
+/// The `VALUES` rows of `n` fields, in [`FIELD_COLUMNS`]' order: `$1` is
+/// the customer, `$now` the time, and each field has six parameters, from
+/// `$first` on (bound in [`FieldRow`]'s order: name, value, file, fingerprint,
+/// status, error).
+fn field_values(n: usize, first: usize, now: usize) -> String {
+    (0..n)
+        .map(|i| {
+            let b = first + i * 6;
+            format!(
+                "($1, ${b}, ${}, ${}, ${}, ${}, ${}, ${now})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Inserts or replaces several fields in one statement.
 pub async fn put_fields(
     tx: &mut Tx,
@@ -393,26 +423,9 @@ pub async fn put_fields(
     if fields.is_empty() {
         return Ok(());
     }
-    let mut sql = String::from(
-        "INSERT INTO customer_fields (customer_id, name, value, file_id, fingerprint, status, error, updated_at) VALUES ",
-    );
-    for i in 0..fields.len() {
-        let b = 3 + i * 6;
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "($1, ${b}, ${}, ${}, ${}, ${}, ${}, $2)",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5
-        ));
-    }
-    sql.push_str(
-        " ON CONFLICT (customer_id, name) DO UPDATE SET value = excluded.value, file_id = excluded.file_id, \
-         fingerprint = excluded.fingerprint, status = excluded.status, error = excluded.error, updated_at = excluded.updated_at",
+    let sql = format!(
+        "INSERT INTO customer_fields {FIELD_COLUMNS} VALUES {}{FIELD_UPSERT}",
+        field_values(fields.len(), 3, 2)
     );
     with_tx!(tx, e => {
         let mut q = sqlx::query(&sql).bind(customer_id).bind(now);
