@@ -171,10 +171,8 @@ async fn apply_batch(db: &Db, batch: &[(PutJob, Reply)]) -> Result<Vec<Applied>,
 }
 
 async fn apply_alone(db: &Db, job: &PutJob) -> Result<Applied, DbError> {
-    if let Db::Sqlite(s) = db
-        && job.at_once().is_some()
-    {
-        return apply_at_once(s, job).await;
+    if let (Db::Sqlite(s), Some(put)) = (db, job.at_once()) {
+        return apply_at_once(s, put).await;
     }
     let mut tx = db.begin().await?;
     let r = apply(&mut tx, job).await?;
@@ -184,8 +182,7 @@ async fn apply_alone(db: &Db, job: &PutJob) -> Result<Applied, DbError> {
 
 /// A lone job of text fields on SQLite: one round trip, in a transaction
 /// of its own.
-async fn apply_at_once(s: &SqliteDb, job: &PutJob) -> Result<Applied, DbError> {
-    let put = job.at_once().expect("checked by the caller");
+async fn apply_at_once(s: &SqliteDb, put: AtOnce<'_>) -> Result<Applied, DbError> {
     let mut conn = s.write.get().await?;
     // If the statements stop part-way, inside the transaction, it is
     // rolled back before the connection is lent again.

@@ -17,6 +17,8 @@ pub use lent::{Connections, Lent, SqliteTx};
 pub use purge::{PURGE_BATCH, Purge};
 
 /// Runs `$body` with `$pool` bound to whichever engine's pool `$db` holds.
+/// On SQLite that is the single writer, held for the whole body: a body
+/// must not write through another path (it would wait for itself).
 /// SQL written with `$1, $2, …` placeholders runs unchanged on both (sqlx
 /// accepts `$N` for SQLite), so most store functions are written once.
 #[macro_export]
@@ -352,7 +354,7 @@ impl Db {
                     .pragma("secure_delete", "on");
                 // No ping before each use: for SQLite it is a round trip to
                 // the connection's thread, for PostgreSQL one over the network;
-                // a broken connection fails its query and is dropped instead.
+                // a broken connection fails its queries instead.
                 let write = Connections::open(&opts, 1, Duration::from_secs(30)).await?;
                 // More readers than a few per core only add threads fighting
                 // over the same CPUs.
