@@ -98,7 +98,8 @@ pub fn valid_challenge() -> String {
         client_domain: None,
     };
     let env = build_challenge(&server, &network, &request, NOW, 300, &[3; 48])
-        .expect("a challenge builds");
+        .expect("a challenge builds")
+        .envelope;
     sign_challenge(&envelope::encode(&env), &network, &[&client]).expect("a challenge signs")
 }
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use mooring_stellar::account::AccountError;
 use mooring_stellar::network::{FUTURENET_PASSPHRASE, PUBLIC_PASSPHRASE, TESTNET_PASSPHRASE};
 use mooring_stellar::sep10::{
-    self, ChallengeError, ChallengeRequest, ClientDomain, ReadOptions, ServerKey, Threshold,
+    self, ChallengeError, ChallengeRequest, ClientDomain, ReadOptions, RecentSignatures, ServerKey,
+    Threshold,
 };
 use mooring_stellar::{ClientAccount, IdMemo, Keypair, Network, envelope};
 use serde::{Deserialize, Serialize};
@@ -104,6 +105,9 @@ pub struct TokenResponse {
 /// The SEP-10 service.
 pub struct WebAuth {
     signing: Arc<Keypair>,
+    /// Our signatures on the challenges issued last, so that checking one
+    /// that comes back does not sign its hash again.
+    recent: RecentSignatures,
     network: Network,
     home_domains: Vec<String>,
     web_auth_domain: String,
@@ -150,6 +154,7 @@ impl WebAuth {
         let s = &config.sep10;
         Ok(WebAuth {
             signing: parts.signing,
+            recent: RecentSignatures::new(),
             network: Network::new(config.stellar.network_passphrase.clone()),
             home_domains: s.home_domains.clone(),
             web_auth_domain: config.web_auth_domain().to_owned(),
@@ -302,7 +307,7 @@ impl WebAuth {
         };
         let mut nonce = [0u8; sep10::NONCE_LEN];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut nonce);
-        let env = sep10::build_challenge(
+        let built = sep10::build_challenge(
             &self.signing,
             &self.network,
             &request,
@@ -310,8 +315,9 @@ impl WebAuth {
             self.challenge_ttl,
             &nonce,
         )?;
+        self.recent.record(&built.hash, &built.signature);
         Ok(ChallengeResponse {
-            transaction: envelope::encode(&env),
+            transaction: envelope::encode(&built.envelope),
             network_passphrase: self.network.passphrase().to_owned(),
         })
     }
@@ -322,7 +328,7 @@ impl WebAuth {
         let read = sep10::read_challenge(
             transaction,
             &ReadOptions {
-                server: ServerKey::Own(&self.signing),
+                server: ServerKey::Recent(&self.signing, &self.recent),
                 network: &self.network,
                 home_domains: &self.home_domains,
                 web_auth_domain: &self.web_auth_domain,

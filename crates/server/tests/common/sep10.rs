@@ -27,8 +27,9 @@ pub fn server_challenge(
         web_auth_domain: "127.0.0.1",
         client_domain: None,
     };
-    let env =
-        sep10::build_challenge(&srv.signing, network, &req, at, ttl, &[9; NONCE_LEN]).unwrap();
+    let env = sep10::build_challenge(&srv.signing, network, &req, at, ttl, &[9; NONCE_LEN])
+        .unwrap()
+        .envelope;
     envelope::encode(&env)
 }
 

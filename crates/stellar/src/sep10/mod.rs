@@ -6,9 +6,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use stellar_xdr::{
-    DataValue, ManageDataOp, Memo, MuxedAccount, Operation, OperationBody, Preconditions,
-    SequenceNumber, String64, TimeBounds, TimePoint, Transaction, TransactionEnvelope,
-    TransactionExt, VecM,
+    DataValue, DecoratedSignature, ManageDataOp, Memo, MuxedAccount, Operation, OperationBody,
+    Preconditions, SequenceNumber, Signature, SignatureHint, String64, TimeBounds, TimePoint,
+    Transaction, TransactionEnvelope, TransactionExt, VecM,
 };
 
 use crate::account::{ClientAccount, IdMemo};
@@ -17,9 +17,11 @@ use crate::keys::{Keypair, PublicKey};
 use crate::network::Network;
 
 mod read;
+mod recent;
 mod verify;
 
 pub use read::{Challenge, ReadOptions, ServerKey, read_challenge, read_challenge_envelope};
+pub use recent::RecentSignatures;
 pub use verify::{AccountSigners, Signer, Threshold, sign_challenge};
 
 /// Random bytes in a challenge nonce (SEP-10 §Challenge: "a 48 byte
@@ -186,7 +188,7 @@ pub fn build_challenge(
     now: u64,
     timeout_secs: u64,
     nonce: &[u8; NONCE_LEN],
-) -> Result<TransactionEnvelope, ChallengeError> {
+) -> Result<BuiltChallenge, ChallengeError> {
     if request.memo.is_some() && request.account.muxed_id().is_some() {
         return Err(ChallengeError::MemoWithMuxedAccount);
     }
@@ -226,9 +228,33 @@ pub fn build_challenge(
         operations: VecM::try_from(operations).expect("at most three operations"),
         ext: TransactionExt::V0,
     };
-    let mut signatures = Vec::with_capacity(1);
-    envelope::sign(&tx, network, server, &mut signatures);
-    Ok(envelope::envelope(tx, signatures))
+    let hash = envelope::hash(&tx, network);
+    let signature = server.sign(&hash);
+    let decorated = DecoratedSignature {
+        hint: SignatureHint(server.public_key().hint()),
+        signature: Signature(
+            signature
+                .to_vec()
+                .try_into()
+                .expect("64 bytes fit a Signature"),
+        ),
+    };
+    Ok(BuiltChallenge {
+        envelope: envelope::envelope(tx, vec![decorated]),
+        hash,
+        signature,
+    })
+}
+
+/// A challenge [`build_challenge`] made.
+#[derive(Debug, Clone)]
+pub struct BuiltChallenge {
+    /// The transaction envelope, signed by the server.
+    pub envelope: TransactionEnvelope,
+    /// The hash the server signed, which [`RecentSignatures::record`] takes.
+    pub hash: [u8; 32],
+    /// The server's signature.
+    pub signature: [u8; 64],
 }
 
 fn manage_data(

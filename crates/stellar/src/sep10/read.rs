@@ -25,13 +25,16 @@ pub enum ServerKey<'a> {
     /// comparing proves the signature is the server's own at half the cost of
     /// a verification.
     Own(&'a Keypair),
+    /// The server, with the signatures it recorded on the challenges it
+    /// issued last: a recorded one is compared, any other is re-signed.
+    Recent(&'a Keypair, &'a RecentSignatures),
 }
 
 impl ServerKey<'_> {
     fn public_key(&self) -> PublicKey {
         match self {
             ServerKey::Public(k) => *k,
-            ServerKey::Own(kp) => kp.public_key(),
+            ServerKey::Own(kp) | ServerKey::Recent(kp, _) => kp.public_key(),
         }
     }
 
@@ -40,6 +43,13 @@ impl ServerKey<'_> {
             ServerKey::Public(k) => envelope::signed_by(hash, sig, k),
             ServerKey::Own(kp) => {
                 sig.hint.0 == kp.public_key().hint() && kp.made(hash, sig.signature.0.as_slice())
+            }
+            ServerKey::Recent(kp, recent) => {
+                let signature = sig.signature.0.as_slice();
+                sig.hint.0 == kp.public_key().hint()
+                    && recent
+                        .matches(hash, signature)
+                        .unwrap_or_else(|| kp.made(hash, signature))
             }
         }
     }

@@ -32,8 +32,9 @@ impl Fixture {
     }
 
     fn build(&self, req: &ChallengeRequest<'_>) -> String {
-        let env =
-            build_challenge(&self.server, &self.network, req, NOW, 900, &[7; NONCE_LEN]).unwrap();
+        let env = build_challenge(&self.server, &self.network, req, NOW, 900, &[7; NONCE_LEN])
+            .unwrap()
+            .envelope;
         envelope::encode(&env)
     }
 
