@@ -6,14 +6,16 @@ use crate::with_pool;
 
 /// Records a challenge as used. [`DbError::Conflict`] if it already was —
 /// by this process or any other replica — in which case no token may be
-/// issued.
+/// issued. Keyed by expiry, then hash (migration 0012): as unique as the
+/// hash, since the hash fixes the time bounds, and written in time order.
 pub async fn consume_challenge(db: &Db, hash: &[u8; 32], expires_at: u64) -> Result<(), DbError> {
     let expires_at = i64::try_from(expires_at).unwrap_or(i64::MAX);
     let inserted = with_pool!(db, pool => sqlx::query(
-        "INSERT INTO sep10_used_challenges (hash, expires_at) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
+        "INSERT INTO sep10_used_challenges (expires_at, hash) VALUES ($1, $2) \
+         ON CONFLICT (expires_at, hash) DO NOTHING",
     )
-    .bind(hash.as_slice())
     .bind(expires_at)
+    .bind(hash.as_slice())
     .execute(pool)
     .await?
     .rows_affected());
@@ -30,7 +32,7 @@ pub async fn purge_used_challenges(db: &Db, now: u64) -> Result<u64, DbError> {
     let before = i64::try_from(now.saturating_sub(CLOCK_SKEW_MARGIN)).unwrap_or(i64::MAX);
     Purge {
         table: "sep10_used_challenges",
-        key: "hash",
+        key: "expires_at, hash",
         filter: "expires_at < $1",
     }
     .run(db, before)

@@ -12,13 +12,14 @@ use crate::with_pool;
 pub const PURGE_BATCH: i64 = 500;
 
 /// What to delete: rows of `table` matching `filter`, whose one parameter
-/// (`$1`) is bound to a number; `key` identifies a row (the primary key).
+/// (`$1`) is bound to a number; `key` identifies a row (the primary key's
+/// columns, comma-separated).
 /// All three are written in the code, never taken from input.
 #[derive(Debug, Clone, Copy)]
 pub struct Purge {
     /// The table.
     pub table: &'static str,
-    /// Its primary key's column.
+    /// Its primary key's columns, comma-separated.
     pub key: &'static str,
     /// The condition, with `$1` for the bound number.
     pub filter: &'static str,
@@ -33,7 +34,7 @@ impl Purge {
     /// just reset) stays.
     pub async fn run(&self, db: &Db, bound: i64) -> Result<u64, DbError> {
         let sql = format!(
-            "DELETE FROM {t} WHERE {f} AND {k} IN (SELECT {k} FROM {t} WHERE {f} LIMIT {PURGE_BATCH})",
+            "DELETE FROM {t} WHERE {f} AND ({k}) IN (SELECT {k} FROM {t} WHERE {f} LIMIT {PURGE_BATCH})",
             t = self.table,
             k = self.key,
             f = self.filter,

@@ -46,7 +46,7 @@ async fn expired_used_challenges_go_in_batches(engine: Engine) {
     }
     let purge = Purge {
         table: "sep10_used_challenges",
-        key: "hash",
+        key: "expires_at, hash",
         filter: "expires_at < $1",
     };
     assert_eq!(purge.run(&db, 2_000).await.unwrap(), EXPIRED.unsigned_abs());
