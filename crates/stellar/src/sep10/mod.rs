@@ -6,9 +6,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use stellar_xdr::{
-    DataValue, DecoratedSignature, ManageDataOp, Memo, MuxedAccount, Operation, OperationBody,
-    Preconditions, SequenceNumber, Signature, SignatureHint, String64, TimeBounds, TimePoint,
-    Transaction, TransactionEnvelope, TransactionExt, VecM,
+    DataValue, ManageDataOp, Memo, MuxedAccount, Operation, OperationBody, Preconditions,
+    SequenceNumber, String64, TimeBounds, TimePoint, Transaction, TransactionEnvelope,
+    TransactionExt, VecM,
 };
 
 use crate::account::{ClientAccount, IdMemo};
@@ -229,16 +229,13 @@ pub fn build_challenge(
         ext: TransactionExt::V0,
     };
     let hash = envelope::hash(&tx, network);
-    let signature = server.sign(&hash);
-    let decorated = DecoratedSignature {
-        hint: SignatureHint(server.public_key().hint()),
-        signature: Signature(
-            signature
-                .to_vec()
-                .try_into()
-                .expect("64 bytes fit a Signature"),
-        ),
-    };
+    let decorated = server.sign_decorated(&hash);
+    let signature = decorated
+        .signature
+        .0
+        .as_slice()
+        .try_into()
+        .expect("an ed25519 signature is 64 bytes");
     Ok(BuiltChallenge {
         envelope: envelope::envelope(tx, vec![decorated]),
         hash,
