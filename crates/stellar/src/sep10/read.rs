@@ -39,18 +39,18 @@ impl ServerKey<'_> {
     }
 
     fn signed(&self, hash: &[u8; 32], sig: &DecoratedSignature) -> bool {
+        let signature = sig.signature.0.as_slice();
         match self {
             ServerKey::Public(k) => envelope::signed_by(hash, sig, k),
-            ServerKey::Own(kp) => {
-                sig.hint.0 == kp.public_key().hint() && kp.made(hash, sig.signature.0.as_slice())
+            ServerKey::Own(kp) | ServerKey::Recent(kp, _)
+                if sig.hint.0 != kp.public_key().hint() =>
+            {
+                false
             }
-            ServerKey::Recent(kp, recent) => {
-                let signature = sig.signature.0.as_slice();
-                sig.hint.0 == kp.public_key().hint()
-                    && recent
-                        .matches(hash, signature)
-                        .unwrap_or_else(|| kp.made(hash, signature))
-            }
+            ServerKey::Own(kp) => kp.made(hash, signature),
+            ServerKey::Recent(kp, recent) => recent
+                .matches(hash, signature)
+                .unwrap_or_else(|| kp.made(hash, signature)),
         }
     }
 }
