@@ -1,24 +1,33 @@
 //! SQL for SEP-10: the used-challenge ledger that makes every challenge
 //! single-use across all replicas sharing the database.
 
-use crate::db::{Db, DbError, Purge};
-use crate::with_pool;
+use crate::db::{Db, DbError, Purge, bind_numbered};
 
 /// Records a challenge as used. [`DbError::Conflict`] if it already was —
 /// by this process or any other replica — in which case no token may be
 /// issued. Keyed by expiry, then hash (migration 0012): as unique as the
 /// hash, since the hash fixes the time bounds, and written in time order.
 pub async fn consume_challenge(db: &Db, hash: &[u8; 32], expires_at: u64) -> Result<(), DbError> {
+    const SQL: &str = "INSERT INTO sep10_used_challenges (expires_at, hash) VALUES ($1, $2) \
+                       ON CONFLICT (expires_at, hash) DO NOTHING";
     let expires_at = i64::try_from(expires_at).unwrap_or(i64::MAX);
-    let inserted = with_pool!(db, pool => sqlx::query(
-        "INSERT INTO sep10_used_challenges (expires_at, hash) VALUES ($1, $2) \
-         ON CONFLICT (expires_at, hash) DO NOTHING",
-    )
-    .bind(expires_at)
-    .bind(hash.as_slice())
-    .execute(pool)
-    .await?
-    .rows_affected());
+    let inserted = match db {
+        // One short write on every login: run here, not on sqlx's thread.
+        Db::Sqlite(s) => {
+            s.write_here(|tx| {
+                let mut stmt = tx.prepare_cached(SQL)?;
+                bind_numbered(&mut stmt, &[&expires_at, &hash.as_slice()])?;
+                stmt.raw_execute()
+            })
+            .await? as u64
+        }
+        Db::Postgres(pool) => sqlx::query(SQL)
+            .bind(expires_at)
+            .bind(hash.as_slice())
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    };
     DbError::one_row(inserted, DbError::Conflict)
 }
 

@@ -64,12 +64,8 @@ impl Connections {
 
     /// Waits for a free connection.
     pub async fn get(&self) -> Result<Lent, DbError> {
-        let permit = tokio::time::timeout(self.0.wait, self.0.available.acquire())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?
-            .map_err(|_| sqlx::Error::PoolClosed)?;
         // The permit now belongs to the connection: given back with it.
-        permit.forget();
+        self.turn().await?.forget();
         let conn = self
             .0
             .free
@@ -82,6 +78,17 @@ impl Connections {
             set: self.0.clone(),
             in_transaction: false,
         })
+    }
+
+    /// Waits for a connection's turn without taking one: on the writer,
+    /// the turn of writes run elsewhere ([`super::Inline::write`]).
+    pub(super) async fn turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, DbError> {
+        Ok(
+            tokio::time::timeout(self.0.wait, self.0.available.acquire())
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)?
+                .map_err(|_| sqlx::Error::PoolClosed)?,
+        )
     }
 
     pub(super) async fn close(&self) {

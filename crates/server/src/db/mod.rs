@@ -11,8 +11,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use crate::config::ConfigError;
 
+mod inline;
 mod lent;
 mod purge;
+pub use inline::{Inline, bind_numbered};
 pub use lent::{Connections, Lent, SqliteTx};
 pub use purge::{PURGE_BATCH, Purge};
 
@@ -183,6 +185,29 @@ pub struct SqliteDb {
     pub write: Connections,
     /// Reader connections.
     pub read: Connections,
+    /// Connections for the hot paths' statements, run on the calling
+    /// thread; their writes take the writer's turn.
+    here: std::sync::Arc<Inline>,
+}
+
+impl SqliteDb {
+    /// Runs `f` on a reader, on this thread ([`Inline`]): for a short
+    /// statement on rows found by key.
+    pub fn read_here<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, DbError> {
+        self.here.read(f)
+    }
+
+    /// Waits for the writer's turn, then runs `f` on this thread in a
+    /// transaction of its own ([`Inline`]): for short writes by key.
+    pub async fn write_here<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, DbError> {
+        self.here.write(&self.write, f).await
+    }
 }
 
 /// What went wrong talking to the database. The text may name the engine's
@@ -207,6 +232,24 @@ pub enum DbError {
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A statement run on the calling thread ([`Inline`]) failed.
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi;
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                DbError::Conflict
+            }
+            _ => DbError::Sqlite(e),
+        }
+    }
 }
 
 impl From<sqlx::Error> for DbError {
@@ -222,6 +265,13 @@ impl DbError {
     /// The database could not be reached or ended the session (a restart,
     /// a failover, no connection free in time): nothing the request did.
     pub fn is_unavailable(&self) -> bool {
+        if let DbError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) = self {
+            // Another process held the database past the busy timeout.
+            return matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            );
+        }
         let DbError::Sqlx(e) = self else {
             return false;
         };
@@ -362,10 +412,15 @@ impl Db {
                 let readers = max_connections
                     .min(u32::try_from(cores * 2).unwrap_or(4))
                     .max(1);
+                let here = Inline::open(opts.get_filename(), Duration::from_secs(5))?;
                 let read =
                     Connections::open(&opts.read_only(true), readers, Duration::from_secs(10))
                         .await?;
-                Ok(Db::Sqlite(SqliteDb { write, read }))
+                Ok(Db::Sqlite(SqliteDb {
+                    write,
+                    read,
+                    here: std::sync::Arc::new(here),
+                }))
             }
             DatabaseUrl::Postgres(url) => {
                 let opts = PgConnectOptions::from_str(&url)?;

@@ -1,18 +1,16 @@
-//! SQLite: a `PUT /customer` of text fields written in one round trip.
-//!
-//! Each statement sqlx runs on SQLite is a message to the connection's own
-//! thread and an answer back: two thread wake-ups, which on a loaded
-//! machine cost more than the statement. A PUT written statement by
-//! statement (`BEGIN`, the customer row, the fields, `COMMIT`) made four of
-//! them; here the statements go as one multi-statement query, and SQLite's
-//! `changes()` stands in for the check between them: the fields are
-//! written only if the customer row was.
+//! SQLite: a `PUT /customer` of text fields written on the calling thread
+//! ([`crate::db::Inline`]), in a transaction of its own: the customer row
+//! (only if still at the version the PUT was worked out from, or, for a
+//! new customer, if its key is still free), then its fields. On sqlx each
+//! statement was a round trip to the connection's thread, two thread
+//! wake-ups that cost more than the statements; written as one
+//! multi-statement query it was still one round trip per PUT.
 
-use sqlx::{Row as _, SqliteConnection};
+use rusqlite::ToSql;
 
 use super::{FIELD_COLUMNS, FIELD_UPSERT, FieldRow, field_values};
 use crate::customers::owner::CustomerKey;
-use crate::db::DbError;
+use crate::db::{DbError, SqliteDb, bind_numbered};
 
 /// The customer row a PUT writes.
 #[derive(Debug, Clone, Copy)]
@@ -47,81 +45,72 @@ pub struct AtOnce<'a> {
     pub now: i64,
 }
 
-/// Writes `put` on `conn` in one round trip; `Ok(false)`, with nothing
-/// written, if the customer changed since it was read (or a new one's key
-/// was taken). With `own_transaction` the statements are wrapped in
-/// `BEGIN IMMEDIATE … COMMIT`; otherwise they run in the transaction `conn`
-/// is in. After an error a transaction of its own may be left open: the
-/// caller rolls it back.
-pub async fn put_at_once(
-    conn: &mut SqliteConnection,
-    put: AtOnce<'_>,
-    own_transaction: bool,
-) -> Result<bool, DbError> {
-    let sql = statements(put.head, put.fields.len(), own_transaction);
-    let mut q = sqlx::query(&sql).bind(put.id);
-    q = match put.head {
-        Head::New { key, data_key } => q
-            .bind(key.account.to_string())
-            .bind(key.memo_value())
-            .bind(key.memo_kind())
-            .bind(data_key)
-            .bind(put.last_type)
-            .bind(put.now),
-        Head::Existing { version } => q.bind(version).bind(put.last_type).bind(put.now),
-    };
-    for f in put.fields {
-        q = q
-            .bind(&f.name)
-            .bind(&f.value)
-            .bind(&f.file_id)
-            .bind(&f.fingerprint)
-            .bind(&f.status)
-            .bind(&f.error);
+/// The customer row's statement: `$1` is the customer's id, then the
+/// head's parameters, the last of them the time. It returns the id when it
+/// wrote. Answers the statement, the time's number and the first field
+/// parameter's number.
+fn head_statement(head: Head<'_>) -> (&'static str, usize, usize) {
+    match head {
+        Head::New { .. } => (
+            "INSERT INTO customers (id, account, memo, memo_type, data_key, last_type, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (account, memo, memo_type) DO NOTHING RETURNING id",
+            7,
+            8,
+        ),
+        Head::Existing { .. } => (
+            "UPDATE customers SET last_type = $3, updated_at = $4, version = version + 1 \
+             WHERE id = $1 AND version = $2 RETURNING id",
+            4,
+            5,
+        ),
     }
-    let rows = q.fetch_all(conn).await?;
-    // The customer row's statement returns its id when it wrote; nothing
-    // else returns rows.
-    Ok(rows.len() == 1 && rows[0].try_get::<String, _>(0).is_ok_and(|id| id == put.id))
 }
 
-/// The statements for a head and a number of fields. `$1` is the
-/// customer's id; then the head's parameters (the last is the time); then
-/// six per field.
-fn statements(head: Head<'_>, fields: usize, own_transaction: bool) -> String {
-    let mut sql = String::new();
-    if own_transaction {
-        sql.push_str("BEGIN IMMEDIATE; ");
-    }
-    let (now, first) = match head {
-        Head::New { .. } => {
-            sql.push_str(
-                "INSERT INTO customers (id, account, memo, memo_type, data_key, last_type, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (account, memo, memo_type) DO NOTHING RETURNING id; ",
-            );
-            (7, 8)
+/// Writes `put`; `Ok(false)`, with nothing written, if the customer changed
+/// since it was read (or a new one's key was taken).
+pub async fn put_at_once(s: &SqliteDb, put: AtOnce<'_>) -> Result<bool, DbError> {
+    let (head_sql, now, first) = head_statement(put.head);
+    let fields_sql = (!put.fields.is_empty()).then(|| {
+        format!(
+            "INSERT INTO customer_fields {FIELD_COLUMNS} VALUES {}{FIELD_UPSERT}",
+            field_values(put.fields.len(), first, now)
+        )
+    });
+    s.write_here(|tx| {
+        // In the statements' numbering: the id, the head's, six per field.
+        let (account, memo, memo_type);
+        let mut values: Vec<&dyn ToSql> = Vec::with_capacity(first + 6 * put.fields.len());
+        values.push(&put.id);
+        match &put.head {
+            Head::New { key, data_key } => {
+                (account, memo, memo_type) =
+                    (key.account.to_string(), key.memo_value(), key.memo_kind());
+                values.extend::<[&dyn ToSql; 4]>([&account, &memo, &memo_type, data_key]);
+            }
+            Head::Existing { version } => values.push(version),
         }
-        Head::Existing { .. } => {
-            sql.push_str(
-                "UPDATE customers SET last_type = $3, updated_at = $4, version = version + 1 \
-                 WHERE id = $1 AND version = $2 RETURNING id; ",
-            );
-            (4, 5)
+        values.extend::<[&dyn ToSql; 2]>([&put.last_type, &put.now]);
+        for f in put.fields {
+            values.extend::<[&dyn ToSql; 6]>([
+                &f.name,
+                &f.value,
+                &f.file_id,
+                &f.fingerprint,
+                &f.status,
+                &f.error,
+            ]);
         }
-    };
-    if fields > 0 {
-        // `changes()` is the number of rows the statement before wrote: the
-        // customer row's (SQLite §Core Functions). The WHERE also settles
-        // the parsing ambiguity of an upsert after a SELECT (SQLite §UPSERT).
-        sql.push_str(&format!(
-            "INSERT INTO customer_fields {FIELD_COLUMNS} SELECT * FROM (VALUES {}) WHERE changes() = 1{FIELD_UPSERT}; ",
-            field_values(fields, first, now)
-        ));
-    }
-    if own_transaction {
-        sql.push_str("COMMIT;");
-    }
-    sql
+        let mut stmt = tx.prepare_cached(head_sql)?;
+        bind_numbered(&mut stmt, &values)?;
+        let written = stmt.raw_query().next()?.is_some();
+        if written && let Some(sql) = &fields_sql {
+            let mut stmt = tx.prepare_cached(sql)?;
+            bind_numbered(&mut stmt, &values)?;
+            stmt.raw_execute()?;
+        }
+        Ok(written)
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -183,33 +172,15 @@ mod tests {
             data_key: b"k",
         };
         let first = [field("first_name", b"a"), field("last_name", b"b")];
-        let mut w = s.write.get().await.unwrap();
-        assert!(
-            put_at_once(&mut w, put("c1", new, &first), true)
-                .await
-                .unwrap()
-        );
+        assert!(put_at_once(s, put("c1", new, &first)).await.unwrap());
         // The same key again, under another id: taken, nothing written.
-        assert!(
-            !put_at_once(&mut w, put("c2", new, &first), true)
-                .await
-                .unwrap()
-        );
+        assert!(!put_at_once(s, put("c2", new, &first)).await.unwrap());
         let at_zero = Head::Existing { version: 0 };
         let second = [field("first_name", b"x")];
-        assert!(
-            put_at_once(&mut w, put("c1", at_zero, &second), true)
-                .await
-                .unwrap()
-        );
+        assert!(put_at_once(s, put("c1", at_zero, &second)).await.unwrap());
         // Worked out from version 0, which is gone: nothing written.
         let stale = [field("first_name", b"stale"), field("city", b"y")];
-        assert!(
-            !put_at_once(&mut w, put("c1", at_zero, &stale), true)
-                .await
-                .unwrap()
-        );
-        drop(w);
+        assert!(!put_at_once(s, put("c1", at_zero, &stale)).await.unwrap());
         let (version, fields) = stored(&db, "c1").await;
         assert_eq!(version, 1);
         assert_eq!(
@@ -238,14 +209,12 @@ mod tests {
         .await;
         assert!(err.is_err(), "NOT NULL holds");
         drop(w);
-        let mut w = s.write.get().await.unwrap();
         assert!(
-            put_at_once(&mut w, put("c1", Head::Existing { version: 1 }, &[]), true)
+            put_at_once(s, put("c1", Head::Existing { version: 1 }, &[]))
                 .await
                 .unwrap(),
             "the failed transaction was rolled back and its version bump with it"
         );
-        drop(w);
         assert_eq!(stored(&db, "c1").await.0, 2);
         db.close().await;
     }

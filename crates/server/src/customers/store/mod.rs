@@ -2,7 +2,7 @@
 //! placeholders); multi-statement writes run in the caller's transaction.
 
 use super::owner::CustomerKey;
-use crate::db::{Conn, DbError, Tx};
+use crate::db::{Conn, Db, DbError, Tx, bind_numbered};
 use crate::{with_conn, with_tx};
 
 /// A customer row. `data_key` is wrapped; nothing here is personal data.
@@ -129,6 +129,31 @@ struct SnapshotRow {
     message: Option<String>,
 }
 
+impl SnapshotRow {
+    /// The row as [`snapshot`]'s full query selects it.
+    fn from_inline(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(SnapshotRow {
+            id: r.get(0)?,
+            account: r.get(1)?,
+            memo: r.get(2)?,
+            memo_type: r.get(3)?,
+            data_key: r.get(4)?,
+            last_type: r.get(5)?,
+            callback_url: r.get(6)?,
+            updated_at: r.get(7)?,
+            version: r.get(8)?,
+            name: r.get(9)?,
+            value: r.get(10)?,
+            file_id: r.get(11)?,
+            fingerprint: r.get(12)?,
+            status: r.get(13)?,
+            error: r.get(14)?,
+            rejected: r.get(15)?,
+            message: r.get(16)?,
+        })
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct StatusRow {
     id: String,
@@ -144,6 +169,24 @@ struct StatusRow {
     fields: String,
 }
 
+impl StatusRow {
+    /// The row as [`snapshot`]'s statuses query selects it.
+    fn from_inline(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(StatusRow {
+            id: r.get(0)?,
+            account: r.get(1)?,
+            memo: r.get(2)?,
+            memo_type: r.get(3)?,
+            last_type: r.get(4)?,
+            updated_at: r.get(5)?,
+            version: r.get(6)?,
+            rejected: r.get(7)?,
+            message: r.get(8)?,
+            fields: r.get(9)?,
+        })
+    }
+}
+
 /// Reads a customer, its fields and its decision for `kind` in one query
 /// (one round trip instead of three: the hot path of GET and PUT).
 pub async fn snapshot(
@@ -157,9 +200,34 @@ pub async fn snapshot(
         Lookup::Id(_) => "c.id = $2",
         Lookup::Key(_) => "c.account = $2 AND c.memo = $3 AND c.memo_type = $4",
     };
+    // On SQLite's readers the query runs on this thread ([`crate::db::Inline`]).
+    let (who, memo, memo_type) = match by {
+        Lookup::Id(id) => (id.to_owned(), "", ""),
+        Lookup::Key(key) => (key.account.to_string(), key.memo_value(), key.memo_kind()),
+    };
+    let here = match &c {
+        Conn::Read(Db::Sqlite(s)) => Some(s),
+        _ => None,
+    };
     macro_rules! fetch {
         ($row:ty, $sql:expr) => {
-            with_conn!(c, e => {
+            if let Some(s) = here {
+                s.read_here(|conn| {
+                    // Built here: `&dyn ToSql` is not `Send`.
+                    let values: &[&dyn rusqlite::ToSql] = match by {
+                        Lookup::Id(_) => &[&kind, &who],
+                        Lookup::Key(_) => &[&kind, &who, &memo, &memo_type],
+                    };
+                    let mut stmt = conn.prepare_cached($sql)?;
+                    bind_numbered(&mut stmt, values)?;
+                    let mut rows = stmt.raw_query();
+                    let mut out = Vec::new();
+                    while let Some(r) = rows.next()? {
+                        out.push(<$row>::from_inline(r)?);
+                    }
+                    Ok(out)
+                })?
+            } else { with_conn!(c, e => {
                 let q = sqlx::query_as::<_, $row>($sql).bind(kind);
                 match by {
                     Lookup::Id(id) => q.bind(id),
@@ -170,7 +238,7 @@ pub async fn snapshot(
                 }
                 .fetch_all(e)
                 .await?
-            })
+            }) }
         };
     }
     if detail == Detail::Statuses {

@@ -1,0 +1,230 @@
+//! SQLite statements run on the calling thread, for the hot paths: a
+//! login's used-challenge record, a customer's read, a `PUT /customer`'s
+//! write.
+//!
+//! sqlx runs each SQLite connection on a thread of its own; each statement
+//! is a message to that thread and an answer back, two thread wake-ups. A
+//! profile of `PUT /customer` under load (`perf`, 2026-12-08) put 45 % of
+//! the server's CPU on those threads and 20 % in the kernel's context
+//! switches alone, against about 10 % in SQLite itself. A statement on a
+//! few rows found by key, on pages in SQLite's cache, takes microseconds:
+//! less than the wake-ups. Here such statements run where the request is,
+//! through `rusqlite` on the same SQLite library; everything else (long
+//! transactions, purges, migrations, rare statements) stays on sqlx.
+//!
+//! Writes here take the single writer's turn, the same one the sqlx writer
+//! connection is lent under ([`Connections::turn`]), so the two never race
+//! for SQLite's write lock. A commit here does not checkpoint (a checkpoint
+//! copies the log into the database and syncs: milliseconds, which would
+//! hold up every request on this thread); a thread of its own does, after
+//! every [`COMMITS_PER_CHECKPOINT`] commits.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Statement, ToSql, Transaction, TransactionBehavior};
+
+use super::{Connections, DbError};
+
+/// Commits between two checkpoints of the log. SQLite's own default starts
+/// one when the log reaches 1,000 pages; a PUT of ten fields appends about
+/// five.
+const COMMITS_PER_CHECKPOINT: u32 = 200;
+
+/// Reader connections kept for reuse; more are opened when more threads
+/// read at once, and closed after.
+const READERS_KEPT: usize = 8;
+
+/// SQLite connections for statements run on the calling thread.
+#[derive(Debug)]
+pub struct Inline {
+    path: PathBuf,
+    busy: Duration,
+    readers: Mutex<Vec<Connection>>,
+    /// Used only during the writer's turn, so never waited for.
+    writer: Mutex<Connection>,
+    commits: AtomicU32,
+    checkpoint: SyncSender<()>,
+}
+
+impl Inline {
+    /// Opens the connections on the database at `path` (created, in WAL
+    /// mode, by the sqlx connections first), and starts the checkpoint
+    /// thread.
+    pub(super) fn open(path: &Path, busy: Duration) -> Result<Inline, DbError> {
+        let writer = open(path, busy, false)?;
+        // Commits here leave checkpoints to the thread below.
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpointer = open(path, busy, false)?;
+        let (checkpoint, asked) = sync_channel(1);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoints(&checkpointer, &asked))
+            .map_err(|e| DbError::Sqlx(sqlx::Error::Io(e)))?;
+        Ok(Inline {
+            path: path.to_owned(),
+            busy,
+            readers: Mutex::new(vec![open(path, busy, true)?]),
+            writer: Mutex::new(writer),
+            commits: AtomicU32::new(0),
+            checkpoint,
+        })
+    }
+
+    /// Runs `f` on a reader connection, on this thread.
+    pub(super) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, DbError> {
+        let kept = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match kept {
+            Some(c) => c,
+            None => open(&self.path, self.busy, true)?,
+        };
+        let out = f(&conn);
+        // A reader whose statement failed is closed, not kept: whatever
+        // broke stays with it.
+        if out.is_ok() {
+            let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
+            if readers.len() < READERS_KEPT {
+                readers.push(conn);
+            }
+        }
+        Ok(out?)
+    }
+
+    /// Waits for the writer's turn (`turn`), then runs `f` on this thread
+    /// in a transaction begun `IMMEDIATE`: committed if `f` answers `Ok`,
+    /// rolled back otherwise.
+    pub(super) async fn write<T>(
+        &self,
+        turn: &Connections,
+        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, DbError> {
+        let _turn = turn.turn().await?;
+        let out = {
+            let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            out
+        };
+        if self.commits.fetch_add(1, Ordering::Relaxed) % COMMITS_PER_CHECKPOINT
+            == COMMITS_PER_CHECKPOINT - 1
+        {
+            // Already asked and not yet done: once is enough.
+            let _ = self.checkpoint.try_send(());
+        }
+        Ok(out)
+    }
+}
+
+fn open(path: &Path, busy: Duration, read_only: bool) -> Result<Connection, DbError> {
+    let access = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+    };
+    let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(busy)?;
+    // As the sqlx connections are opened (`Db::connect`).
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    Ok(conn)
+}
+
+/// The checkpoint thread: a passive checkpoint each time one is asked
+/// for, beside readers and the writer; ends with the database.
+fn checkpoints(conn: &Connection, asked: &Receiver<()>) {
+    while asked.recv().is_ok() {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "SQLite checkpoint failed; the next one retries");
+        }
+    }
+}
+
+/// Binds `values` to a statement written with sqlx's placeholders, `$N`
+/// standing for the N-th value (as sqlx binds them on SQLite), so that one
+/// text serves both.
+pub fn bind_numbered(stmt: &mut Statement<'_>, values: &[&dyn ToSql]) -> rusqlite::Result<()> {
+    for i in 1..=stmt.parameter_count() {
+        let name = stmt.parameter_name(i).unwrap_or("?");
+        let value = name
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|n| values.get(n))
+            .ok_or_else(|| rusqlite::Error::InvalidParameterName(name.to_owned()))?;
+        stmt.raw_bind_parameter(i, value)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+
+    #[tokio::test]
+    async fn reads_and_writes_on_this_thread_share_the_writers_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let db = Db::connect(&url, 2).await.unwrap();
+        db.migrate().await.unwrap();
+        let Db::Sqlite(s) = &db else { unreachable!() };
+        let insert = "INSERT INTO sep10_used_challenges (expires_at, hash) VALUES ($2, $1)";
+
+        // While the sqlx writer is lent out, a write here waits for it.
+        let lent = s.write.get().await.unwrap();
+        let waiting = s.write_here(|tx| {
+            let mut stmt = tx.prepare_cached(insert)?;
+            bind_numbered(&mut stmt, &[&b"h1".as_slice(), &7_i64])?;
+            stmt.raw_execute()
+        });
+        tokio::pin!(waiting);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), &mut waiting)
+                .await
+                .is_err()
+        );
+        drop(lent);
+        assert_eq!(waiting.await.unwrap(), 1);
+
+        // `$N` is the N-th value, wherever it stands; a unique key taken
+        // is a conflict, and the failed transaction leaves nothing.
+        let again = s
+            .write_here(|tx| {
+                let mut stmt = tx.prepare_cached(insert)?;
+                bind_numbered(&mut stmt, &[&b"h1".as_slice(), &7_i64])?;
+                stmt.raw_execute()
+            })
+            .await;
+        assert!(matches!(again, Err(DbError::Conflict)), "{again:?}");
+        let read = s
+            .read_here(|c| {
+                c.query_row(
+                    "SELECT expires_at, COUNT(*) FROM sep10_used_challenges",
+                    [],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+                )
+            })
+            .unwrap();
+        assert_eq!(read, (7, 1));
+
+        // A placeholder with no value is an error, not a NULL.
+        let missing = s.read_here(|c| {
+            let mut stmt = c.prepare("SELECT $1, $3")?;
+            bind_numbered(&mut stmt, &[&1_i64, &2_i64])
+        });
+        assert!(missing.is_err());
+        db.close().await;
+    }
+}
