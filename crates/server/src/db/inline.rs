@@ -18,6 +18,11 @@
 //! copies the log into the database and syncs: milliseconds, which would
 //! hold up every request on this thread); a thread of its own does, after
 //! every [`COMMITS_PER_CHECKPOINT`] commits.
+//!
+//! The cost: a write here that meets another process writing the same file
+//! (`mooring rotate` beside a running server) waits on this thread, up to
+//! the busy timeout, as it would have on sqlx's; the requests sharing the
+//! thread wait with it meanwhile.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};

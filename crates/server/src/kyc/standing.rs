@@ -13,7 +13,7 @@ use super::wake::{Wakeups, announce};
 use super::{KycError, OwnState, Records, Target};
 use crate::clock::Clock;
 use crate::config::{KycState, Rule};
-use crate::db::{Conn, Db, Tx};
+use crate::db::{Conn, Db, Tx, bind_numbered};
 use crate::{with_conn, with_tx};
 
 /// What an evaluation found.
@@ -58,6 +58,20 @@ struct Row {
     rules: Option<String>,
     inherited_from: Option<String>,
     barred_attester: Option<String>,
+}
+
+impl Row {
+    /// The row as [`load`] selects it.
+    fn from_inline(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Row {
+            state: r.get(0)?,
+            rule_gen: r.get(1)?,
+            kyc_required: r.get(2)?,
+            rules: r.get(3)?,
+            inherited_from: r.get(4)?,
+            barred_attester: r.get(5)?,
+        })
+    }
 }
 
 /// The standings, and who to wake when one changes.
@@ -373,12 +387,22 @@ impl Standing {
 
     /// The targets inheriting from `attester` now.
     pub async fn attested_by(&self, attester: &Target) -> Result<Vec<Target>, KycError> {
-        let rows: Vec<(String, String)> = with_conn!(self.db.reader(), e => sqlx::query_as(
-            "SELECT account, memo FROM kyc_accounts WHERE inherited_from = $1 ORDER BY account, memo",
-        )
-        .bind(attester.key())
-        .fetch_all(e)
-        .await?);
+        const SQL: &str = "SELECT account, memo FROM kyc_accounts WHERE inherited_from = $1 ORDER BY account, memo";
+        let rows: Vec<(String, String)> = if let Db::Sqlite(s) = &self.db {
+            // Read after every customer change: on this thread (`db::Inline`).
+            s.read_here(|conn| {
+                let mut stmt = conn.prepare_cached(SQL)?;
+                bind_numbered(&mut stmt, &[&attester.key()])?;
+                stmt.raw_query()
+                    .mapped(|r| Ok((r.get(0)?, r.get(1)?)))
+                    .collect()
+            })?
+        } else {
+            with_conn!(self.db.reader(), e => sqlx::query_as(SQL)
+                .bind(attester.key())
+                .fetch_all(e)
+                .await?)
+        };
         Ok(rows
             .iter()
             .filter_map(|(a, m)| Target::parse(a, (!m.is_empty()).then_some(m.as_str())))
@@ -498,10 +522,18 @@ impl Standing {
 }
 
 async fn load(c: Conn<'_>, t: &Target) -> Result<Option<Row>, KycError> {
-    Ok(with_conn!(c, e => sqlx::query_as::<_, Row>(
-        "SELECT state, rule_gen, kyc_required, rules, inherited_from, barred_attester FROM kyc_accounts \
-         WHERE account = $1 AND memo = $2 AND memo_type = $3",
-    )
+    const SQL: &str = "SELECT state, rule_gen, kyc_required, rules, inherited_from, barred_attester \
+                       FROM kyc_accounts WHERE account = $1 AND memo = $2 AND memo_type = $3";
+    if let Conn::Read(Db::Sqlite(s)) = &c {
+        // Read after every customer change: on this thread (`db::Inline`).
+        return Ok(s.read_here(|conn| {
+            let mut stmt = conn.prepare_cached(SQL)?;
+            bind_numbered(&mut stmt, &[&t.address(), &t.memo_value(), &t.memo_type()])?;
+            let mut rows = stmt.raw_query();
+            rows.next()?.map(Row::from_inline).transpose()
+        })?);
+    }
+    Ok(with_conn!(c, e => sqlx::query_as::<_, Row>(SQL)
     .bind(t.address())
     .bind(t.memo_value())
     .bind(t.memo_type())

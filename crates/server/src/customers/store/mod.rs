@@ -188,7 +188,8 @@ impl StatusRow {
 }
 
 /// Reads a customer, its fields and its decision for `kind` in one query
-/// (one round trip instead of three: the hot path of GET and PUT).
+/// (one statement instead of three: the hot path of GET and PUT; on
+/// SQLite's readers it runs on the calling thread).
 pub async fn snapshot(
     c: impl Into<Conn<'_>>,
     by: Lookup<'_>,
