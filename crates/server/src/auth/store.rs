@@ -1,7 +1,7 @@
 //! SQL for SEP-10: the used-challenge ledger that makes every challenge
 //! single-use across all replicas sharing the database.
 
-use crate::db::{Db, DbError, Purge, bind_numbered};
+use crate::db::{Db, DbError, Purge, prepare_numbered};
 
 /// Records a challenge as used. [`DbError::Conflict`] if it already was —
 /// by this process or any other replica — in which case no token may be
@@ -15,9 +15,7 @@ pub async fn consume_challenge(db: &Db, hash: &[u8; 32], expires_at: u64) -> Res
         // One short write on every login: run here, not on sqlx's thread.
         Db::Sqlite(s) => {
             s.write_here(|tx| {
-                let mut stmt = tx.prepare_cached(SQL)?;
-                bind_numbered(&mut stmt, &[&expires_at, &hash.as_slice()])?;
-                stmt.raw_execute()
+                prepare_numbered(tx, SQL, &[&expires_at, &hash.as_slice()])?.raw_execute()
             })
             .await? as u64
         }

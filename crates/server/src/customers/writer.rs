@@ -1,17 +1,17 @@
-//! Applying a `PUT /customer`.
+//! Group commit for `PUT /customer`.
 //!
-//! A PUT is worked out from a read (on the reader connections) and handed
-//! here as data: a [`PutJob`]. It applies only if the customer's version is
-//! still the one it was read at; otherwise it is reported as a conflict
-//! and the caller works it out again.
-//!
-//! On SQLite a job of text fields alone (the common PUT) is written on the
-//! calling thread in a transaction of its own ([`store::put_at_once`]):
-//! no thread wake-up on the way, and a commit in WAL mode without a sync
-//! is cheap. The other jobs (verification codes, callbacks) go through a
-//! group commit: one task applies the jobs waiting in a single transaction
-//! on the single writer connection. On PostgreSQL, which runs writers side
-//! by side, each job is its own transaction.
+//! A PUT of text fields is worked out from a read (on the reader
+//! connections) and handed here as data: a [`PutJob`]. On SQLite, one task
+//! applies the jobs that are waiting in a single transaction on the single
+//! writer, so that a burst of PUTs costs one commit instead of one each:
+//! the pages the PUTs share go to the write-ahead log once. Jobs of text
+//! fields alone (the common PUT) are written on the task's own thread
+//! ([`store::put_at_once`]), without a round trip to sqlx's connection
+//! thread; a batch with verification codes or a callback goes through
+//! sqlx. Each job applies only if the customer's version is still the one
+//! it was read at; otherwise it is reported as a conflict and the caller
+//! works it out again. On PostgreSQL, which runs writers side by side,
+//! each job is its own transaction.
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -119,9 +119,6 @@ impl Writer {
 
     /// Applies a job.
     pub async fn submit(&self, job: PutJob) -> Result<Applied, DbError> {
-        if let (Db::Sqlite(s), Some(put)) = (&self.db, job.at_once()) {
-            return Ok(Applied::from(store::put_at_once(s, put).await?));
-        }
         let Some(queue) = &self.queue else {
             return apply_alone(&self.db, &job).await;
         };
@@ -161,6 +158,15 @@ async fn run(db: Db, mut rx: mpsc::Receiver<(PutJob, Reply)>) {
 }
 
 async fn apply_batch(db: &Db, batch: &[(PutJob, Reply)]) -> Result<Vec<Applied>, DbError> {
+    if let Db::Sqlite(s) = db
+        && let Some(puts) = batch
+            .iter()
+            .map(|(job, _)| job.at_once())
+            .collect::<Option<Vec<_>>>()
+    {
+        let written = store::put_at_once(s, &puts).await?;
+        return Ok(written.into_iter().map(Applied::from).collect());
+    }
     if let [(job, _)] = batch {
         return Ok(vec![apply_alone(db, job).await?]);
     }
@@ -174,6 +180,10 @@ async fn apply_batch(db: &Db, batch: &[(PutJob, Reply)]) -> Result<Vec<Applied>,
 }
 
 async fn apply_alone(db: &Db, job: &PutJob) -> Result<Applied, DbError> {
+    if let (Db::Sqlite(s), Some(put)) = (db, job.at_once()) {
+        let written = store::put_at_once(s, &[put]).await?;
+        return Ok(Applied::from(written.first().copied().unwrap_or(false)));
+    }
     let mut tx = db.begin().await?;
     let r = apply(&mut tx, job).await?;
     tx.commit().await?;

@@ -30,7 +30,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Statement, ToSql, Transaction, TransactionBehavior};
+use rusqlite::{CachedStatement, Connection, OpenFlags, ToSql, Transaction, TransactionBehavior};
 
 use super::{Connections, DbError};
 
@@ -156,21 +156,27 @@ fn checkpoints(conn: &Connection, asked: &Receiver<()>) {
     }
 }
 
-/// Binds `values` to a statement written with sqlx's placeholders, `$N`
+/// Prepares `sql` (through the connection's statement cache) and binds
+/// `values` to it. `sql` is written with sqlx's placeholders, `$N`
 /// standing for the N-th value (as sqlx binds them on SQLite), so that one
-/// text serves both.
-pub fn bind_numbered(stmt: &mut Statement<'_>, values: &[&dyn ToSql]) -> rusqlite::Result<()> {
-    for i in 1..=stmt.parameter_count() {
-        let name = stmt.parameter_name(i).unwrap_or("?");
-        let value = name
-            .strip_prefix('$')
-            .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| n.checked_sub(1))
-            .and_then(|n| values.get(n))
-            .ok_or_else(|| rusqlite::Error::InvalidParameterName(name.to_owned()))?;
-        stmt.raw_bind_parameter(i, value)?;
+/// text serves both drivers; it is read with SQLite's `?N`, which means
+/// the same and puts each value at its number without looking up names.
+/// `sql` has no `$` but in placeholders.
+pub fn prepare_numbered<'c>(
+    conn: &'c Connection,
+    sql: &str,
+    values: &[&dyn ToSql],
+) -> rusqlite::Result<CachedStatement<'c>> {
+    let mut stmt = conn.prepare_cached(&sql.replace('$', "?"))?;
+    // The highest number the statement uses; a value past it is unused.
+    let wanted = stmt.parameter_count();
+    if wanted > values.len() {
+        return Err(rusqlite::Error::InvalidParameterCount(values.len(), wanted));
     }
-    Ok(())
+    for (i, value) in values.iter().take(wanted).enumerate() {
+        stmt.raw_bind_parameter(i + 1, value)?;
+    }
+    Ok(stmt)
 }
 
 #[cfg(test)]
@@ -190,9 +196,7 @@ mod tests {
         // While the sqlx writer is lent out, a write here waits for it.
         let lent = s.write.get().await.unwrap();
         let waiting = s.write_here(|tx| {
-            let mut stmt = tx.prepare_cached(insert)?;
-            bind_numbered(&mut stmt, &[&b"h1".as_slice(), &7_i64])?;
-            stmt.raw_execute()
+            prepare_numbered(tx, insert, &[&b"h1".as_slice(), &7_i64])?.raw_execute()
         });
         tokio::pin!(waiting);
         assert!(
@@ -207,9 +211,7 @@ mod tests {
         // is a conflict, and the failed transaction leaves nothing.
         let again = s
             .write_here(|tx| {
-                let mut stmt = tx.prepare_cached(insert)?;
-                bind_numbered(&mut stmt, &[&b"h1".as_slice(), &7_i64])?;
-                stmt.raw_execute()
+                prepare_numbered(tx, insert, &[&b"h1".as_slice(), &7_i64])?.raw_execute()
             })
             .await;
         assert!(matches!(again, Err(DbError::Conflict)), "{again:?}");
@@ -225,10 +227,8 @@ mod tests {
         assert_eq!(read, (7, 1));
 
         // A placeholder with no value is an error, not a NULL.
-        let missing = s.read_here(|c| {
-            let mut stmt = c.prepare("SELECT $1, $3")?;
-            bind_numbered(&mut stmt, &[&1_i64, &2_i64])
-        });
+        let missing =
+            s.read_here(|c| prepare_numbered(c, "SELECT $1, $3", &[&1_i64, &2_i64]).map(drop));
         assert!(missing.is_err());
         db.close().await;
     }

@@ -14,7 +14,7 @@ use crate::config::ConfigError;
 mod inline;
 mod lent;
 mod purge;
-pub use inline::{Inline, bind_numbered};
+pub use inline::{Inline, prepare_numbered};
 pub use lent::{Connections, Lent, SqliteTx};
 pub use purge::{PURGE_BATCH, Purge};
 

@@ -13,7 +13,7 @@ use super::wake::{Wakeups, announce};
 use super::{KycError, OwnState, Records, Target};
 use crate::clock::Clock;
 use crate::config::{KycState, Rule};
-use crate::db::{Conn, Db, Tx, bind_numbered};
+use crate::db::{Conn, Db, Tx, prepare_numbered};
 use crate::{with_conn, with_tx};
 
 /// What an evaluation found.
@@ -391,9 +391,8 @@ impl Standing {
         let rows: Vec<(String, String)> = if let Db::Sqlite(s) = &self.db {
             // Read after every customer change: on this thread (`db::Inline`).
             s.read_here(|conn| {
-                let mut stmt = conn.prepare_cached(SQL)?;
-                bind_numbered(&mut stmt, &[&attester.key()])?;
-                stmt.raw_query()
+                prepare_numbered(conn, SQL, &[&attester.key()])?
+                    .raw_query()
                     .mapped(|r| Ok((r.get(0)?, r.get(1)?)))
                     .collect()
             })?
@@ -527,8 +526,8 @@ async fn load(c: Conn<'_>, t: &Target) -> Result<Option<Row>, KycError> {
     if let Conn::Read(Db::Sqlite(s)) = &c {
         // Read after every customer change: on this thread (`db::Inline`).
         return Ok(s.read_here(|conn| {
-            let mut stmt = conn.prepare_cached(SQL)?;
-            bind_numbered(&mut stmt, &[&t.address(), &t.memo_value(), &t.memo_type()])?;
+            let mut stmt =
+                prepare_numbered(conn, SQL, &[&t.address(), &t.memo_value(), &t.memo_type()])?;
             let mut rows = stmt.raw_query();
             rows.next()?.map(Row::from_inline).transpose()
         })?);

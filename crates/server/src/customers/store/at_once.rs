@@ -10,7 +10,7 @@ use rusqlite::ToSql;
 
 use super::{FIELD_COLUMNS, FIELD_UPSERT, FieldRow, field_values};
 use crate::customers::owner::CustomerKey;
-use crate::db::{DbError, SqliteDb, bind_numbered};
+use crate::db::{DbError, SqliteDb, prepare_numbered};
 
 /// The customer row a PUT writes.
 #[derive(Debug, Clone, Copy)]
@@ -66,51 +66,52 @@ fn head_statement(head: Head<'_>) -> (&'static str, usize, usize) {
     }
 }
 
-/// Writes `put`; `Ok(false)`, with nothing written, if the customer changed
-/// since it was read (or a new one's key was taken).
-pub async fn put_at_once(s: &SqliteDb, put: AtOnce<'_>) -> Result<bool, DbError> {
+/// Writes `puts` in one transaction, in order; for each, `false`, with
+/// nothing of it written, if its customer changed since it was read (or a
+/// new one's key was taken).
+pub async fn put_at_once(s: &SqliteDb, puts: &[AtOnce<'_>]) -> Result<Vec<bool>, DbError> {
+    s.write_here(|tx| puts.iter().map(|put| write(tx, put)).collect())
+        .await
+}
+
+/// One PUT's statements, in the transaction `tx`.
+fn write(tx: &rusqlite::Transaction<'_>, put: &AtOnce<'_>) -> rusqlite::Result<bool> {
     let (head_sql, now, first) = head_statement(put.head);
-    let fields_sql = (!put.fields.is_empty()).then(|| {
-        format!(
+    // In the statements' numbering: the id, the head's, six per field.
+    let (account, memo, memo_type);
+    let mut values: Vec<&dyn ToSql> = Vec::with_capacity(first + 6 * put.fields.len());
+    values.push(&put.id);
+    match &put.head {
+        Head::New { key, data_key } => {
+            (account, memo, memo_type) =
+                (key.account.to_string(), key.memo_value(), key.memo_kind());
+            values.extend::<[&dyn ToSql; 4]>([&account, &memo, &memo_type, data_key]);
+        }
+        Head::Existing { version } => values.push(version),
+    }
+    values.extend::<[&dyn ToSql; 2]>([&put.last_type, &put.now]);
+    for f in put.fields {
+        values.extend::<[&dyn ToSql; 6]>([
+            &f.name,
+            &f.value,
+            &f.file_id,
+            &f.fingerprint,
+            &f.status,
+            &f.error,
+        ]);
+    }
+    let written = prepare_numbered(tx, head_sql, &values)?
+        .raw_query()
+        .next()?
+        .is_some();
+    if written && !put.fields.is_empty() {
+        let sql = format!(
             "INSERT INTO customer_fields {FIELD_COLUMNS} VALUES {}{FIELD_UPSERT}",
             field_values(put.fields.len(), first, now)
-        )
-    });
-    s.write_here(|tx| {
-        // In the statements' numbering: the id, the head's, six per field.
-        let (account, memo, memo_type);
-        let mut values: Vec<&dyn ToSql> = Vec::with_capacity(first + 6 * put.fields.len());
-        values.push(&put.id);
-        match &put.head {
-            Head::New { key, data_key } => {
-                (account, memo, memo_type) =
-                    (key.account.to_string(), key.memo_value(), key.memo_kind());
-                values.extend::<[&dyn ToSql; 4]>([&account, &memo, &memo_type, data_key]);
-            }
-            Head::Existing { version } => values.push(version),
-        }
-        values.extend::<[&dyn ToSql; 2]>([&put.last_type, &put.now]);
-        for f in put.fields {
-            values.extend::<[&dyn ToSql; 6]>([
-                &f.name,
-                &f.value,
-                &f.file_id,
-                &f.fingerprint,
-                &f.status,
-                &f.error,
-            ]);
-        }
-        let mut stmt = tx.prepare_cached(head_sql)?;
-        bind_numbered(&mut stmt, &values)?;
-        let written = stmt.raw_query().next()?.is_some();
-        if written && let Some(sql) = &fields_sql {
-            let mut stmt = tx.prepare_cached(sql)?;
-            bind_numbered(&mut stmt, &values)?;
-            stmt.raw_execute()?;
-        }
-        Ok(written)
-    })
-    .await
+        );
+        prepare_numbered(tx, &sql, &values)?.raw_execute()?;
+    }
+    Ok(written)
 }
 
 #[cfg(test)]
@@ -172,15 +173,19 @@ mod tests {
             data_key: b"k",
         };
         let first = [field("first_name", b"a"), field("last_name", b"b")];
-        assert!(put_at_once(s, put("c1", new, &first)).await.unwrap());
+        assert!(put_at_once(s, &[put("c1", new, &first)]).await.unwrap()[0]);
         // The same key again, under another id: taken, nothing written.
-        assert!(!put_at_once(s, put("c2", new, &first)).await.unwrap());
+        assert!(!put_at_once(s, &[put("c2", new, &first)]).await.unwrap()[0]);
         let at_zero = Head::Existing { version: 0 };
         let second = [field("first_name", b"x")];
-        assert!(put_at_once(s, put("c1", at_zero, &second)).await.unwrap());
+        assert!(
+            put_at_once(s, &[put("c1", at_zero, &second)])
+                .await
+                .unwrap()[0]
+        );
         // Worked out from version 0, which is gone: nothing written.
         let stale = [field("first_name", b"stale"), field("city", b"y")];
-        assert!(!put_at_once(s, put("c1", at_zero, &stale)).await.unwrap());
+        assert!(!put_at_once(s, &[put("c1", at_zero, &stale)]).await.unwrap()[0]);
         let (version, fields) = stored(&db, "c1").await;
         assert_eq!(version, 1);
         assert_eq!(
@@ -210,12 +215,22 @@ mod tests {
         assert!(err.is_err(), "NOT NULL holds");
         drop(w);
         assert!(
-            put_at_once(s, put("c1", Head::Existing { version: 1 }, &[]))
+            put_at_once(s, &[put("c1", Head::Existing { version: 1 }, &[])])
                 .await
-                .unwrap(),
+                .unwrap()[0],
             "the failed transaction was rolled back and its version bump with it"
         );
         assert_eq!(stored(&db, "c1").await.0, 2);
+
+        // In one transaction, in order: the second PUT worked out from the
+        // same version as the first finds it gone.
+        let at_two = Head::Existing { version: 2 };
+        let (a, b) = ([field("city", b"a")], [field("city", b"b")]);
+        let both = put_at_once(s, &[put("c1", at_two, &a), put("c1", at_two, &b)]).await;
+        assert_eq!(both.unwrap(), [true, false]);
+        let (version, fields) = stored(&db, "c1").await;
+        assert_eq!(version, 3);
+        assert!(fields.contains(&("city".into(), b"a".to_vec())));
         db.close().await;
     }
 }

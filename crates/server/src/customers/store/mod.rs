@@ -2,7 +2,7 @@
 //! placeholders); multi-statement writes run in the caller's transaction.
 
 use super::owner::CustomerKey;
-use crate::db::{Conn, Db, DbError, Tx, bind_numbered};
+use crate::db::{Conn, Db, DbError, Tx, prepare_numbered};
 use crate::{with_conn, with_tx};
 
 /// A customer row. `data_key` is wrapped; nothing here is personal data.
@@ -219,8 +219,7 @@ pub async fn snapshot(
                         Lookup::Id(_) => &[&kind, &who],
                         Lookup::Key(_) => &[&kind, &who, &memo, &memo_type],
                     };
-                    let mut stmt = conn.prepare_cached($sql)?;
-                    bind_numbered(&mut stmt, values)?;
+                    let mut stmt = prepare_numbered(conn, $sql, values)?;
                     let mut rows = stmt.raw_query();
                     let mut out = Vec::new();
                     while let Some(r) = rows.next()? {
