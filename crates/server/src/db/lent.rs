@@ -91,6 +91,12 @@ impl Connections {
         )
     }
 
+    /// Waits for a connection's turn, however long it takes; `None` once
+    /// the connections are closed.
+    pub(super) async fn wait_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.0.available.acquire().await.ok()
+    }
+
     pub(super) async fn close(&self) {
         self.0.available.close();
         let free = std::mem::take(&mut *self.0.free.lock().unwrap_or_else(PoisonError::into_inner));

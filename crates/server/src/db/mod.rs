@@ -412,7 +412,7 @@ impl Db {
                 let readers = max_connections
                     .min(u32::try_from(cores * 2).unwrap_or(4))
                     .max(1);
-                let here = Inline::open(opts.get_filename(), Duration::from_secs(5))?;
+                let here = Inline::open(opts.get_filename(), Duration::from_secs(5), &write)?;
                 let read =
                     Connections::open(&opts.read_only(true), readers, Duration::from_secs(10))
                         .await?;
