@@ -54,8 +54,8 @@ pub struct PutJob {
 }
 
 impl PutJob {
-    /// The job as a write of text fields alone ([`store::put_at_once`]), if it is one
-    /// (no verification codes, no callback).
+    /// The job as a write of text fields alone ([`store::put_at_once`]),
+    /// if it is one (no verification codes, no callback).
     fn at_once(&self) -> Option<AtOnce<'_>> {
         if !self.codes.is_empty() || self.callback.is_some() {
             return None;

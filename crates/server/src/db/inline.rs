@@ -13,8 +13,8 @@
 //! transactions, purges, migrations, rare statements) stays on sqlx.
 //!
 //! Writes here take the single writer's turn, the same one the sqlx writer
-//! connection is lent under ([`Connections::turn`]), so the two never race
-//! for SQLite's write lock. A commit here does not checkpoint (a checkpoint
+//! connection is lent under ([`Connections::turn`]), so the two take turns
+//! rather than racing for SQLite's write lock. A commit here does not checkpoint (a checkpoint
 //! copies the log into the database and syncs: milliseconds, which would
 //! hold up every request on this thread); a thread of its own does, after
 //! [`COMMITS_PER_CHECKPOINT`] commits or [`ROWS_PER_CHECKPOINT`] rows
@@ -24,12 +24,15 @@
 //! again from its beginning only after a checkpoint that did, grew to
 //! 168 MB in 20 s of PUTs.
 //!
-//! The cost: a write here that meets another process writing the same file
-//! (`mooring rotate` beside a running server) waits on this thread, up to
-//! the busy timeout, as it would have on sqlx's; the requests sharing the
-//! thread wait with it meanwhile.
+//! The cost: a write here that meets SQLite's write lock still held waits
+//! on this thread, in SQLite's busy handler (up to the busy timeout), and
+//! the requests sharing the thread wait with it. That happens when another
+//! process writes the same file (`mooring rotate` beside a running
+//! server), or for the moment sqlx's thread takes to finish a statement
+//! whose request went away and gave its turn back: milliseconds.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -64,9 +67,12 @@ pub struct Inline {
     path: PathBuf,
     busy: Duration,
     readers: Mutex<Vec<Connection>>,
-    /// Used only during the writer's turn, so never waited for.
-    writer: Mutex<Writer>,
-    checkpoint: SyncSender<()>,
+    /// Used only during the writer's turn, so never waited for. `None`
+    /// once closed.
+    writer: Mutex<Option<Writer>>,
+    closed: AtomicBool,
+    /// `None` once closed, which ends the checkpoint thread.
+    checkpoint: Mutex<Option<SyncSender<()>>>,
 }
 
 impl Inline {
@@ -89,12 +95,13 @@ impl Inline {
             path: path.to_owned(),
             busy,
             readers: Mutex::new(vec![open(path, busy, true)?]),
-            writer: Mutex::new(Writer {
+            writer: Mutex::new(Some(Writer {
                 conn: writer,
                 commits: 0,
                 rows_at_checkpoint: 0,
-            }),
-            checkpoint,
+            })),
+            closed: AtomicBool::new(false),
+            checkpoint: Mutex::new(Some(checkpoint)),
         })
     }
 
@@ -103,6 +110,9 @@ impl Inline {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, DbError> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(DbError::Sqlx(sqlx::Error::PoolClosed));
+        }
         let kept = self
             .readers
             .lock()
@@ -115,13 +125,31 @@ impl Inline {
         let out = f(&conn);
         // A reader whose statement failed is closed, not kept: whatever
         // broke stays with it.
-        if out.is_ok() {
+        if out.is_ok() && !self.closed.load(Ordering::Relaxed) {
             let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
             if readers.len() < READERS_KEPT {
                 readers.push(conn);
             }
         }
         Ok(out?)
+    }
+
+    /// Closes the connections: those in use when they are given back; the
+    /// checkpoint thread's as it ends. Reads and writes fail from then on.
+    pub(super) fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        self.readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        self.checkpoint
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
     }
 
     /// Waits for the writer's turn (`turn`), then runs `f` on this thread
@@ -134,6 +162,9 @@ impl Inline {
     ) -> Result<T, DbError> {
         let _turn = turn.turn().await?;
         let mut w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(w) = w.as_mut() else {
+            return Err(DbError::Sqlx(sqlx::Error::PoolClosed));
+        };
         let tx = w
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -146,7 +177,13 @@ impl Inline {
         {
             (w.commits, w.rows_at_checkpoint) = (0, rows);
             // Already asked and not yet done: once is enough.
-            let _ = self.checkpoint.try_send(());
+            if let Some(ask) = &*self
+                .checkpoint
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+            {
+                let _ = ask.try_send(());
+            }
         }
         Ok(out)
     }
@@ -192,6 +229,11 @@ pub fn prepare_numbered<'c>(
     sql: &str,
     values: &[&dyn ToSql],
 ) -> rusqlite::Result<CachedStatement<'c>> {
+    debug_assert!(
+        sql.match_indices('$')
+            .all(|(i, _)| sql[i + 1..].starts_with(|c: char| c.is_ascii_digit())),
+        "a `$` that is not a placeholder: {sql}"
+    );
     let mut stmt = conn.prepare_cached(&sql.replace('$', "?"))?;
     // The highest number the statement uses; a value past it is unused.
     let wanted = stmt.parameter_count();
@@ -256,6 +298,11 @@ mod tests {
             s.read_here(|c| prepare_numbered(c, "SELECT $1, $3", &[&1_i64, &2_i64]).map(drop));
         assert!(missing.is_err());
         db.close().await;
+        assert!(
+            s.read_here(|c| c.query_row("SELECT 1", [], |_| Ok(())))
+                .is_err()
+        );
+        assert!(s.write_here(|_| Ok(())).await.is_err());
     }
 
     #[tokio::test]

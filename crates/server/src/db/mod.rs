@@ -1,6 +1,8 @@
 //! The database: SQLite (embedded default) or PostgreSQL (scale-out), both
-//! through sqlx, each with its own migrations folder. Store modules match on
-//! [`Db`] and run the SQL for its engine.
+//! through sqlx, each with its own migrations folder; on SQLite the hot
+//! paths' statements run on the calling thread through rusqlite instead
+//! ([`Inline`]). Store modules match on [`Db`] and run the SQL for its
+//! engine.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -20,7 +22,8 @@ pub use purge::{PURGE_BATCH, Purge};
 
 /// Runs `$body` with `$pool` bound to whichever engine's pool `$db` holds.
 /// On SQLite that is the single writer, held for the whole body: a body
-/// must not write through another path (it would wait for itself).
+/// must not write through another path, such as
+/// [`SqliteDb::write_here`] (it would wait for itself).
 /// SQL written with `$1, $2, …` placeholders runs unchanged on both (sqlx
 /// accepts `$N` for SQLite), so most store functions are written once.
 #[macro_export]
@@ -175,8 +178,9 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// SQLite allows one writer at a time. Writes go through a single
-/// connection, so they queue in the application instead of retrying on
+/// SQLite allows one writer at a time. Writes take turns, the writer
+/// connection's (sqlx) and the calling thread's ([`Inline`]) under one
+/// permit, so they queue in the application instead of retrying on
 /// SQLite's busy handler (which sleeps milliseconds at a time); reads use
 /// connections of their own, which WAL lets run beside the writer.
 #[derive(Clone, Debug)]
@@ -511,6 +515,7 @@ impl Db {
             Db::Sqlite(s) => {
                 s.read.close().await;
                 s.write.close().await;
+                s.here.close();
             }
             Db::Postgres(p) => p.close().await,
         }
@@ -549,6 +554,27 @@ mod tests {
         ] {
             assert!(DatabaseUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn sqlite_errors_on_the_calling_thread_say_what_they_are() {
+        let failure = |code| {
+            DbError::from(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                None,
+            ))
+        };
+        assert!(matches!(
+            failure(rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE),
+            DbError::Conflict
+        ));
+        assert!(matches!(
+            failure(rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY),
+            DbError::Conflict
+        ));
+        assert!(failure(rusqlite::ffi::SQLITE_BUSY).is_unavailable());
+        let broken = failure(rusqlite::ffi::SQLITE_CORRUPT);
+        assert!(!broken.is_unavailable() && !matches!(broken, DbError::Conflict));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! SQL for SEP-12. One text per statement for both engines (`$N`
-//! placeholders); multi-statement writes run in the caller's transaction.
+//! placeholders); multi-statement writes run in the caller's transaction,
+//! but for SQLite's group-committed PUTs ([`put_at_once`]), which open
+//! their own.
 
 use super::owner::CustomerKey;
 use crate::db::{Conn, Db, DbError, Tx, prepare_numbered};
