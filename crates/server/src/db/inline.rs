@@ -78,8 +78,8 @@ pub struct Inline {
 impl Inline {
     /// Opens the connections on the database at `path` (created, in WAL
     /// mode, by the sqlx connections first), and starts the checkpoint
-    /// thread.
-    /// `turn` is the sqlx writer's, whose turn the writes here take.
+    /// thread. `turn` is the sqlx writer's, whose turn the writes here
+    /// take.
     pub(super) fn open(path: &Path, busy: Duration, turn: &Connections) -> Result<Inline, DbError> {
         let writer = open(path, busy, false)?;
         // Commits here leave checkpoints to the thread below.
