@@ -15,6 +15,7 @@ use crate::config::ConfigError;
 
 mod inline;
 mod lent;
+mod postgres;
 mod purge;
 pub use inline::{Inline, prepare_numbered};
 pub use lent::{Connections, Lent, SqliteTx};
@@ -460,7 +461,7 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx, DbError> {
         Ok(match self {
             Db::Sqlite(s) => Tx::Sqlite(SqliteTx::begin(&s.write).await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Db::Postgres(p) => Tx::Postgres(postgres::begin(p).await?),
         })
     }
 
