@@ -39,9 +39,8 @@ mod tests {
     /// A `begin` cut short at any point leaves the pool's one connection
     /// outside any transaction: each statement after it commits on its
     /// own (`now()`, when the transaction began, is when the statement
-    /// arrived).
-    /// Without the task of its own, a few hundred tries leave it inside
-    /// one.
+    /// arrived). Without the task of its own, one of the first thirty
+    /// tries or so leaves it inside one.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_begin_cut_short_leaves_no_transaction_open() {
         let url = std::env::var("MOORING_TEST_POSTGRES_URL")
