@@ -6,15 +6,16 @@ use sqlx::{PgPool, Postgres, Transaction};
 /// Begins a transaction on `pool`, on a task of its own.
 ///
 /// sqlx 0.8's `begin` is not cancel-safe on PostgreSQL
-/// (transact-rs/sqlx#4393, still so in 0.8.6): a future dropped while its
-/// `BEGIN` is on the wire leaves the session inside a transaction that
-/// nothing rolls back, and the pool lends that connection again. The next
-/// borrower's statements then run inside it: they are answered as done,
-/// no other connection sees them, and they are lost when the session
-/// ends. Futures are dropped in the middle of a `begin` whenever a request
-/// or a background step is cut short (a client that hangs up, the payment
-/// observer's lease window ending); the faults test saw a quote answered
-/// 201 that the next request could not find.
+/// (transact-rs/sqlx#4393; fixed in 0.9.1, and this can go with the move
+/// to 0.9): a future dropped while its `BEGIN` is on the wire leaves the
+/// session inside a transaction that nothing rolls back, and the pool
+/// lends that connection again. The next borrower's statements then run
+/// inside it: they are answered as done, no other connection sees them,
+/// and they are lost when the session ends. Futures are dropped in the
+/// middle of a `begin` whenever a request or a background step is cut
+/// short (a client that hangs up, the payment observer's lease window
+/// ending); the faults test saw a quote answered 201 that the next
+/// request could not find.
 ///
 /// On a task of its own the `BEGIN` always completes. When nobody waits
 /// for the transaction any more it is dropped on that task, and sqlx rolls
